@@ -8,7 +8,7 @@ from bot.sandbox.server import SandboxServer
 from bot.sandbox.webapp import sign_init_data, verify_init_data, web_app_url
 from bot.sandbox.world import BotAccount, ChatMessage, Sandbox, Violation
 
-DEMO_TOKEN = "7000000000:SANDBOX-demo-token-not-for-telegram00"
+DEMO_TOKEN = "7000000000:SANDBOX-demo-token-not-for-telegram00"  # noqa: S105 - public
 
 __all__ = [
     "DEMO_TOKEN",

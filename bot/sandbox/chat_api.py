@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -103,48 +104,58 @@ class ChatApi:
 
     async def state(self, request: web.Request) -> web.Response:
         """Bots, people and location presets."""
-        return web.json_response({
-            "bots": [
-                {"username": b.username, "first_name": b.first_name, "id": b.user_id}
-                for b in self.sandbox.bots.values()
-            ],
-            "people": [
-                {"id": u.id, "first_name": u.first_name, "last_name": u.last_name,
-                 "username": u.username, "language_code": u.language_code}
-                for u in self.sandbox.users.values()
-            ],
-            "presets": [
-                {"label": label, "latitude": lat, "longitude": lon}
-                for label, lat, lon in self.server.location_presets
-            ],
-            "version": self.sandbox.changed.version,
-        })
+        return web.json_response(
+            {
+                "bots": [
+                    {"username": b.username, "first_name": b.first_name, "id": b.user_id}
+                    for b in self.sandbox.bots.values()
+                ],
+                "people": [
+                    {
+                        "id": u.id,
+                        "first_name": u.first_name,
+                        "last_name": u.last_name,
+                        "username": u.username,
+                        "language_code": u.language_code,
+                    }
+                    for u in self.sandbox.users.values()
+                ],
+                "presets": [
+                    {"label": label, "latitude": lat, "longitude": lon}
+                    for label, lat, lon in self.server.location_presets
+                ],
+                "version": self.sandbox.changed.version,
+            }
+        )
 
     async def chat(self, request: web.Request) -> web.Response:
         """One person's chat with a bot; long-polls while nothing changed since `since`."""
         person = self._person(dict(request.query))
         since = int(request.query.get("since", "-1"))
-        try:
+        with contextlib.suppress(TimeoutError):
             await self.sandbox.changed.wait_for(
                 lambda: self.sandbox.changed.version != since, LONG_POLL_SECONDS
             )
-        except TimeoutError:
-            pass
         conv = person.conversation
         keyboard = conv.reply_keyboard
         answers = conv.callback_answers
-        return web.json_response({
-            "version": self.sandbox.changed.version,
-            "bot": {"username": person.account.username, "first_name": person.account.first_name},
-            "messages": [message_json(m) for m in conv.messages if not m.deleted],
-            "reply_keyboard": keyboard,
-            "commands": person.visible_commands(),
-            "menu_button": person.account.menu_buttons.get(person.chat.id)
-            or person.account.menu_buttons.get(None),
-            "last_action": conv.actions[-1] if conv.actions else None,
-            "answers": [{"text": a.text, "show_alert": a.show_alert} for a in answers[-1:]],
-            "blocked": person.account.token in person.user.blocked,
-        })
+        return web.json_response(
+            {
+                "version": self.sandbox.changed.version,
+                "bot": {
+                    "username": person.account.username,
+                    "first_name": person.account.first_name,
+                },
+                "messages": [message_json(m) for m in conv.messages if not m.deleted],
+                "reply_keyboard": keyboard,
+                "commands": person.visible_commands(),
+                "menu_button": person.account.menu_buttons.get(person.chat.id)
+                or person.account.menu_buttons.get(None),
+                "last_action": conv.actions[-1] if conv.actions else None,
+                "answers": [{"text": a.text, "show_alert": a.show_alert} for a in answers[-1:]],
+                "blocked": person.account.token in person.user.blocked,
+            }
+        )
 
     # acting as a person
 
@@ -169,8 +180,9 @@ class ChatApi:
             result = person.press(str(body.get("text", "")), message)
         except LookupError:
             raise web.HTTPNotFound(text="no such button") from None
-        return web.json_response({"url": result.url,
-                                  "callback_query_id": result.query.id if result.query else None})
+        return web.json_response(
+            {"url": result.url, "callback_query_id": result.query.id if result.query else None}
+        )
 
     async def location(self, request: web.Request) -> web.Response:
         """The person shares a location."""
@@ -227,8 +239,9 @@ class ChatApi:
         stored = self.sandbox.files.get(request.match_info["file_id"])
         if stored is None:
             raise web.HTTPNotFound()
-        return web.Response(body=stored.data,
-                            content_type=stored.mime_type or _image_type(stored.data))
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or _image_type(stored.data)
+        )
 
     # control (benchmarks in another process, CLI)
 
@@ -236,19 +249,24 @@ class ChatApi:
         """Register a bot: {token?, username?, first_name?}."""
         body = await self._body(request)
         account = self.sandbox.add_bot(
-            body.get("token"), body.get("username", "outpost_sandbox_bot"),
+            body.get("token"),
+            body.get("username", "outpost_sandbox_bot"),
             body.get("first_name", "Outpost"),
         )
-        return web.json_response({"token": account.token, "id": account.user_id,
-                                  "username": account.username})
+        return web.json_response(
+            {"token": account.token, "id": account.user_id, "username": account.username}
+        )
 
     async def add_person(self, request: web.Request) -> web.Response:
         """Create a person: {user_id, first_name, language_code?, username?, phone_number?}."""
         body = await self._body(request)
         try:
             person = self.sandbox.add_person(
-                int(body["user_id"]), str(body["first_name"]), body.get("language_code", "en"),
-                username=body.get("username"), phone_number=body.get("phone_number"),
+                int(body["user_id"]),
+                str(body["first_name"]),
+                body.get("language_code", "en"),
+                username=body.get("username"),
+                phone_number=body.get("phone_number"),
                 last_name=body.get("last_name"),
             )
         except (KeyError, ValueError):
@@ -281,9 +299,12 @@ class ChatApi:
         body = await self._body(request)
         try:
             self.sandbox.faults.add(
-                FaultKind(body["kind"]), rate=float(body.get("rate", 1.0)),
-                methods=body.get("methods"), times=body.get("times"),
-                status=int(body.get("status", 502)), delay=float(body.get("delay", 0.0)),
+                FaultKind(body["kind"]),
+                rate=float(body.get("rate", 1.0)),
+                methods=body.get("methods"),
+                times=body.get("times"),
+                status=int(body.get("status", 502)),
+                delay=float(body.get("delay", 0.0)),
             )
         except (KeyError, ValueError):
             raise web.HTTPBadRequest(text="kind expected") from None

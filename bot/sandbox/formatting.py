@@ -75,8 +75,10 @@ def _parse_attributes(raw: str, tag: str, byte_offset: int) -> dict[str, str]:
     while pos < len(raw):
         m = pattern.match(raw, pos)
         if not m or m.end() == pos:
-            raise parse_error(f'Expected equal sign in declaration of an attribute of the tag "{tag}"'
-                              f" at byte offset {byte_offset}")
+            raise parse_error(
+                f'Expected equal sign in declaration of an attribute of the tag "{tag}" at byte '
+                f"offset {byte_offset}"
+            )
         value = m.group(2) or ""
         if value[:1] in ("'", '"'):
             value = value[1:-1]
@@ -170,8 +172,9 @@ def _entity_for_tag(
             entity["url"] = href
     if name == "tg-emoji":
         if "emoji-id" not in attrs:
-            raise parse_error(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset '
-                              f"{byte_offset}")
+            raise parse_error(
+                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {byte_offset}'
+            )
         entity["custom_emoji_id"] = attrs["emoji-id"]
     if name == "blockquote" and "expandable" in attrs:
         entity["type"] = "expandable_blockquote"
@@ -309,7 +312,9 @@ def parse_markdown(source: str) -> Parsed:
         if source.startswith("```", i):
             close = source.find("```", i + 3)
             if close == -1:
-                raise parse_error(f"Can't find end of the entity starting at byte offset {byte_offset}")
+                raise parse_error(
+                    f"Can't find end of the entity starting at byte offset {byte_offset}"
+                )
             body = source[i + 3 : close]
             out.append(body)
             _add_entity(entities, {"type": "pre"}, pos16, pos16 + utf16_len(body))
@@ -319,7 +324,9 @@ def parse_markdown(source: str) -> Parsed:
         if ch in kinds:
             close = source.find(ch, i + 1)
             if close == -1:
-                raise parse_error(f"Can't find end of the entity starting at byte offset {byte_offset}")
+                raise parse_error(
+                    f"Can't find end of the entity starting at byte offset {byte_offset}"
+                )
             body = source[i + 1 : close]
             out.append(body)
             _add_entity(entities, {"type": kinds[ch][0]}, pos16, pos16 + utf16_len(body))
@@ -331,8 +338,12 @@ def parse_markdown(source: str) -> Parsed:
             if m:
                 body = m.group(1)
                 out.append(body)
-                _add_entity(entities, {"type": "text_link", "url": m.group(2)}, pos16,
-                            pos16 + utf16_len(body))
+                _add_entity(
+                    entities,
+                    {"type": "text_link", "url": m.group(2)},
+                    pos16,
+                    pos16 + utf16_len(body),
+                )
                 pos16 += utf16_len(body)
                 i += m.end()
                 continue

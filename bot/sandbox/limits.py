@@ -84,11 +84,13 @@ class FloodLimiter:
             else self._bucket(("all", bot_id), lim.per_second, lim.per_second)
         )
         if chat_type == "private":
-            chat = self._bucket((f"chat{bot_id}", chat_id), lim.private_burst,
-                                lim.private_per_second)
+            chat = self._bucket(
+                (f"chat{bot_id}", chat_id), lim.private_burst, lim.private_per_second
+            )
         else:
-            chat = self._bucket((f"group{bot_id}", chat_id), lim.group_per_minute,
-                                lim.group_per_minute / 60)
+            chat = self._bucket(
+                (f"group{bot_id}", chat_id), lim.group_per_minute, lim.group_per_minute / 60
+            )
         buckets = [overall, chat]
         for b in buckets:
             b.refill(now)

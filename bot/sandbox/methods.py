@@ -31,16 +31,34 @@ Handler = Callable[[BotAccount, Params], Awaitable[Any]]
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
-CHAT_ACTIONS = frozenset({
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
-    "upload_video_note",
-})
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 INLINE_BUTTON_PLAIN = frozenset({"text", "style", "icon_custom_emoji_id"})
-SENDING_METHODS = frozenset({
-    "sendmessage", "sendphoto", "senddocument", "sendlocation", "sendvenue", "sendcontact",
-    "copymessage", "forwardmessage",
-})
+SENDING_METHODS = frozenset(
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "sendlocation",
+        "sendvenue",
+        "sendcontact",
+        "copymessage",
+        "forwardmessage",
+    }
+)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -89,8 +107,11 @@ class BotApi:
         elif isinstance(raw, str) and raw.startswith("@"):
             name = raw[1:].lower()
             chat = next(
-                (c for c in self.sandbox.chats.values()
-                 if c.user is not None and (c.user.username or "").lower() == name),
+                (
+                    c
+                    for c in self.sandbox.chats.values()
+                    if c.user is not None and (c.user.username or "").lower() == name
+                ),
                 None,
             )
         elif isinstance(raw, str):
@@ -127,8 +148,9 @@ class BotApi:
         if key == "text" and not stripped:
             raise bad_request("message text is empty")
         if len(parsed.text) > limit:
-            raise bad_request("message is too long" if key == "text"
-                              else "message caption is too long")
+            raise bad_request(
+                "message is too long" if key == "text" else "message caption is too long"
+            )
         return parsed
 
     def check_markup(self, markup: Any, chat: Chat, inline_only: bool = False) -> None:
@@ -142,8 +164,10 @@ class BotApi:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be '
-                                  "an Array of Arrays")
+                raise bad_request(
+                    'field "inline_keyboard" of the InlineKeyboardMarkup must be '
+                    "an Array of Arrays"
+                )
             for row in rows:
                 for button in row:
                     self.check_inline_button(button, chat)
@@ -160,24 +184,30 @@ class BotApi:
             return
         if markup.get("remove_keyboard") or markup.get("force_reply"):
             return
-        raise bad_request("can't find field \"inline_keyboard\"")
+        raise bad_request('can\'t find field "inline_keyboard"')
 
     def check_inline_button(self, button: Any, chat: Chat) -> None:
         """Validate one inline keyboard button."""
         if not isinstance(button, dict):
-            raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be "
-                              "an Object")
+            raise bad_request(
+                "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+            )
         if not isinstance(button.get("text"), str):
-            raise bad_request("can't parse inline keyboard button: Field \"text\" must be of "
-                              "type String")
+            raise bad_request(
+                'can\'t parse inline keyboard button: Field "text" must be of type String'
+            )
         self.check_object_fields("InlineKeyboardButton", button)
         actions = [k for k in button if k not in INLINE_BUTTON_PLAIN]
         if not actions:
-            raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in "
-                              "the inline keyboard")
+            raise bad_request(
+                "can't parse inline keyboard button: Text buttons are unallowed in "
+                "the inline keyboard"
+            )
         if len(actions) > 1 and self.sandbox.strict:
-            raise bad_request("can't parse inline keyboard button: exactly one of the optional "
-                              f"fields must be used, got {', '.join(sorted(actions))}")
+            raise bad_request(
+                "can't parse inline keyboard button: exactly one of the optional "
+                f"fields must be used, got {', '.join(sorted(actions))}"
+            )
         if "callback_data" in button:
             data = button["callback_data"]
             if not isinstance(data, str) or not 1 <= len(data.encode()) <= 64:
@@ -198,8 +228,9 @@ class BotApi:
         if isinstance(button, str):
             return
         if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-            raise bad_request("can't parse keyboard button: KeyboardButton must be a String or "
-                              "an Object")
+            raise bad_request(
+                "can't parse keyboard button: KeyboardButton must be a String or an Object"
+            )
         self.check_object_fields("KeyboardButton", button)
         private_only = ("request_location", "request_contact", "web_app")
         if chat.type != "private" and any(button.get(k) for k in private_only):
@@ -235,7 +266,12 @@ class BotApi:
                 raise bad_request("message to be replied not found")
             content["reply_to_message"] = original.data
         message = self.sandbox.add_message(
-            account, chat, account.user_json(), content, from_bot=True, text=text,
+            account,
+            chat,
+            account.user_json(),
+            content,
+            from_bot=True,
+            text=text,
             reply_markup_sent=markup if isinstance(markup, dict) else None,
         )
         return message.data
@@ -249,9 +285,7 @@ class BotApi:
         if params.get("message_id") is None:
             raise bad_request("message identifier is not specified")
         chat = self.chat_for(account, params)
-        message = self.sandbox.conversation(account.token, chat.id).find(
-            int(params["message_id"])
-        )
+        message = self.sandbox.conversation(account.token, chat.id).find(int(params["message_id"]))
         if message is None or message.deleted:
             raise bad_request("message to edit not found")
         if not message.from_bot:
@@ -273,8 +307,11 @@ class BotApi:
     async def get_updates(self, account: BotAccount, params: Params) -> Any:
         """getUpdates with offset confirmation and long polling."""
         if account.webhook is not None:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         limit = max(1, min(100, int(params.get("limit") or 100)))
         timeout = max(0, int(params.get("timeout") or 0))
@@ -288,8 +325,10 @@ class BotApi:
         generation = account.poll_generation
 
         def ready() -> bool:
-            return bool(account.updates) or account.poll_generation != generation or (
-                account.webhook is not None
+            return (
+                bool(account.updates)
+                or account.poll_generation != generation
+                or (account.webhook is not None)
             )
 
         try:
@@ -297,8 +336,11 @@ class BotApi:
         except TimeoutError:
             return []
         if account.poll_generation != generation:
-            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure "
-                                "that only one bot instance is running")
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure "
+                "that only one bot instance is running",
+            )
         if account.webhook is not None:
             raise ApiError(409, "Conflict: terminated by setWebhook request")
         return account.updates[:limit]
@@ -323,7 +365,9 @@ class BotApi:
         if isinstance(allowed, list):
             account.allowed_updates = allowed
         account.webhook = WebhookConfig(
-            url, secret, int(params.get("max_connections") or 40),
+            url,
+            secret,
+            int(params.get("max_connections") or 40),
             allowed if isinstance(allowed, list) else None,
         )
         account.signal.notify()
@@ -411,9 +455,7 @@ class BotApi:
     async def delete_message(self, account: BotAccount, params: Params) -> Any:
         """deleteMessage."""
         chat = self.chat_for(account, params, sending=False)
-        message = self.sandbox.conversation(account.token, chat.id).find(
-            int(params["message_id"])
-        )
+        message = self.sandbox.conversation(account.token, chat.id).find(int(params["message_id"]))
         if message is None or message.deleted:
             raise bad_request("message to delete not found")
         message.deleted = True
@@ -482,16 +524,20 @@ class BotApi:
         self.check_markup(params.get("reply_markup"), chat)
         self.flood_check(account, chat, params)
         venue = {"location": location, "title": params["title"], "address": params["address"]}
-        return self.bot_message(account, chat, {"location": location, "venue": venue}, params,
-                                None)
+        return self.bot_message(
+            account, chat, {"location": location, "venue": venue}, params, None
+        )
 
     async def send_contact(self, account: BotAccount, params: Params) -> Any:
         """sendContact."""
         chat = self.chat_for(account, params)
         self.check_markup(params.get("reply_markup"), chat)
         self.flood_check(account, chat, params)
-        contact = {k: params[k] for k in ("phone_number", "first_name", "last_name", "vcard")
-                   if params.get(k) is not None}
+        contact = {
+            k: params[k]
+            for k in ("phone_number", "first_name", "last_name", "vcard")
+            if params.get(k) is not None
+        }
         return self.bot_message(account, chat, {"contact": contact}, params, None)
 
     def file_param(self, params: Params, key: str, kind: str) -> tuple[Any, bool]:
@@ -501,7 +547,9 @@ class BotApi:
             if not value.data:
                 raise bad_request("file must be non-empty")
             stored = self.sandbox.store_file(
-                value.data, kind, file_name=value.filename or None,
+                value.data,
+                kind,
+                file_name=value.filename or None,
                 mime_type=value.content_type or None,
             )
             return stored, True
@@ -520,13 +568,17 @@ class BotApi:
         self.check_markup(params.get("reply_markup"), chat)
         stored, _ = self.file_param(params, "photo", "photo")
         self.flood_check(account, chat, params)
-        content: dict[str, Any] = {"photo": [{
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.data),
-            "width": stored.width or 0,
-            "height": stored.height or 0,
-        }]}
+        content: dict[str, Any] = {
+            "photo": [
+                {
+                    "file_id": stored.file_id,
+                    "file_unique_id": stored.file_unique_id,
+                    "file_size": len(stored.data),
+                    "width": stored.width or 0,
+                    "height": stored.height or 0,
+                }
+            ]
+        }
         self.add_caption(content, caption)
         return self.bot_message(account, chat, content, params, caption.text if caption else None)
 
@@ -576,8 +628,15 @@ class BotApi:
         scope = params.get("scope") or {"type": "default"}
         if not isinstance(scope, dict) or "type" not in scope:
             raise bad_request("can't parse BotCommandScope JSON object")
-        valid = {"default", "all_private_chats", "all_group_chats", "all_chat_administrators",
-                 "chat", "chat_administrators", "chat_member"}
+        valid = {
+            "default",
+            "all_private_chats",
+            "all_group_chats",
+            "all_chat_administrators",
+            "chat",
+            "chat_administrators",
+            "chat_member",
+        }
         if scope["type"] not in valid:
             raise bad_request("wrong BotCommandScope type specified")
         language = str(params.get("language_code") or "")
@@ -627,8 +686,11 @@ class BotApi:
         if params.get("chat_id") is not None:
             chat_id = self.chat_for(account, params, sending=False).id
         button = params.get("menu_button") or {"type": "default"}
-        if not isinstance(button, dict) or button.get("type") not in ("default", "commands",
-                                                                       "web_app"):
+        if not isinstance(button, dict) or button.get("type") not in (
+            "default",
+            "commands",
+            "web_app",
+        ):
             raise bad_request("can't parse menu button: MenuButton must be an Object")
         if button["type"] == "web_app" and not (button.get("text") and button.get("web_app")):
             raise bad_request("can't parse menu button: Text and web_app must be specified")
@@ -641,9 +703,11 @@ class BotApi:
         chat_id = None
         if params.get("chat_id") is not None:
             chat_id = self.chat_for(account, params, sending=False).id
-        return account.menu_buttons.get(chat_id) or account.menu_buttons.get(None) or {
-            "type": "default"
-        }
+        return (
+            account.menu_buttons.get(chat_id)
+            or account.menu_buttons.get(None)
+            or {"type": "default"}
+        )
 
     async def get_chat(self, account: BotAccount, params: Params) -> Any:
         """getChat (basic ChatFullInfo)."""

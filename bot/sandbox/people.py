@@ -80,7 +80,9 @@ class _Speaker:
         return list(self.conversation.actions)
 
     async def wait_for_message(
-        self, predicate: MessagePredicate | None = None, timeout: float = 5.0
+        self,
+        predicate: MessagePredicate | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109
     ) -> ChatMessage:
         """Return the next unread bot message matching predicate, waiting for it."""
 
@@ -103,14 +105,17 @@ class _Speaker:
         return message
 
     async def wait_for_edit(
-        self, message: ChatMessage, timeout: float = 5.0, edits: int | None = None
+        self,
+        message: ChatMessage,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        edits: int | None = None,
     ) -> ChatMessage:
         """Wait until message has been edited more times than now (or `edits` times)."""
         target = (len(message.history) + 1) if edits is None else edits
         await self.sandbox.changed.wait_for(lambda: len(message.history) >= target, timeout)
         return message
 
-    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:  # noqa: ASYNC109
         """Wait until predicate() is truthy, waking on every change in the sandbox."""
         return await self.sandbox.changed.wait_for(predicate, timeout)
 
@@ -217,9 +222,7 @@ class Person(_Speaker):
             contact["last_name"] = self.user.last_name
         return self._send({"contact": contact})
 
-    def send_photo(
-        self, data: bytes | None = None, caption: str | None = None
-    ) -> ChatMessage:
+    def send_photo(self, data: bytes | None = None, caption: str | None = None) -> ChatMessage:
         """Send a photo (a tiny real PNG by default) the bot can getFile and download."""
         stored = self.sandbox.store_file(data or tiny_png(), "photo")
         size = {
@@ -242,8 +245,9 @@ class Person(_Speaker):
         caption: str | None = None,
     ) -> ChatMessage:
         """Send a document the bot can getFile and download."""
-        stored = self.sandbox.store_file(data, "document", file_name=file_name,
-                                         mime_type=mime_type)
+        stored = self.sandbox.store_file(
+            data, "document", file_name=file_name, mime_type=mime_type
+        )
         content: dict[str, Any] = {
             "document": {
                 "file_id": stored.file_id,
@@ -379,7 +383,7 @@ class Person(_Speaker):
         return list(self.conversation.callback_answers)
 
     def visible_commands(self) -> list[dict[str, Any]]:
-        """The command menu this person sees, resolved through scopes and language as Telegram does."""
+        """The command menu this person sees, resolved by scope and language as Telegram does."""
         commands = self.account.commands
         lang = (self.user.language_code or "").split("-")[0]
         scopes = [
@@ -411,7 +415,7 @@ class PressResult:
     message: ChatMessage | None = None
     url: str | None = None
 
-    async def wait_answer(self, timeout: float = 5.0) -> CallbackAnswer:
+    async def wait_answer(self, timeout: float = 5.0) -> CallbackAnswer:  # noqa: ASYNC109
         """Wait until the bot answers the callback query."""
         query = self.query
         if query is None:
@@ -429,8 +433,9 @@ class LiveLocation:
         self.person = person
         self.message = message
 
-    def move(self, latitude: float, longitude: float,
-             horizontal_accuracy: float | None = None) -> None:
+    def move(
+        self, latitude: float, longitude: float, horizontal_accuracy: float | None = None
+    ) -> None:
         """Move the live location (an edited_message update for the bot)."""
         data = self.message.data
         self.message.history.append(dict(data))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +31,12 @@ DEFAULT_PRESETS: tuple[tuple[str, float, float], ...] = (
     ("At the station", 6.4281, 3.4219),
     ("Elsewhere", 6.5244, 3.3792),
 )
-_SERVER_ERRORS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-                  504: "Gateway Timeout"}
+_SERVER_ERRORS = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class WebhookDispatcher:
@@ -71,14 +77,20 @@ class WebhookDispatcher:
         if hook.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
         try:
-            async with self.session.post(hook.url, data=json.dumps(update),
-                                         headers=headers) as response:
+            async with self.session.post(
+                hook.url, data=json.dumps(update), headers=headers
+            ) as response:
                 await response.read()
                 if 200 <= response.status < 300:
                     return None
                 return f"Wrong response from the webhook: {response.status} {response.reason}"
         except (aiohttp.ClientError, TimeoutError) as exc:
             return f"Connection failed: {type(exc).__name__}"
+
+    @staticmethod
+    def _hook_changed(account: BotAccount, hook: object) -> Callable[[], bool]:
+        """A predicate: the bot's webhook was replaced or removed."""
+        return lambda: account.webhook is not hook
 
     async def _deliver_forever(self, account: BotAccount) -> None:
         """Deliver the oldest pending update until it is accepted, then the next."""
@@ -108,10 +120,8 @@ class WebhookDispatcher:
             delay = delays[min(attempt, len(delays) - 1)] if delays else 1.0
             attempt += 1
             logger.info("webhook delivery failed, retry in %.2fs", delay)
-            try:
-                await account.signal.wait_for(lambda h=hook: account.webhook is not h, delay)
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                await account.signal.wait_for(self._hook_changed(account, hook), delay)
 
 
 class SandboxServer:
@@ -134,7 +144,10 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.sandbox = sandbox or Sandbox(
-            strict=strict, limits=limits, clock=clock, seed=seed,
+            strict=strict,
+            limits=limits,
+            clock=clock,
+            seed=seed,
             webhook_retry_delays=webhook_retry_delays,
         )
         self.api = BotApi(self.sandbox)
@@ -215,7 +228,9 @@ class SandboxServer:
     # conveniences for tests and the demo
 
     def add_bot(
-        self, token: str | None = None, username: str = "outpost_sandbox_bot",
+        self,
+        token: str | None = None,
+        username: str = "outpost_sandbox_bot",
         first_name: str = "Outpost",
     ) -> BotAccount:
         """Register a bot (a token is made up when not given)."""
@@ -227,8 +242,7 @@ class SandboxServer:
         """Create a simulated person (see Sandbox.add_person)."""
         return self.sandbox.add_person(user_id, first_name, language_code, **kwargs)
 
-    def add_group(self, title: str, members: list[Person] | None = None,
-                  **kwargs: Any) -> Group:
+    def add_group(self, title: str, members: list[Person] | None = None, **kwargs: Any) -> Group:
         """Create a group chat (see Sandbox.add_group)."""
         return self.sandbox.add_group(title, members, **kwargs)
 
@@ -292,8 +306,9 @@ class SandboxServer:
                     await self._stopping.wait()
             except TimeoutError:
                 pass
-            return web.json_response({"ok": False, "error_code": 504,
-                                      "description": "Gateway Timeout"}, status=504)
+            return web.json_response(
+                {"ok": False, "error_code": 504, "description": "Gateway Timeout"}, status=504
+            )
         # Dropped connection: close the socket without an answer.
         if request.transport is not None:
             request.transport.close()
@@ -339,5 +354,6 @@ class SandboxServer:
         stored = self.sandbox.file_by_path(request.match_info["path"])
         if stored is None:
             return web.json_response(NOT_FOUND.to_json(), status=404)
-        return web.Response(body=stored.data,
-                            content_type=stored.mime_type or "application/octet-stream")
+        return web.Response(
+            body=stored.data, content_type=stored.mime_type or "application/octet-stream"
+        )

@@ -62,9 +62,7 @@ class BotApiSpec:
 
 def _field_specs(raw: list[dict[str, Any]]) -> dict[str, FieldSpec]:
     """Build field specs from trimmed JSON."""
-    return {
-        f["name"]: FieldSpec(f["name"], tuple(f["types"]), bool(f["required"])) for f in raw
-    }
+    return {f["name"]: FieldSpec(f["name"], tuple(f["types"]), bool(f["required"])) for f in raw}
 
 
 @functools.cache
@@ -77,7 +75,7 @@ def load_spec(path: Path = SPEC_PATH) -> BotApiSpec:
     }
     types = {name: _field_specs(t["fields"]) for name, t in data["types"].items()}
     subtypes = {
-        name: tuple(t.get("subtypes", [])) for name, t in data["types"].items() if t.get("subtypes")
+        name: tuple(t["subtypes"]) for name, t in data["types"].items() if t.get("subtypes")
     }
     return BotApiSpec(data["version"], methods, types, subtypes)
 

@@ -37,8 +37,8 @@ class Signal:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float | None) -> Any:
-        """Return the first truthy predicate() result, waiting for changes; TimeoutError after timeout."""
+    async def wait_for(self, predicate: Callable[[], Any], timeout: float | None) -> Any:  # noqa: ASYNC109
+        """Return the first truthy predicate() result, waiting for changes (TimeoutError)."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
@@ -149,8 +149,11 @@ class Chat:
     def to_json(self) -> dict[str, Any]:
         """The chat as a Telegram Chat object."""
         if self.user is not None:
-            data = {k: v for k, v in self.user.to_json().items() if k not in ("is_bot",
-                                                                                "language_code")}
+            data = {
+                k: v
+                for k, v in self.user.to_json().items()
+                if k not in ("is_bot", "language_code")
+            }
             data["type"] = "private"
             return data
         return {"id": self.id, "type": self.type, "title": self.title or ""}
@@ -315,7 +318,9 @@ class Sandbox:
         return next(iter(self.bots.values()))
 
     def add_bot(
-        self, token: str | None = None, username: str = "outpost_sandbox_bot",
+        self,
+        token: str | None = None,
+        username: str = "outpost_sandbox_bot",
         first_name: str = "Outpost",
     ) -> BotAccount:
         """Register a bot and return it; a token is made up when not given."""
@@ -429,8 +434,9 @@ class Sandbox:
             "date": self.now(),
             **content,
         }
-        message = ChatMessage(next(self._seq), message_id, from_bot, data, text,
-                              reply_markup_sent=reply_markup_sent)
+        message = ChatMessage(
+            next(self._seq), message_id, from_bot, data, text, reply_markup_sent=reply_markup_sent
+        )
         conv.messages.append(message)
         if from_bot and reply_markup_sent is not None:
             if "keyboard" in reply_markup_sent:
@@ -503,14 +509,7 @@ class Sandbox:
 
     def acknowledge(self, match: str | Callable[[Violation], bool]) -> list[Violation]:
         """Mark expected rejections as seen; raise AssertionError if none matched."""
-        if isinstance(match, str):
-            text = match
-
-            def check(v: Violation) -> bool:
-                return text in v.description or text == v.method
-
-        else:
-            check = match
+        check = _matcher(match) if isinstance(match, str) else match
         taken = [v for v in self.violations if check(v)]
         if not taken:
             seen = "; ".join(map(str, self.violations)) or "none"
@@ -523,6 +522,15 @@ class Sandbox:
         if self.violations:
             lines = "\n  ".join(map(str, self.violations))
             raise AssertionError(f"the bot sent requests Telegram would reject:\n  {lines}")
+
+
+def _matcher(text: str) -> Callable[[Violation], bool]:
+    """Match violations whose description contains text or whose method is text."""
+
+    def check(v: Violation) -> bool:
+        return text in v.description or text == v.method
+
+    return check
 
 
 def image_size(data: bytes) -> tuple[int | None, int | None]:

@@ -134,7 +134,8 @@ class ChatApi:
         since = int(request.query.get("since", "-1"))
         with contextlib.suppress(TimeoutError):
             await self.sandbox.changed.wait_for(
-                lambda: self.sandbox.changed.version != since, LONG_POLL_SECONDS
+                lambda: self.sandbox.changed.version != since or self.sandbox.closing,
+                LONG_POLL_SECONDS,
             )
         conv = person.conversation
         keyboard = conv.reply_keyboard

@@ -328,7 +328,8 @@ class BotApi:
             return (
                 bool(account.updates)
                 or account.poll_generation != generation
-                or (account.webhook is not None)
+                or account.webhook is not None
+                or self.sandbox.closing
             )
 
         try:

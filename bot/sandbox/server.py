@@ -197,6 +197,7 @@ class SandboxServer:
     async def start(self) -> None:
         """Start serving (port 0 picks a free port)."""
         self._stopping = asyncio.Event()
+        self.sandbox.closing = False
         await self.webhooks.start()
         self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -213,6 +214,7 @@ class SandboxServer:
     async def stop(self) -> None:
         """Stop serving and release held requests."""
         self._stopping.set()
+        self.sandbox.close()
         await self.webhooks.stop()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -298,6 +298,7 @@ class Sandbox:
         self.violations: list[Violation] = []
         self.requests: list[tuple[str, str]] = []
         self.changed = Signal()
+        self.closing = False
         self._seq = itertools.count(1)
         self._file_counter = itertools.count(1)
         self._bot_ids = itertools.count(7_000_000_001)
@@ -411,6 +412,13 @@ class Sandbox:
     def now(self) -> int:
         """Unix time for message dates."""
         return int(self.wall_clock())
+
+    def close(self) -> None:
+        """Release every long poll: the server is stopping."""
+        self.closing = True
+        for account in self.bots.values():
+            account.signal.notify()
+        self.changed.notify()
 
     def add_message(
         self,

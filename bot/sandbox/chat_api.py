@@ -154,6 +154,7 @@ class ChatApi:
                 or person.account.menu_buttons.get(None),
                 "last_action": conv.actions[-1] if conv.actions else None,
                 "answers": [{"text": a.text, "show_alert": a.show_alert} for a in answers[-1:]],
+                "answer_count": len(answers),
                 "blocked": person.account.token in person.user.blocked,
             }
         )

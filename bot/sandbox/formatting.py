@@ -34,7 +34,7 @@ _KNOWN_NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 def utf16_len(text: str) -> int:
     """Length of text in UTF-16 code units, the unit of entity offsets."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 @dataclass
@@ -124,7 +124,7 @@ def parse_html(source: str) -> Parsed:
             pos16 += utf16_len(ch)
             i += 1
             continue
-        byte_offset = len(source[:i].encode())
+        byte_offset = len(source[:i].encode("utf-8", "surrogatepass"))
         end = source.find(">", i)
         if end == -1:
             raise parse_error(f"Unclosed start tag at byte offset {byte_offset}")
@@ -210,7 +210,7 @@ def parse_markdown_v2(source: str) -> Parsed:
 
     while i < n:
         ch = source[i]
-        byte_offset = len(source[:i].encode())
+        byte_offset = len(source[:i].encode("utf-8", "surrogatepass"))
         if ch == "\\" and i + 1 < n and ord(source[i + 1]) < 127:
             emit(source[i + 1])
             i += 2
@@ -303,7 +303,7 @@ def parse_markdown(source: str) -> Parsed:
     kinds = {"*": ("bold", "Bold"), "_": ("italic", "Italic"), "`": ("code", "Code")}
     while i < n:
         ch = source[i]
-        byte_offset = len(source[:i].encode())
+        byte_offset = len(source[:i].encode("utf-8", "surrogatepass"))
         if ch == "\\" and i + 1 < n and source[i + 1] in "*_`[":
             out.append(source[i + 1])
             pos16 += 1

@@ -323,6 +323,9 @@ class BotApi:
             account.updates = account.updates[offset:]
         account.poll_generation += 1
         generation = account.poll_generation
+        # Wake an earlier poller so it ends with 409, as Telegram does.
+        account.signal.notify()
+        self.sandbox.changed.notify()
 
         def ready() -> bool:
             return (

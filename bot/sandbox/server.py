@@ -199,7 +199,9 @@ class SandboxServer:
         self._stopping = asyncio.Event()
         self.sandbox.closing = False
         await self.webhooks.start()
-        self._runner = web.AppRunner(self.make_app(), access_log=None, shutdown_timeout=1.0)
+        self._runner = web.AppRunner(
+            self.make_app(), access_log=None, shutdown_timeout=1.0, handler_cancellation=True
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -274,7 +276,7 @@ class SandboxServer:
                 raise ApiError(501, f"Not Implemented: the sandbox does not implement {spec.name}")
             result = await handler(account, params)
         except ApiError as error:
-            return self._error(token, spec.name, error)
+            return self._error(token, spec.name, error, request)
         if spec.name == "setWebhook" and account.webhook is not None:
             self.webhooks.ensure_worker(account)
         body: dict[str, Any] = {"ok": True, "result": result}
@@ -284,9 +286,14 @@ class SandboxServer:
             body["description"] = "Webhook was deleted"
         return web.json_response(body)
 
-    def _error(self, token: str, method: str, error: ApiError) -> web.Response:
-        """Answer an error and record it for strict mode."""
-        if error.error_code != 429:
+    def _error(
+        self, token: str, method: str, error: ApiError, request: web.Request | None = None
+    ) -> web.Response:
+        """Answer an error and record it for strict mode (unless the client already left)."""
+        gone = request is not None and (
+            request.transport is None or request.transport.is_closing()
+        )
+        if error.error_code != 429 and not gone:
             self.sandbox.record_violation(token, method, error.error_code, error.description)
         return web.json_response(error.to_json(), status=error.error_code)
 

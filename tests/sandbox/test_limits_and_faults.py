@@ -128,7 +128,9 @@ async def test_dropped_connection_and_seeded_share(
     assert 5 <= sum(outcomes(7)) <= 25
 
 
-async def test_slow_answer(server: SandboxServer, alice: Person, http: aiohttp.ClientSession) -> None:
+async def test_slow_answer(
+    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+) -> None:
     server.sandbox.faults.add("slow", methods=["getMe"], times=1, delay=0.05)
     status, body = await call(http, server, TOKEN, "getMe")
     assert status == 200 and body["result"]["username"] == "outpost_test_bot"

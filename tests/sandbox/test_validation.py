@@ -24,63 +24,169 @@ REJECTIONS: list[tuple[str, dict[str, Any], int, str]] = [
     ("sendMessage", {"text": "hi"}, 400, "Bad Request: chat_id is empty"),
     ("sendMessage", {"chat_id": CHAT}, 400, "Bad Request: message text is empty"),
     ("sendMessage", {"chat_id": CHAT, "text": "  "}, 400, "Bad Request: message text is empty"),
-    ("sendMessage", {"chat_id": CHAT, "text": "<b></b>", "parse_mode": "HTML"}, 400,
-     "Bad Request: message text is empty"),
-    ("sendMessage", {"chat_id": CHAT, "text": "x" * 4097}, 400,
-     "Bad Request: message is too long"),
-    ("sendMessage", {"chat_id": CHAT, "text": "hi", "colour": "red"}, 400,
-     'Bad Request: unknown parameter "colour"'),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "<b></b>", "parse_mode": "HTML"},
+        400,
+        "Bad Request: message text is empty",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "x" * 4097},
+        400,
+        "Bad Request: message is too long",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "hi", "colour": "red"},
+        400,
+        'Bad Request: unknown parameter "colour"',
+    ),
     ("sendMessage", {"chat_id": 999, "text": "hi"}, 400, "Bad Request: chat not found"),
     ("sendMessage", {"chat_id": "@nobody", "text": "hi"}, 400, "Bad Request: chat not found"),
-    ("sendVenue", {"chat_id": CHAT, "latitude": 1, "longitude": 2, "address": "a"}, 400,
-     'Bad Request: parameter "title" is required'),
-    ("sendPhoto", {"chat_id": CHAT, "photo": "x", "caption": "c" * 1025}, 400,
-     "Bad Request: message caption is too long"),
-    ("sendMessage", {"chat_id": CHAT, "text": "hi",
-                     "reply_markup": markup({"text": "t", "callback_data": "x" * 65})}, 400,
-     "Bad Request: BUTTON_DATA_INVALID"),
-    ("sendMessage", {"chat_id": CHAT, "text": "hi",
-                     "reply_markup": markup({"text": "t", "callback_data": ""})}, 400,
-     "Bad Request: BUTTON_DATA_INVALID"),
-    ("sendMessage", {"chat_id": CHAT, "text": "hi", "reply_markup": markup({"text": "t"})}, 400,
-     "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the "
-     "inline keyboard"),
-    ("sendMessage", {"chat_id": CHAT, "text": "hi", "reply_markup": markup(
-        {"text": "t", "callback_data": "x", "url": "https://example.org"})}, 400,
-     "Bad Request: can't parse inline keyboard button: exactly one of the optional fields "
-     "must be used, got callback_data, url"),
-    ("sendMessage", {"chat_id": CHAT, "text": "hi",
-                     "reply_markup": markup({"text": "t", "url": "example.org"})}, 400,
-     "Bad Request: BUTTON_URL_INVALID"),
-    ("sendMessage", {"chat_id": CHAT, "text": "<b>hi", "parse_mode": "HTML"}, 400,
-     "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\""),
-    ("sendMessage", {"chat_id": CHAT, "text": "<b>hi</i>", "parse_mode": "HTML"}, 400,
-     "Bad Request: can't parse entities: Unmatched end tag at byte offset 5, expected \"</b>\", "
-     "found \"</i>\""),
-    ("sendMessage", {"chat_id": CHAT, "text": "<div>hi</div>", "parse_mode": "HTML"}, 400,
-     "Bad Request: can't parse entities: Unsupported start tag \"div\" at byte offset 0"),
-    ("sendMessage", {"chat_id": CHAT, "text": "<span>hi</span>", "parse_mode": "HTML"}, 400,
-     "Bad Request: can't parse entities: Tag \"span\" must have class \"tg-spoiler\" at byte "
-     "offset 0"),
-    ("sendMessage", {"chat_id": CHAT, "text": "Done.", "parse_mode": "MarkdownV2"}, 400,
-     "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with "
-     "the preceding '\\'"),
-    ("sendChatAction", {"chat_id": CHAT, "action": "dancing"}, 400,
-     "Bad Request: wrong parameter action in request"),
-    ("editMessageText", {"chat_id": CHAT, "message_id": 77, "text": "x"}, 400,
-     "Bad Request: message to edit not found"),
-    ("deleteMessage", {"chat_id": CHAT, "message_id": 77}, 400,
-     "Bad Request: message to delete not found"),
-    ("answerCallbackQuery", {"callback_query_id": "42"}, 400,
-     "Bad Request: query is too old and response timeout expired or query ID is invalid"),
-    ("getFile", {"file_id": "nope"}, 400,
-     "Bad Request: wrong file_id or the file is temporarily unavailable"),
-    ("sendPhoto", {"chat_id": CHAT, "photo": "https://example.org/a.jpg"}, 400,
-     "Bad Request: wrong file identifier/HTTP URL specified"),
-    ("setMyCommands", {"commands": [{"command": "Start!", "description": "x"}]}, 400,
-     "Bad Request: BOT_COMMAND_INVALID"),
-    ("setWebhook", {"url": "http://127.0.0.1:9/x", "secret_token": "no spaces"}, 400,
-     "Bad Request: secret token contains unallowed characters"),
+    (
+        "sendVenue",
+        {"chat_id": CHAT, "latitude": 1, "longitude": 2, "address": "a"},
+        400,
+        'Bad Request: parameter "title" is required',
+    ),
+    (
+        "sendPhoto",
+        {"chat_id": CHAT, "photo": "x", "caption": "c" * 1025},
+        400,
+        "Bad Request: message caption is too long",
+    ),
+    (
+        "sendMessage",
+        {
+            "chat_id": CHAT,
+            "text": "hi",
+            "reply_markup": markup({"text": "t", "callback_data": "x" * 65}),
+        },
+        400,
+        "Bad Request: BUTTON_DATA_INVALID",
+    ),
+    (
+        "sendMessage",
+        {
+            "chat_id": CHAT,
+            "text": "hi",
+            "reply_markup": markup({"text": "t", "callback_data": ""}),
+        },
+        400,
+        "Bad Request: BUTTON_DATA_INVALID",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "hi", "reply_markup": markup({"text": "t"})},
+        400,
+        "Bad Request: can't parse inline keyboard button: Text buttons are unallowed in the "
+        "inline keyboard",
+    ),
+    (
+        "sendMessage",
+        {
+            "chat_id": CHAT,
+            "text": "hi",
+            "reply_markup": markup(
+                {"text": "t", "callback_data": "x", "url": "https://example.org"}
+            ),
+        },
+        400,
+        "Bad Request: can't parse inline keyboard button: exactly one of the optional fields "
+        "must be used, got callback_data, url",
+    ),
+    (
+        "sendMessage",
+        {
+            "chat_id": CHAT,
+            "text": "hi",
+            "reply_markup": markup({"text": "t", "url": "example.org"}),
+        },
+        400,
+        "Bad Request: BUTTON_URL_INVALID",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "<b>hi", "parse_mode": "HTML"},
+        400,
+        "Bad Request: can't parse entities: Can't find end tag corresponding to start tag \"b\"",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "<b>hi</i>", "parse_mode": "HTML"},
+        400,
+        'Bad Request: can\'t parse entities: Unmatched end tag at byte offset 5, expected "</b>", '
+        'found "</i>"',
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "<div>hi</div>", "parse_mode": "HTML"},
+        400,
+        'Bad Request: can\'t parse entities: Unsupported start tag "div" at byte offset 0',
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "<span>hi</span>", "parse_mode": "HTML"},
+        400,
+        'Bad Request: can\'t parse entities: Tag "span" must have class "tg-spoiler" at byte '
+        "offset 0",
+    ),
+    (
+        "sendMessage",
+        {"chat_id": CHAT, "text": "Done.", "parse_mode": "MarkdownV2"},
+        400,
+        "Bad Request: can't parse entities: Character '.' is reserved and must be escaped with "
+        "the preceding '\\'",
+    ),
+    (
+        "sendChatAction",
+        {"chat_id": CHAT, "action": "dancing"},
+        400,
+        "Bad Request: wrong parameter action in request",
+    ),
+    (
+        "editMessageText",
+        {"chat_id": CHAT, "message_id": 77, "text": "x"},
+        400,
+        "Bad Request: message to edit not found",
+    ),
+    (
+        "deleteMessage",
+        {"chat_id": CHAT, "message_id": 77},
+        400,
+        "Bad Request: message to delete not found",
+    ),
+    (
+        "answerCallbackQuery",
+        {"callback_query_id": "42"},
+        400,
+        "Bad Request: query is too old and response timeout expired or query ID is invalid",
+    ),
+    (
+        "getFile",
+        {"file_id": "nope"},
+        400,
+        "Bad Request: wrong file_id or the file is temporarily unavailable",
+    ),
+    (
+        "sendPhoto",
+        {"chat_id": CHAT, "photo": "https://example.org/a.jpg"},
+        400,
+        "Bad Request: wrong file identifier/HTTP URL specified",
+    ),
+    (
+        "setMyCommands",
+        {"commands": [{"command": "Start!", "description": "x"}]},
+        400,
+        "Bad Request: BOT_COMMAND_INVALID",
+    ),
+    (
+        "setWebhook",
+        {"url": "http://127.0.0.1:9/x", "secret_token": "no spaces"},
+        400,
+        "Bad Request: secret token contains unallowed characters",
+    ),
 ]
 
 
@@ -149,8 +255,15 @@ async def test_limits_are_inclusive(
     )
     assert status == 200
     data64 = "é" * 32  # 64 bytes in UTF-8
-    status, _ = await call(http, server, TOKEN, "sendMessage", chat_id=CHAT, text="k",
-                           reply_markup=markup({"text": "t", "callback_data": data64}))
+    status, _ = await call(
+        http,
+        server,
+        TOKEN,
+        "sendMessage",
+        chat_id=CHAT,
+        text="k",
+        reply_markup=markup({"text": "t", "callback_data": data64}),
+    )
     assert status == 200
 
 
@@ -158,8 +271,15 @@ async def test_form_body_as_ptb_sends_it(
     server: SandboxServer, alice: Person, http: aiohttp.ClientSession
 ) -> None:
     status, body = await call(
-        http, server, TOKEN, "sendMessage", form=True, chat_id=CHAT,
-        text="A &amp; B <i>ok</i>", parse_mode="HTML", reply_markup=markup(BUTTON),
+        http,
+        server,
+        TOKEN,
+        "sendMessage",
+        form=True,
+        chat_id=CHAT,
+        text="A &amp; B <i>ok</i>",
+        parse_mode="HTML",
+        reply_markup=markup(BUTTON),
         disable_notification=True,
     )
     assert status == 200
@@ -171,18 +291,29 @@ async def test_form_body_as_ptb_sends_it(
 async def test_edit_not_modified_and_delete(
     server: SandboxServer, alice: Person, http: aiohttp.ClientSession
 ) -> None:
-    _, body = await call(http, server, TOKEN, "sendMessage", chat_id=CHAT, text="same",
-                         reply_markup=markup(BUTTON))
+    _, body = await call(
+        http, server, TOKEN, "sendMessage", chat_id=CHAT, text="same", reply_markup=markup(BUTTON)
+    )
     message_id = body["result"]["message_id"]
-    status, body = await call(http, server, TOKEN, "editMessageText", chat_id=CHAT,
-                              message_id=message_id, text="same", reply_markup=markup(BUTTON))
+    status, body = await call(
+        http,
+        server,
+        TOKEN,
+        "editMessageText",
+        chat_id=CHAT,
+        message_id=message_id,
+        text="same",
+        reply_markup=markup(BUTTON),
+    )
     assert status == 400 and body["description"].startswith("Bad Request: message is not modified")
     server.sandbox.acknowledge("message is not modified")
-    status, body = await call(http, server, TOKEN, "editMessageReplyMarkup", chat_id=CHAT,
-                              message_id=message_id)
+    status, body = await call(
+        http, server, TOKEN, "editMessageReplyMarkup", chat_id=CHAT, message_id=message_id
+    )
     assert status == 200 and "reply_markup" not in body["result"]
-    assert await call(http, server, TOKEN, "deleteMessage", chat_id=CHAT,
-                      message_id=message_id) == (200, {"ok": True, "result": True})
+    assert await call(
+        http, server, TOKEN, "deleteMessage", chat_id=CHAT, message_id=message_id
+    ) == (200, {"ok": True, "result": True})
     assert alice.messages == []
     assert alice.all_messages[0].deleted
 

@@ -1,4 +1,4 @@
-"""Fixtures of the sandbox tests: a started server in strict mode, a bot, people, an HTTP client."""
+"""Fixtures of the sandbox tests: a strict started server, a bot, people, an HTTP client."""
 
 from __future__ import annotations
 

@@ -69,7 +69,8 @@ async def ask_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def location_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Confirm a received location with its accuracy."""
     message = update.effective_message
-    assert message is not None and message.location is not None
+    assert message is not None
+    assert message.location is not None
     loc = message.location
     kind = (
         "live"
@@ -88,7 +89,8 @@ async def location_received(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 async def contact_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Confirm a received contact."""
     message = update.effective_message
-    assert message is not None and message.contact is not None
+    assert message is not None
+    assert message.contact is not None
     own = message.contact.user_id == message.from_user.id if message.from_user else False
     await message.reply_text(f"phone {message.contact.phone_number} own={own}")
 
@@ -96,7 +98,8 @@ async def contact_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Download the photo and tell its size and signature."""
     message = update.effective_message
-    assert message is not None and message.photo
+    assert message is not None
+    assert message.photo
     file = await message.photo[-1].get_file()
     data = await file.download_as_bytearray()
     is_png = bytes(data[:4]) == PNG_MAGIC
@@ -134,7 +137,7 @@ def builder(
         .base_file_url(server.base_file_url)
     )
     if rate_limiter:
-        b = b.rate_limiter(AIORateLimiter(max_retries=3))
+        b = b.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     return b
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox import BotAccount, Person, SandboxServer
+
 from .helpers import TOKEN, polling_bot, webhook_bot
 
 
@@ -35,7 +36,8 @@ async def test_command_answered_and_button_edits(running_bot: str, alice: Person
 
     pressed = alice.press("Check in")
     answer = await pressed.wait_answer()
-    assert answer.text == "Checked in" and answer.show_alert
+    assert answer.text == "Checked in"
+    assert answer.show_alert
     await alice.wait_for_edit(greeting)
     assert greeting.raw_text == "You are checked in."
     assert greeting.history[0]["text"] == "Welcome to Outpost!"
@@ -50,7 +52,8 @@ async def test_location_received(running_bot: str, alice: Person, bob: Person) -
     assert (await alice.wait_for_message()).raw_text == "forwarded location 6.5000,3.3000 ±0m"
 
     live = alice.share_live_location(6.0, 3.0, live_period=600)
-    assert (await alice.wait_for_message()).raw_text.startswith("live location 6.0000,3.0000")
+    started = await alice.wait_for_message()
+    assert str(started.raw_text).startswith("live location 6.0000,3.0000")
     live.move(6.1, 3.1, horizontal_accuracy=5)
     moved = await alice.wait_for_message()
     assert moved.raw_text == "edited live location 6.1000,3.1000 ±5m"

@@ -84,7 +84,7 @@ async def test_server_error_surfaces_and_retry_succeeds(
     server: SandboxServer, alice: Person
 ) -> None:
     server.sandbox.faults.add("server_error", methods=["sendMessage"], times=2, status=502)
-    application: Application = builder(server, TOKEN).updater(None).build()  # type: ignore[type-arg]
+    application: Application = builder(server, TOKEN).updater(None).build()
     errors: list[str] = []
     async with application:
         for _attempt in range(3):
@@ -101,9 +101,7 @@ async def test_timeout_fault_holds_past_client_timeout(
     server: SandboxServer, alice: Person
 ) -> None:
     server.sandbox.faults.add("timeout", methods=["sendMessage"], times=1, delay=30)
-    application: Application = (  # type: ignore[type-arg]
-        builder(server, TOKEN).updater(None).read_timeout(0.2).build()
-    )
+    application: Application = builder(server, TOKEN).updater(None).read_timeout(0.2).build()
     async with application:
         with pytest.raises(TimedOut):
             await application.bot.send_message(alice.id, "lost")
@@ -133,4 +131,5 @@ async def test_slow_answer(
 ) -> None:
     server.sandbox.faults.add("slow", methods=["getMe"], times=1, delay=0.05)
     status, body = await call(http, server, TOKEN, "getMe")
-    assert status == 200 and body["result"]["username"] == "outpost_test_bot"
+    assert status == 200
+    assert body["result"]["username"] == "outpost_test_bot"

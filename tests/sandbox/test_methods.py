@@ -18,16 +18,19 @@ async def test_files_upload_resend_and_download(server: SandboxServer, alice: Pe
             alice.id, tiny_png(4, 3), caption="<i>site</i>", parse_mode="HTML"
         )
         assert (photo.photo[-1].width, photo.photo[-1].height) == (4, 3)
-        assert photo.caption == "site" and photo.caption_entities[0].type == "italic"
+        assert photo.caption == "site"
+        assert photo.caption_entities[0].type == "italic"
         again = await bot.send_photo(alice.id, photo.photo[-1].file_id)
         assert again.photo[-1].file_id == photo.photo[-1].file_id
         doc = await bot.send_document(alice.id, b"a,b\n1,2\n", filename="sheet.csv")
-        assert doc.document is not None and doc.document.file_name == "sheet.csv"
+        assert doc.document is not None
+        assert doc.document.file_name == "sheet.csv"
         file = await bot.get_file(doc.document.file_id)
         assert bytes(await file.download_as_bytearray()) == b"a,b\n1,2\n"
         sent = alice.send_document(b"report", "report.txt")
         file = await bot.get_file(sent.data["document"]["file_id"])
-        assert file.file_path is not None and file.file_path.endswith(".txt")
+        assert file.file_path is not None
+        assert file.file_path.endswith(".txt")
         assert bytes(await file.download_as_bytearray()) == b"report"
     assert [m.photo is not None for m in alice.messages] == [True, True, False]
 
@@ -56,9 +59,8 @@ async def test_commands_by_scope_and_language(
             alice.id, MenuButtonWebApp("Open", WebAppInfo("https://app.example/x"))
         )
         button = await bot.get_chat_menu_button(alice.id)
-        assert (
-            isinstance(button, MenuButtonWebApp) and button.web_app.url == "https://app.example/x"
-        )
+        assert isinstance(button, MenuButtonWebApp)
+        assert button.web_app.url == "https://app.example/x"
         assert (await bot.get_chat_menu_button(bob.id)).type == "default"
 
 

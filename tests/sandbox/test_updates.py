@@ -18,7 +18,8 @@ async def test_offset_confirms_and_limit(
         alice.send_text(f"m{n}")
     _, body = await call(http, server, TOKEN, "getUpdates", limit=2)
     ids = [u["update_id"] for u in body["result"]]
-    assert len(ids) == 2 and body["result"][0]["message"]["text"] == "m0"
+    assert len(ids) == 2
+    assert body["result"][0]["message"]["text"] == "m0"
     _, body = await call(http, server, TOKEN, "getUpdates", offset=ids[1] + 1)
     assert [u["message"]["text"] for u in body["result"]] == ["m2"]
     _, body = await call(http, server, TOKEN, "getUpdates", offset=-1)
@@ -34,7 +35,7 @@ async def test_long_poll_wakes_on_new_update(
     poll = asyncio.create_task(call(http, server, TOKEN, "getUpdates", timeout=10))
     await server.sandbox.changed.wait_for(lambda: server.sandbox.bot().poll_generation, 5)
     alice.send_text("/start now")
-    status, body = await asyncio.wait_for(poll, 5)
+    _status, body = await asyncio.wait_for(poll, 5)
     message = body["result"][0]["message"]
     assert message["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
     assert message["from"] == {
@@ -89,7 +90,8 @@ async def test_webhook_blocks_get_updates_and_info(
     )
     assert (status, body["result"], body["description"]) == (200, True, "Webhook was set")
     status, body = await call(http, server, TOKEN, "getUpdates")
-    assert status == 409 and body["description"] == (
+    assert status == 409
+    assert body["description"] == (
         "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
         "delete the webhook first"
     )
@@ -112,4 +114,5 @@ async def test_several_bots_share_one_server(
     assert mine["result"] == []
     assert theirs["result"][0]["message"]["text"] == "for the other bot"
     _, me = await call(http, server, other.token, "getMe")
-    assert me["result"]["username"] == "other_bot" and me["result"]["is_bot"] is True
+    assert me["result"]["username"] == "other_bot"
+    assert me["result"]["is_bot"] is True

@@ -233,7 +233,7 @@ async def test_blocked_and_never_started(
         403,
         {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
     )
-    status, body = await call(http, server, TOKEN, "sendMessage", chat_id=2002, text="hi")
+    _status, body = await call(http, server, TOKEN, "sendMessage", chat_id=2002, text="hi")
     assert body["description"] == "Forbidden: bot can't initiate conversation with a user"
     assert len(server.sandbox.acknowledge(lambda v: v.error_code == 403)) == 2
     # the bot learnt about the block from a my_chat_member update
@@ -247,7 +247,8 @@ async def test_limits_are_inclusive(
     server: SandboxServer, alice: Person, http: aiohttp.ClientSession
 ) -> None:
     status, body = await call(http, server, TOKEN, "sendMessage", chat_id=CHAT, text="x" * 4096)
-    assert status == 200 and len(body["result"]["text"]) == 4096
+    assert status == 200
+    assert len(body["result"]["text"]) == 4096
     # length counts after entity parsing: tags do not count
     text = "<b>" + "y" * 4096 + "</b>"
     status, _ = await call(
@@ -285,7 +286,8 @@ async def test_form_body_as_ptb_sends_it(
     assert status == 200
     assert body["result"]["text"] == "A & B ok"
     assert body["result"]["reply_markup"] == markup(BUTTON)
-    assert alice.last_message is not None and alice.last_message.button_texts == ["ok"]
+    assert alice.last_message is not None
+    assert alice.last_message.button_texts == ["ok"]
 
 
 async def test_edit_not_modified_and_delete(
@@ -305,12 +307,14 @@ async def test_edit_not_modified_and_delete(
         text="same",
         reply_markup=markup(BUTTON),
     )
-    assert status == 400 and body["description"].startswith("Bad Request: message is not modified")
+    assert status == 400
+    assert body["description"].startswith("Bad Request: message is not modified")
     server.sandbox.acknowledge("message is not modified")
     status, body = await call(
         http, server, TOKEN, "editMessageReplyMarkup", chat_id=CHAT, message_id=message_id
     )
-    assert status == 200 and "reply_markup" not in body["result"]
+    assert status == 200
+    assert "reply_markup" not in body["result"]
     assert await call(
         http, server, TOKEN, "deleteMessage", chat_id=CHAT, message_id=message_id
     ) == (200, {"ok": True, "result": True})

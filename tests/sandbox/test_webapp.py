@@ -28,16 +28,17 @@ def test_init_data_signature(alice: Person) -> None:
     assert telegram_check(init_data, TOKEN)
     assert not telegram_check(init_data, "123456:another-token")
     fields = verify_init_data(init_data, TOKEN)
-    assert fields["auth_date"] == "1700000000" and fields["query_id"] == "AAQ1"
+    assert fields["auth_date"] == "1700000000"
+    assert fields["query_id"] == "AAQ1"
     assert json.loads(fields["user"])["id"] == alice.id
     with pytest.raises(ValueError, match="hash"):
         verify_init_data(init_data.replace("AAQ1", "AAQ2"), TOKEN)
 
 
 async def test_web_app_button_opens_signed_url(server: object, alice: Person) -> None:
-    from .helpers import builder
-
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+
+    from .helpers import builder
 
     application = builder(server, TOKEN).updater(None).build()  # type: ignore[arg-type]
     async with application:
@@ -46,7 +47,8 @@ async def test_web_app_button_opens_signed_url(server: object, alice: Person) ->
         )
         await application.bot.send_message(alice.id, "Plan your day", reply_markup=markup)
     url = alice.press("Open app").url
-    assert url is not None and url.startswith("http://127.0.0.1:1/app?x=1#tgWebAppData=")
+    assert url is not None
+    assert url.startswith("http://127.0.0.1:1/app?x=1#tgWebAppData=")
     fragment = dict(parse_qsl(url.split("#", 1)[1]))
     assert telegram_check(fragment["tgWebAppData"], TOKEN)
     assert unquote(fragment["tgWebAppPlatform"]) == "web"

@@ -51,7 +51,7 @@ class ChatApi:
         self.server = server
         self.sandbox = server.sandbox
 
-    # lookup helpers
+    # lookups
 
     def _bot(self, name: str | None) -> BotAccount:
         """Find a bot by username or user id; the default bot when not given."""

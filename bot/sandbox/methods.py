@@ -96,7 +96,7 @@ class BotApi:
             "logout": self.close,
         }
 
-    # helpers
+    # shared checks
 
     def chat_for(self, account: BotAccount, params: Params, sending: bool = True) -> Chat:
         """Resolve chat_id to a chat the bot may write to, with Telegram's errors."""

@@ -45,12 +45,12 @@ class WebhookDispatcher:
     def __init__(self, sandbox: Sandbox, timeout: float = 10.0) -> None:
         self.sandbox = sandbox
         self.timeout = timeout
-        self.session: aiohttp.ClientSession | None = None
+        self.client: aiohttp.ClientSession | None = None
         self.workers: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
         """Open the HTTP client."""
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        self.client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
 
     async def stop(self) -> None:
         """Stop the workers and close the HTTP client."""
@@ -58,9 +58,9 @@ class WebhookDispatcher:
             task.cancel()
         await asyncio.gather(*self.workers.values(), return_exceptions=True)
         self.workers.clear()
-        if self.session is not None:
-            await self.session.close()
-            self.session = None
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
 
     def ensure_worker(self, account: BotAccount) -> None:
         """Start the delivery loop of a bot if it is not running."""
@@ -71,13 +71,13 @@ class WebhookDispatcher:
     async def _post(self, account: BotAccount, update: dict[str, Any]) -> str | None:
         """POST one update; return an error text on failure, None on success."""
         hook = account.webhook
-        if hook is None or self.session is None:
+        if hook is None or self.client is None:
             return "webhook removed"
         headers = {"Content-Type": "application/json"}
         if hook.secret_token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret_token
         try:
-            async with self.session.post(
+            async with self.client.post(
                 hook.url, data=json.dumps(update), headers=headers
             ) as response:
                 await response.read()

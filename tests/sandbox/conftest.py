@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 import pytest_asyncio
 
 from bot.sandbox import BotAccount, FloodLimits, Person, SandboxServer
 
-from .helpers import TOKEN
+from .tinybot import TOKEN, HttpClient
 
 
 @pytest.fixture
@@ -52,7 +51,7 @@ def bob(server: SandboxServer, bot_account: BotAccount) -> Person:
 
 
 @pytest_asyncio.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
+async def http() -> AsyncIterator[HttpClient]:
     """A plain HTTP client for raw Bot API calls."""
-    async with aiohttp.ClientSession() as session:
-        yield session
+    async with HttpClient() as client:
+        yield client

@@ -9,7 +9,7 @@ import pytest
 
 from bot.sandbox import BotAccount, Person, SandboxServer
 
-from .helpers import TOKEN, polling_bot
+from .tinybot import TOKEN, polling_bot
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"

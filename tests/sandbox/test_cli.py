@@ -9,9 +9,9 @@ import signal
 import sys
 from pathlib import Path
 
-import aiohttp
-
 from bot.sandbox import DEMO_TOKEN
+
+from .tinybot import HttpClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ async def test_separate_process_serves_the_bot_api() -> None:
         match = re.search(r"(http://[\d.]+:\d+)/bot", line)
         assert match, line
         url = match.group(1)
-        async with aiohttp.ClientSession() as http:
+        async with HttpClient() as http:
             async with http.post(f"{url}/bot{DEMO_TOKEN}/getMe") as response:
                 assert (await response.json())["result"]["is_bot"] is True
             async with http.post(

@@ -10,7 +10,7 @@ import pytest
 
 from bot.sandbox import BotAccount, Person, SandboxServer
 
-from .helpers import TOKEN, polling_bot, webhook_bot
+from .tinybot import TOKEN, polling_bot, webhook_bot
 
 
 def _runner(mode: str, server: SandboxServer) -> AbstractAsyncContextManager[Any]:

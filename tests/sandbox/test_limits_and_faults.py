@@ -9,7 +9,7 @@ from telegram.ext import Application
 
 from bot.sandbox import FloodLimits, ManualClock, Person, Sandbox, SandboxServer
 
-from .helpers import TOKEN, builder, call
+from .tinybot import TOKEN, HttpClient, builder, call
 
 
 def test_private_chat_burst_then_one_per_second() -> None:
@@ -48,7 +48,7 @@ def limits() -> FloodLimits:
 
 
 async def test_flood_limit_answers_429(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     for _ in range(2):
         status, _ = await call(http, server, TOKEN, "sendMessage", chat_id=alice.id, text="a")
@@ -110,7 +110,7 @@ async def test_timeout_fault_holds_past_client_timeout(
 
 
 async def test_dropped_connection_and_seeded_share(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     server.sandbox.faults.add("drop", methods=["getMe"], times=1)
     with pytest.raises(aiohttp.ClientError):
@@ -126,9 +126,7 @@ async def test_dropped_connection_and_seeded_share(
     assert 5 <= sum(outcomes(7)) <= 25
 
 
-async def test_slow_answer(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
-) -> None:
+async def test_slow_answer(server: SandboxServer, alice: Person, http: HttpClient) -> None:
     server.sandbox.faults.add("slow", methods=["getMe"], times=1, delay=0.05)
     status, body = await call(http, server, TOKEN, "getMe")
     assert status == 200

@@ -7,7 +7,7 @@ from telegram import BotCommand, BotCommandScopeChat, MenuButtonWebApp, WebAppIn
 
 from bot.sandbox import Person, SandboxServer, tiny_png
 
-from .helpers import TOKEN, builder, call
+from .tinybot import TOKEN, HttpClient, builder, call
 
 
 async def test_files_upload_resend_and_download(server: SandboxServer, alice: Person) -> None:
@@ -88,9 +88,7 @@ async def test_group_messages(server: SandboxServer, alice: Person, bob: Person)
     assert (await group.wait_for_message()).raw_text == "Hi group"
 
 
-async def test_chat_json_api(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
-) -> None:
+async def test_chat_json_api(server: SandboxServer, alice: Person, http: HttpClient) -> None:
     base = f"{server.url}/sandbox/api"
     async with http.get(f"{base}/state") as r:
         state = await r.json()

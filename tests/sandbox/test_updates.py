@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
-
 from bot.sandbox import BotAccount, Person, SandboxServer
 
-from .helpers import TOKEN, call
+from .tinybot import TOKEN, HttpClient, call
 
 
 async def test_offset_confirms_and_limit(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     for n in range(3):
         alice.send_text(f"m{n}")
@@ -30,7 +28,7 @@ async def test_offset_confirms_and_limit(
 
 
 async def test_long_poll_wakes_on_new_update(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     poll = asyncio.create_task(call(http, server, TOKEN, "getUpdates", timeout=10))
     await server.sandbox.changed.wait_for(lambda: server.sandbox.bot().poll_generation, 5)
@@ -54,7 +52,7 @@ async def test_long_poll_wakes_on_new_update(
 
 
 async def test_second_poller_terminates_the_first(
-    server: SandboxServer, bot_account: BotAccount, http: aiohttp.ClientSession
+    server: SandboxServer, bot_account: BotAccount, http: HttpClient
 ) -> None:
     first = asyncio.create_task(call(http, server, TOKEN, "getUpdates", timeout=10))
     await server.sandbox.changed.wait_for(lambda: bot_account.poll_generation == 1, 5)
@@ -67,7 +65,7 @@ async def test_second_poller_terminates_the_first(
 
 
 async def test_allowed_updates_filter(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     await call(http, server, TOKEN, "getUpdates", allowed_updates=["callback_query"])
     alice.send_text("ignored")
@@ -76,7 +74,7 @@ async def test_allowed_updates_filter(
 
 
 async def test_webhook_blocks_get_updates_and_info(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     alice.send_text("pending")
     status, body = await call(
@@ -105,7 +103,7 @@ async def test_webhook_blocks_get_updates_and_info(
 
 
 async def test_several_bots_share_one_server(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     other = server.add_bot(username="other_bot")
     alice.with_bot(other.token).send_text("for the other bot")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.sandbox import BotAccount, Person, SandboxServer
 
-from .helpers import TOKEN, call
+from .tinybot import TOKEN, HttpClient, call
 
 CHAT = 1001
 BUTTON = {"text": "ok", "callback_data": "x"}
@@ -194,7 +193,7 @@ REJECTIONS: list[tuple[str, dict[str, Any], int, str]] = [
 async def test_rejected_with_telegram_wording(
     server: SandboxServer,
     alice: Person,
-    http: aiohttp.ClientSession,
+    http: HttpClient,
     method: str,
     params: dict[str, Any],
     status: int,
@@ -210,7 +209,7 @@ async def test_rejected_with_telegram_wording(
 
 
 async def test_unknown_token_and_method(
-    server: SandboxServer, bot_account: BotAccount, http: aiohttp.ClientSession
+    server: SandboxServer, bot_account: BotAccount, http: HttpClient
 ) -> None:
     assert await call(http, server, "1:wrong", "getMe") == (
         401,
@@ -225,7 +224,7 @@ async def test_unknown_token_and_method(
 
 
 async def test_blocked_and_never_started(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     server.add_person(2002, "Carol", started=False)
     alice.block_bot()
@@ -244,7 +243,7 @@ async def test_blocked_and_never_started(
 
 
 async def test_limits_are_inclusive(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     status, body = await call(http, server, TOKEN, "sendMessage", chat_id=CHAT, text="x" * 4096)
     assert status == 200
@@ -269,7 +268,7 @@ async def test_limits_are_inclusive(
 
 
 async def test_form_body_as_ptb_sends_it(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     status, body = await call(
         http,
@@ -291,7 +290,7 @@ async def test_form_body_as_ptb_sends_it(
 
 
 async def test_edit_not_modified_and_delete(
-    server: SandboxServer, alice: Person, http: aiohttp.ClientSession
+    server: SandboxServer, alice: Person, http: HttpClient
 ) -> None:
     _, body = await call(
         http, server, TOKEN, "sendMessage", chat_id=CHAT, text="same", reply_markup=markup(BUTTON)

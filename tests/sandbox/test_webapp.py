@@ -11,7 +11,7 @@ import pytest
 
 from bot.sandbox import Person, verify_init_data
 
-from .helpers import TOKEN
+from .tinybot import TOKEN
 
 
 def telegram_check(init_data: str, token: str) -> bool:
@@ -38,7 +38,7 @@ def test_init_data_signature(alice: Person) -> None:
 async def test_web_app_button_opens_signed_url(server: object, alice: Person) -> None:
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
-    from .helpers import builder
+    from .tinybot import builder
 
     application = builder(server, TOKEN).updater(None).build()  # type: ignore[arg-type]
     async with application:

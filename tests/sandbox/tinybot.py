@@ -32,6 +32,8 @@ from bot.sandbox import SandboxServer
 
 WEBHOOK_SECRET = "s3cret-token_for-tests"
 TOKEN = "123456:TEST-token-for-the-sandbox"
+# aiohttp's HTTP client class, under a name saying what it is here.
+HttpClient = aiohttp.ClientSession
 PNG_MAGIC = b"\x89PNG"
 
 
@@ -225,7 +227,7 @@ async def webhook_bot(
 
 
 async def call(
-    session: aiohttp.ClientSession,
+    client: HttpClient,
     server: SandboxServer,
     token: str,
     method: str,
@@ -237,9 +239,9 @@ async def call(
     url = f"{server.base_url}{token}/{method}"
     if form:
         data = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
-        response = await session.post(url, data=data)
+        response = await client.post(url, data=data)
     else:
-        response = await session.post(url, json=params)
+        response = await client.post(url, json=params)
     async with response:
         return response.status, await response.json()
 

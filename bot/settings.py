@@ -1,0 +1,181 @@
+"""Settings: the Contract's OUTPOST_* environment variables (and `.env`), validated once."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from db.config import DatabaseUrlError, check_database_url, is_sqlite
+from i18n import DEFAULT_LANGUAGE, available_languages, normalize_language
+
+ENV_PREFIX = "OUTPOST_"
+DEFAULT_DATABASE_URL = "sqlite://var/outpost.sqlite3"
+
+
+class SettingsError(Exception):
+    """Raised when the configuration cannot be used; the message is one line per bad variable."""
+
+
+class Settings(BaseSettings):
+    """Everything Outpost reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    telegram_token: SecretStr | None = Field(
+        default=None, description="Bot token from @BotFather; unset runs the local sandbox."
+    )
+    telegram_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.telegram.org"),
+        description="Bot API server; requests go to {url}/bot{token}/{method}.",
+    )
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL, description="sqlite://PATH or postgres://USER:PASS@HOST/DB"
+    )
+    auto_migrate: bool | None = Field(
+        default=None,
+        description="Apply pending migrations at start-up; default on for the SQLite sandbox.",
+    )
+    web_host: str = Field(default="127.0.0.1", min_length=1)
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    public_url: AnyHttpUrl | None = None
+    webhook: bool = False
+    webhook_secret: SecretStr | None = None
+    default_language: str = DEFAULT_LANGUAGE
+    log_level: str = "INFO"
+
+    @field_validator("telegram_token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        bot_id, sep, secret = value.get_secret_value().partition(":")
+        if not sep or not bot_id.isdigit() or len(secret) < 10:
+            raise ValueError("does not look like a bot token (expected 123456:ABC...)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            return check_database_url(value)
+        except DatabaseUrlError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        language = normalize_language(value)
+        if language is None:
+            known = ", ".join(available_languages())
+            raise ValueError(f"unknown language {value!r} (available: {known})")
+        return language
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if not 1 <= len(raw) <= 256 or not all(c.isalnum() or c in "_-" for c in raw):
+            raise ValueError("must be 1-256 characters of letters, digits, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_public_url(self) -> Settings:
+        if self.webhook and self.public_url is None:
+            raise ValueError("OUTPOST_WEBHOOK=1 needs OUTPOST_PUBLIC_URL")
+        return self
+
+    @property
+    def sandbox(self) -> bool:
+        """True when no token is set: Outpost talks to the local sandbox."""
+        return self.telegram_token is None
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        """Migrate at start-up when asked, or by default for the SQLite sandbox."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.sandbox and is_sqlite(self.database_url)
+
+    def effective_webhook_secret(self) -> str:
+        """The secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        token = self.telegram_token.get_secret_value() if self.telegram_token else "sandbox"
+        return hashlib.sha256(b"outpost-webhook:" + token.encode()).hexdigest()
+
+    def sqlite_directory(self) -> Path | None:
+        """The folder a file-backed SQLite database lives in, to create before connecting."""
+        if not is_sqlite(self.database_url):
+            return None
+        path = self.database_url.split("://", 1)[1]
+        if path in {"", ":memory:"}:
+            return None
+        return Path(path).parent
+
+
+def _variable_for(location: tuple[int | str, ...]) -> str:
+    if not location or location[0] == "__root__":
+        return ENV_PREFIX.rstrip("_")
+    return ENV_PREFIX + str(location[0]).upper()
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per bad variable: `OUTPOST_WEB_PORT: must be ...`."""
+    lines = []
+    for item in error.errors(include_url=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        location = tuple(item.get("loc", ()))
+        variable = _variable_for(location) if location else "OUTPOST"
+        if not location:
+            # A model-level check names its variable itself.
+            lines.append(message)
+            continue
+        shown = item.get("input")
+        got = f" (got {shown!r})" if isinstance(shown, str | int | float) and shown != "" else ""
+        if variable.endswith("TOKEN") or variable.endswith("SECRET"):
+            got = ""
+        lines.append(f"{variable}: {message}{got}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings, or raise SettingsError with a clear message."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None

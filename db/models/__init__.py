@@ -1,0 +1,38 @@
+"""All Outpost tables, one module per part of the domain."""
+
+from db.models.alerts import Alert, AlertDelivery
+from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
+from db.models.audit import AuditLog, ProcessedUpdate
+from db.models.delivery import DeliveryAttempt, OutboxMessage
+from db.models.incidents import Incident, IncidentEvent
+from db.models.money import Budget, ExchangeRate, Expense, ExpensePhoto
+from db.models.outings import Outing
+from db.models.people import Contact, Holiday, Invite, Person, PersonRole, Station
+from db.models.reports import DailyReport, WeeklyPlan
+
+__all__ = [
+    "Alert",
+    "AlertDelivery",
+    "AuditLog",
+    "Budget",
+    "CheckIn",
+    "Contact",
+    "DailyReport",
+    "DeliveryAttempt",
+    "DutyRoster",
+    "ExchangeRate",
+    "Expense",
+    "ExpensePhoto",
+    "Holiday",
+    "Incident",
+    "IncidentEvent",
+    "Invite",
+    "LeaveRequest",
+    "OutboxMessage",
+    "Outing",
+    "Person",
+    "PersonRole",
+    "ProcessedUpdate",
+    "Station",
+    "WeeklyPlan",
+]

@@ -1,0 +1,56 @@
+"""Security warnings broadcast by HQ and who answered "I am safe"."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from db.enums import AlertScope, Severity
+from db.models.people import Person
+
+
+class Alert(Model):
+    """A security warning to a country, a station, an area or everyone."""
+
+    id = fields.IntField(primary_key=True)
+    created_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="alerts_sent", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    scope = fields.CharEnumField(AlertScope, max_length=16)
+    # A country code or a station code, by scope.
+    scope_value = fields.CharField(max_length=16, null=True)
+    area_lat = fields.FloatField(null=True)
+    area_lon = fields.FloatField(null=True)
+    area_radius_m = fields.IntField(null=True)
+    severity = fields.CharEnumField(Severity, max_length=16, default=Severity.WARNING)
+    title = fields.CharField(max_length=200)
+    body = fields.TextField(default="")
+    requires_ack = fields.BooleanField(default=True)
+    expires_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "alert"
+
+
+class AlertDelivery(Model):
+    """One recipient of an alert: whether it reached them and whether they answered."""
+
+    id = fields.IntField(primary_key=True)
+    alert: fields.ForeignKeyRelation[Alert] = fields.ForeignKeyField(
+        "outpost.Alert", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="alert_deliveries", on_delete=fields.CASCADE
+    )
+    outbox_message_id = fields.IntField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    acknowledged_at = fields.DatetimeField(null=True)
+    needs_help = fields.BooleanField(default=False)
+    reminded_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "alert_delivery"
+        unique_together = (("alert", "person"),)
+        indexes = (("alert_id", "acknowledged_at"),)

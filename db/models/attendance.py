@@ -1,0 +1,86 @@
+"""Check-ins, leave and the duty roster."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from db.enums import CheckInKind, CheckInSource, RequestStatus
+from db.models.base import TimestampedModel
+from db.models.people import Person, Station
+
+
+class CheckIn(Model):
+    """One sign-in or sign-out with the position it was made from."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="checkins", on_delete=fields.CASCADE
+    )
+    station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
+        "outpost.Station", related_name="checkins", null=True, on_delete=fields.SET_NULL
+    )
+    kind = fields.CharEnumField(CheckInKind, max_length=8, default=CheckInKind.IN)
+    source = fields.CharEnumField(CheckInSource, max_length=16, default=CheckInSource.CHAT)
+    at = fields.DatetimeField()
+    # The station's calendar day of `at`, so a day's attendance is one indexed lookup.
+    local_date = fields.DateField()
+    lat = fields.FloatField()
+    lon = fields.FloatField()
+    accuracy_m = fields.FloatField(null=True)
+    distance_m = fields.FloatField(null=True)
+    inside_geofence = fields.BooleanField(default=False)
+    poor_accuracy = fields.BooleanField(default=False)
+    live = fields.BooleanField(default=False)
+    # While a live location runs, its latest position updates this row.
+    live_until = fields.DatetimeField(null=True)
+    telegram_message_id = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "checkin"
+        indexes = (("person_id", "at"), ("station_id", "local_date"), ("person_id", "local_date"))
+
+
+class LeaveRequest(TimestampedModel):
+    """Leave asked by a person, decided by the head (a head's own by HQ)."""
+
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="leave_requests", on_delete=fields.CASCADE
+    )
+    station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
+        "outpost.Station", related_name="leave_requests", null=True, on_delete=fields.SET_NULL
+    )
+    start_date = fields.DateField()
+    end_date = fields.DateField()
+    reason = fields.TextField(default="")
+    status = fields.CharEnumField(RequestStatus, max_length=16, default=RequestStatus.PENDING)
+    decided_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="leave_decisions", null=True, on_delete=fields.SET_NULL
+    )
+    decided_at = fields.DatetimeField(null=True)
+    decision_note = fields.TextField(default="")
+
+    class Meta:
+        table = "leave_request"
+        indexes = (("station_id", "status"), ("person_id", "start_date"))
+
+
+class DutyRoster(Model):
+    """Who is on duty at a station on a date: first to hear of off-hours escalations."""
+
+    id = fields.IntField(primary_key=True)
+    station: fields.ForeignKeyRelation[Station] = fields.ForeignKeyField(
+        "outpost.Station", related_name="duty_days", on_delete=fields.CASCADE
+    )
+    date = fields.DateField()
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="duty_days", on_delete=fields.CASCADE
+    )
+    set_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="duty_days_set", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "duty_roster"
+        unique_together = (("station", "date"),)

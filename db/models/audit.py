@@ -1,0 +1,40 @@
+"""The audit log and processed Telegram updates."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from db.models.people import Person
+
+
+class AuditLog(Model):
+    """Who did what to which object, and when: the record behind every decision."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    actor: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="audit_entries", null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=64)
+    object_kind = fields.CharField(max_length=32)
+    object_id = fields.BigIntField(null=True)
+    data = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "audit_log"
+        indexes = (("object_kind", "object_id"), ("at",))
+
+
+class ProcessedUpdate(Model):
+    """A Telegram update already handled: a redelivered webhook is not handled twice."""
+
+    id = fields.BigIntField(primary_key=True)
+    bot_id = fields.BigIntField()
+    update_id = fields.BigIntField()
+    processed_at = fields.DatetimeField()
+
+    class Meta:
+        table = "processed_update"
+        unique_together = (("bot_id", "update_id"),)
+        indexes = (("processed_at",),)

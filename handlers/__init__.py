@@ -1,0 +1,1 @@
+"""Edges: chat (python-telegram-bot) and web (aiohttp) handlers."""

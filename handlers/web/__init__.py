@@ -1,0 +1,1 @@
+"""aiohttp views: Mini App, dashboard, webhook, health and metrics."""

@@ -1,0 +1,1 @@
+"""The domain: every business rule of Outpost lives here, free of Telegram and HTTP."""

@@ -2,6 +2,7 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from db.enums import AlertScope, Channel, CheckInKind, CheckInSource, ContactKind, DeliveryStatus, ExpenseStatus, IncidentKind, IncidentStatus, Lane, OutingStatus, ReportStatus, RequestStatus, Role, Severity
+from db.fields import WallTimeField
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -68,9 +69,9 @@ class Migration(migrations.Migration):
                 ('radius_m', fields.IntField(default=300)),
                 ('timezone', fields.CharField(null=True, max_length=64)),
                 ('working_days', fields.JSONField(default=[1, 2, 3, 4, 5], encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('checkin_opens', fields.TimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('checkin_closes', fields.TimeField(null=True, auto_now=False, auto_now_add=False)),
-                ('workday_ends', fields.TimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('checkin_opens', WallTimeField(null=True)),
+                ('checkin_closes', WallTimeField(null=True)),
+                ('workday_ends', WallTimeField(null=True)),
                 ('require_live_location', fields.BooleanField(default=False)),
                 ('notify_head_outside_geofence', fields.BooleanField(default=False)),
                 ('currency', fields.CharField(default='USD', max_length=3)),

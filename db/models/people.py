@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from db.enums import ContactKind, Role
+from db.fields import WallTimeField
 from db.models.base import TimestampedModel
 
 
@@ -23,9 +24,9 @@ class Station(TimestampedModel):
     timezone = fields.CharField(max_length=64, null=True)
     # ISO weekdays (1 = Monday) on which staff are expected to check in.
     working_days = fields.JSONField(default=[1, 2, 3, 4, 5])
-    checkin_opens = fields.TimeField(null=True)
-    checkin_closes = fields.TimeField(null=True)
-    workday_ends = fields.TimeField(null=True)
+    checkin_opens = WallTimeField(null=True)
+    checkin_closes = WallTimeField(null=True)
+    workday_ends = WallTimeField(null=True)
     require_live_location = fields.BooleanField(default=False)
     notify_head_outside_geofence = fields.BooleanField(default=False)
     currency = fields.CharField(max_length=3, default="USD")

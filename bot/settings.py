@@ -21,6 +21,8 @@ from i18n import DEFAULT_LANGUAGE, available_languages, normalize_language
 
 ENV_PREFIX = "OUTPOST_"
 DEFAULT_DATABASE_URL = "sqlite://var/outpost.sqlite3"
+# The sandbox keeps its demo data apart from a real deployment's.
+SANDBOX_DATABASE_URL = "sqlite://var/sandbox.sqlite3"
 
 
 class SettingsError(Exception):
@@ -54,11 +56,21 @@ class Settings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", min_length=1)
     web_port: int = Field(default=8080, ge=1, le=65535)
+    sandbox_port: int = Field(default=8081, ge=0, le=65535)
     public_url: AnyHttpUrl | None = None
     webhook: bool = False
     webhook_secret: SecretStr | None = None
     default_language: str = DEFAULT_LANGUAGE
     log_level: str = "INFO"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sandbox_database(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("database_url"):
+            token = data.get("telegram_token")
+            if token is None or (isinstance(token, str) and not token.strip()):
+                data = {**data, "database_url": SANDBOX_DATABASE_URL}
+        return data
 
     @field_validator("telegram_token", mode="before")
     @classmethod
@@ -116,7 +128,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _webhook_needs_public_url(self) -> Settings:
         if self.webhook and self.public_url is None:
-            raise ValueError("OUTPOST_WEBHOOK=1 needs OUTPOST_PUBLIC_URL")
+            raise ValueError("OUTPOST_WEBHOOK: webhook mode needs OUTPOST_PUBLIC_URL")
+        if self.webhook and self.telegram_token is None:
+            raise ValueError("OUTPOST_WEBHOOK: webhook mode needs OUTPOST_TELEGRAM_TOKEN")
         return self
 
     @property

@@ -69,13 +69,9 @@ def at_local(day: date, wall: time, zone: ZoneInfo) -> datetime:
     one (clocks going back) to its first occurrence.
     """
     naive = datetime.combine(day, wall.replace(tzinfo=None))
-    candidate = naive.replace(tzinfo=zone, fold=0)
-    roundtrip = candidate.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if roundtrip != naive:
-        # Skipped wall time: step over the gap using the offset after it.
-        after = naive.replace(tzinfo=zone, fold=1)
-        return after.astimezone(UTC)
-    return candidate.astimezone(UTC)
+    # PEP 495: fold=0 reads a skipped time with the offset before the jump, which lands just
+    # after it, and an ambiguous time as its first occurrence.
+    return naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -1,0 +1,203 @@
+"""The wiring: database, Telegram application, web server and sandbox, started and stopped in order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+import handlers.chat
+from bot import __version__
+from bot.settings import Settings
+from db.database import (
+    DatabaseNotMigrated,
+    apply_migrations,
+    close_database,
+    open_database,
+    require_migrated,
+)
+from handlers.web.health import healthz
+from handlers.web.keys import CLOCK, TELEGRAM, VERSION, WEBHOOK_SECRET
+from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
+from services.clock import Clock, SystemClock
+
+logger = logging.getLogger(__name__)
+
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+class StartupError(RuntimeError):
+    """Outpost cannot start; the message tells the operator what to do."""
+
+
+@dataclass(frozen=True)
+class TelegramEndpoint:
+    """Where the Bot API is and which bot to be: Telegram itself or the sandbox."""
+
+    token: str
+    api_url: str
+
+
+def build_telegram(endpoint: TelegramEndpoint, *, webhook: bool) -> TelegramApp:
+    """The python-telegram-bot Application with every chat handler registered."""
+    api = endpoint.api_url.rstrip("/")
+    builder = (
+        ApplicationBuilder()
+        .token(endpoint.token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+    handlers.chat.register(application)
+    application.add_error_handler(_log_error)
+    return application
+
+
+async def _log_error(update: object, context: Any) -> None:
+    """The one place handler errors are logged, with their traceback and no personal data."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("error while handling update %s", update_id, exc_info=context.error)
+
+
+def build_web(
+    *, telegram: TelegramApp, clock: Clock, webhook_secret: str
+) -> web.Application:
+    """The aiohttp application: health, the Telegram webhook and (later) the web app."""
+    app = web.Application(client_max_size=20 * 1024 * 1024)
+    app[TELEGRAM] = telegram
+    app[CLOCK] = clock
+    app[WEBHOOK_SECRET] = webhook_secret
+    app[VERSION] = __version__
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    return app
+
+
+@dataclass
+class Outpost:
+    """One running Outpost: everything long-lived, started and stopped in one place."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    sandbox: Any = None  # bot.sandbox.SandboxServer in sandbox mode
+    telegram: TelegramApp | None = None
+    web_runner: web.AppRunner | None = None
+    web_url: str = ""
+    _started: list[str] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """Open the database, then Telegram, then the web server; undo all on failure."""
+        try:
+            await self._start_database()
+            endpoint = await self._start_sandbox()
+            await self._start_telegram(endpoint)
+            await self._start_web()
+            await self._start_updates()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_database(self) -> None:
+        settings = self.settings
+        await open_database(settings.database_url)
+        self._started.append("database")
+        if settings.should_auto_migrate:
+            applied = await apply_migrations()
+            if applied:
+                logger.info("applied %d migration(s)", len(applied))
+        else:
+            try:
+                await require_migrated()
+            except DatabaseNotMigrated as exc:
+                raise StartupError(str(exc)) from None
+
+    async def _start_sandbox(self) -> TelegramEndpoint:
+        settings = self.settings
+        if settings.telegram_token is not None:
+            return TelegramEndpoint(
+                token=settings.telegram_token.get_secret_value(),
+                api_url=str(settings.telegram_api_url),
+            )
+        from bot.demo import start_demo_sandbox
+
+        self.sandbox, token = await start_demo_sandbox(settings)
+        self._started.append("sandbox")
+        return TelegramEndpoint(token=token, api_url=self.sandbox.url)
+
+    async def _start_telegram(self, endpoint: TelegramEndpoint) -> None:
+        self.telegram = build_telegram(endpoint, webhook=self.settings.webhook)
+        await self.telegram.initialize()
+        self._started.append("telegram")
+        await handlers.chat.publish_commands(self.telegram)
+
+    async def _start_web(self) -> None:
+        assert self.telegram is not None
+        app = build_web(
+            telegram=self.telegram,
+            clock=self.clock,
+            webhook_secret=self.settings.effective_webhook_secret(),
+        )
+        self.web_runner = web.AppRunner(app, access_log=None)
+        await self.web_runner.setup()
+        site = web.TCPSite(self.web_runner, self.settings.web_host, self.settings.web_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {self.settings.web_host}:{self.settings.web_port}: "
+                f"{exc.strerror} (set OUTPOST_WEB_HOST / OUTPOST_WEB_PORT)"
+            ) from None
+        self._started.append("web")
+        port = self.web_runner.addresses[0][1] if self.web_runner.addresses else 0
+        self.web_url = f"http://{self.settings.web_host}:{port}"
+        logger.info("web server listening on %s", self.web_url)
+
+    async def _start_updates(self) -> None:
+        assert self.telegram is not None
+        await self.telegram.start()
+        self._started.append("updates")
+        if self.settings.webhook:
+            assert self.settings.public_url is not None
+            url = str(self.settings.public_url).rstrip("/") + WEBHOOK_PATH
+            await self.telegram.bot.set_webhook(
+                url=url,
+                secret_token=self.settings.effective_webhook_secret(),
+                allowed_updates=Update.ALL_TYPES,
+            )
+            logger.info("taking updates by webhook")
+        else:
+            assert self.telegram.updater is not None
+            await self.telegram.bot.delete_webhook()
+            await self.telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            logger.info("taking updates by long polling")
+
+    async def stop(self) -> None:
+        """Stop what was started, newest first; safe to call twice."""
+        while self._started:
+            part = self._started.pop()
+            try:
+                await self._stop_part(part)
+            except Exception:
+                logger.exception("error while stopping %s", part)
+
+    async def _stop_part(self, part: str) -> None:
+        if part == "updates" and self.telegram is not None:
+            if self.telegram.updater is not None and self.telegram.updater.running:
+                await self.telegram.updater.stop()
+            await self.telegram.stop()
+        elif part == "web" and self.web_runner is not None:
+            await self.web_runner.cleanup()
+        elif part == "telegram" and self.telegram is not None:
+            await self.telegram.shutdown()
+        elif part == "sandbox" and self.sandbox is not None:
+            await self.sandbox.stop()
+        elif part == "database":
+            await close_database()

@@ -1,0 +1,61 @@
+"""End-to-end fixtures: the real Outpost wiring against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from bot.app import Outpost
+from bot.sandbox import SandboxServer
+from bot.settings import Settings
+from services.clock import ManualClock
+
+TOKEN = "424242:OUTPOST-e2e-token-for-sandbox"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    """A strict sandbox with the Outpost bot; fails the test if the bot broke Telegram's rules."""
+    server = SandboxServer("127.0.0.1", 0)
+    server.add_bot(TOKEN, "outpost_test_bot", "Outpost")
+    await server.start()
+    try:
+        yield server
+        server.sandbox.assert_no_violations()
+    finally:
+        await server.stop()
+
+
+def outpost_settings(sandbox: SandboxServer, database_url: str, **extra: object) -> Settings:
+    """Settings for an Outpost that talks to `sandbox` and listens on a free port."""
+    values: dict[str, object] = {
+        "telegram_token": TOKEN,
+        "telegram_api_url": sandbox.url,
+        "database_url": database_url,
+        "web_port": free_port(),
+        "auto_migrate": False,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest_asyncio.fixture
+async def outpost(
+    sandbox: SandboxServer, database_url: str, clock: ManualClock
+) -> AsyncIterator[Outpost]:
+    """Outpost running by long polling against the sandbox, on this test's database."""
+    app = Outpost(outpost_settings(sandbox, database_url), clock=clock)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.stop()

@@ -1,0 +1,107 @@
+"""The wiring end to end: updates by polling and webhook, health, commands and languages."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from bot.app import Outpost
+from bot.demo import seed_demo_organisation
+from bot.sandbox import SandboxServer
+from db.enums import Role
+from db.models import Person, PersonRole, ProcessedUpdate, Station
+from handlers.web.webhook import SECRET_HEADER, WEBHOOK_PATH
+from services.clock import ManualClock
+from tests.e2e.conftest import outpost_settings
+
+
+async def _register(telegram_id: int, name: str, language: str) -> Person:
+    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42)
+    person = await Person.create(
+        telegram_id=telegram_id, name=name, language=language, station=station
+    )
+    await PersonRole.create(person=person, role=Role.STAFF)
+    return person
+
+
+async def test_stranger_gets_one_polite_line(outpost: Outpost, sandbox: SandboxServer) -> None:
+    """Someone without an invitation learns how to get one, and nothing else."""
+    stranger = sandbox.add_person(555, "Stranger", "en")
+    stranger.send_command("start")
+    answer = await stranger.wait_for_message()
+    assert "invitation link" in answer.raw_text
+    assert answer.reply_markup is None
+    stranger.send_command("help")
+    assert "invitation link" in (await stranger.wait_for_message()).raw_text
+
+
+async def test_registered_person_is_greeted_in_their_language(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """A Chinese-speaking engineer reads Chinese, whatever their Telegram app says."""
+    await _register(1001, "王磊", "zh-Hans")
+    wang = sandbox.add_person(1001, "Wang", "en")
+    wang.send_command("start")
+    assert (await wang.wait_for_message()).raw_text.startswith("王磊，您好")
+    wang.send_command("help")
+    text = (await wang.wait_for_message()).raw_text
+    assert "/checkin" not in text
+    assert "/help — 我能做什么？" in text
+
+
+async def test_command_menu_is_localised(outpost: Outpost, sandbox: SandboxServer) -> None:
+    """setMyCommands is published in English and, for Chinese apps, in Chinese."""
+    english = sandbox.add_person(2001, "Amina", "en")
+    chinese = sandbox.add_person(2002, "Li", "zh-hans")
+    assert {c["command"] for c in english.visible_commands()} == {"start", "help", "cancel"}
+    descriptions = {c["command"]: c["description"] for c in chinese.visible_commands()}
+    assert descriptions["help"] == "我能做什么？"
+
+
+async def test_healthz(outpost: Outpost) -> None:
+    """The health endpoint answers 200 with the database reachable."""
+    async with aiohttp.ClientSession() as http, http.get(f"{outpost.web_url}/healthz") as resp:
+        assert resp.status == 200
+        assert (await resp.json())["database"] == "ok"
+
+
+async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
+    sandbox: SandboxServer, database_url: str, clock: ManualClock
+) -> None:
+    """In webhook mode a wrong secret is refused and a duplicate delivery answered once."""
+    from tests.e2e.conftest import free_port
+
+    port = free_port()
+    settings = outpost_settings(
+        sandbox, database_url, webhook=True, web_port=port,
+        public_url=f"http://127.0.0.1:{port}", webhook_secret="e2e-secret",
+    )
+    app = Outpost(settings, clock=clock)
+    await app.start()
+    try:
+        account = next(iter(sandbox.sandbox.bots.values()))
+        account.duplicate_deliveries = 1
+        visitor = sandbox.add_person(777, "Visitor", "en")
+        visitor.send_command("start")
+        await visitor.wait_for_message()
+        await visitor.wait_until(lambda: len(account.delivered) >= 2)
+        assert len([m for m in visitor.messages]) == 1
+        assert await ProcessedUpdate.all().count() == 1
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{app.web_url}{WEBHOOK_PATH}", json={"update_id": 1},
+                headers={SECRET_HEADER: "wrong"},
+            ) as resp:
+                assert resp.status == 401
+            async with http.post(f"{app.web_url}{WEBHOOK_PATH}", json={"update_id": 1}) as resp:
+                assert resp.status == 401
+    finally:
+        await app.stop()
+
+
+async def test_demo_organisation_is_idempotent(db: str) -> None:
+    """Seeding the demo twice leaves one station and the same people."""
+    await seed_demo_organisation()
+    await seed_demo_organisation()
+    assert await Station.all().count() == 1
+    assert await Person.all().count() == 5
+    assert await PersonRole.filter(role=Role.HEAD).count() == 1

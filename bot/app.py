@@ -1,4 +1,4 @@
-"""The wiring: database, Telegram application, web server and sandbox, started and stopped in order."""
+"""The wiring: database, Telegram, web server and sandbox, started and stopped in order."""
 
 from __future__ import annotations
 

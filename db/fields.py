@@ -21,7 +21,7 @@ class WallTimeField(CharField):
         kwargs.pop("max_length", None)
         super().__init__(max_length=8, **kwargs)
 
-    def to_db_value(self, value: Any, instance: Any) -> str | None:  # type: ignore[override]
+    def to_db_value(self, value: Any, instance: Any) -> str | None:
         """time(8, 30) → '08:30:00'."""
         if value is None:
             return None
@@ -33,7 +33,7 @@ class WallTimeField(CharField):
             raise ValueError("a wall-clock time carries no time zone: the station has it")
         return value.replace(microsecond=0).isoformat()
 
-    def to_python_value(self, value: Any) -> time | None:  # type: ignore[override]
+    def to_python_value(self, value: Any) -> time | None:
         """'08:30:00' → time(8, 30)."""
         if value is None or isinstance(value, time):
             return value

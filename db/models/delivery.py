@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -23,8 +25,8 @@ class OutboxMessage(Model):
     address = fields.CharField(max_length=254)
     language = fields.CharField(max_length=16, default="en")
     msgid = fields.CharField(max_length=200)
-    params = fields.JSONField(default=dict)
-    buttons = fields.JSONField(null=True)
+    params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    buttons: fields.JSONField[Any] = fields.JSONField(null=True)
     # What to do to the message: send, or edit one sent before.
     action = fields.CharField(max_length=32, default="send")
     idempotency_key = fields.CharField(max_length=200, unique=True)

@@ -23,7 +23,7 @@ class Station(TimestampedModel):
     # IANA zone; when empty it is derived from lat/lon (services.localtime).
     timezone = fields.CharField(max_length=64, null=True)
     # ISO weekdays (1 = Monday) on which staff are expected to check in.
-    working_days = fields.JSONField(default=[1, 2, 3, 4, 5])
+    working_days: fields.JSONField[list[int]] = fields.JSONField(default=[1, 2, 3, 4, 5])
     checkin_opens = WallTimeField(null=True)
     checkin_closes = WallTimeField(null=True)
     workday_ends = WallTimeField(null=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import BotCommand
 from telegram.ext import Application, CommandHandler
 
@@ -12,7 +14,7 @@ from i18n import available_languages, translate
 PUBLIC_COMMANDS = ("start", "help", "cancel")
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every chat handler to the application."""
     application.add_handler(CommandHandler("start", basic.start))
     application.add_handler(CommandHandler("help", basic.help_command))
@@ -24,7 +26,7 @@ def command_menu(language: str) -> list[BotCommand]:
     return [BotCommand(name, translate(language, f"command.{name}")) for name in PUBLIC_COMMANDS]
 
 
-async def publish_commands(application: Application) -> None:  # type: ignore[type-arg]
+async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Tell Telegram the command menu, once per language (English is the default)."""
     bot = application.bot
     await bot.set_my_commands(command_menu("en"))

@@ -13,7 +13,7 @@ from handlers.web.keys import CLOCK, TELEGRAM, WEBHOOK_SECRET
 from services.updates import already_processed, mark_processed
 
 logger = logging.getLogger(__name__)
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 WEBHOOK_PATH = "/telegram/webhook"
 
 

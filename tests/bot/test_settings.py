@@ -60,17 +60,35 @@ def test_dotenv_file_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"OUTPOST_WEB_PORT": "70000"}, "OUTPOST_WEB_PORT: Input should be less than or equal to 65535 (got '70000')"),
+        (
+            {"OUTPOST_WEB_PORT": "70000"},
+            "OUTPOST_WEB_PORT: Input should be less than or equal to 65535 (got '70000')",
+        ),
         ({"OUTPOST_WEB_PORT": "eighty"}, "OUTPOST_WEB_PORT: Input should be a valid integer"),
-        ({"OUTPOST_DATABASE_URL": "mysql://x/y"}, "OUTPOST_DATABASE_URL: unsupported database 'mysql'"),
+        (
+            {"OUTPOST_DATABASE_URL": "mysql://x/y"},
+            "OUTPOST_DATABASE_URL: unsupported database 'mysql'",
+        ),
         ({"OUTPOST_DATABASE_URL": "not a url"}, "OUTPOST_DATABASE_URL: not a database URL"),
-        ({"OUTPOST_DATABASE_URL": "postgres://user@/"}, "OUTPOST_DATABASE_URL: a postgres URL needs a host"),
-        ({"OUTPOST_DEFAULT_LANGUAGE": "klingon"}, "OUTPOST_DEFAULT_LANGUAGE: unknown language 'klingon'"),
+        (
+            {"OUTPOST_DATABASE_URL": "postgres://user@/"},
+            "OUTPOST_DATABASE_URL: a postgres URL needs a host",
+        ),
+        (
+            {"OUTPOST_DEFAULT_LANGUAGE": "klingon"},
+            "OUTPOST_DEFAULT_LANGUAGE: unknown language 'klingon'",
+        ),
         ({"OUTPOST_TELEGRAM_API_URL": "ftp//nope"}, "OUTPOST_TELEGRAM_API_URL:"),
         ({"OUTPOST_PUBLIC_URL": "nope"}, "OUTPOST_PUBLIC_URL:"),
         ({"OUTPOST_LOG_LEVEL": "LOUD"}, "OUTPOST_LOG_LEVEL: must be one of"),
-        ({"OUTPOST_WEBHOOK": "1", "OUTPOST_TELEGRAM_TOKEN": TOKEN}, "OUTPOST_WEBHOOK: webhook mode needs OUTPOST_PUBLIC_URL"),
-        ({"OUTPOST_WEBHOOK_SECRET": "has spaces"}, "OUTPOST_WEBHOOK_SECRET: must be 1-256 characters"),
+        (
+            {"OUTPOST_WEBHOOK": "1", "OUTPOST_TELEGRAM_TOKEN": TOKEN},
+            "OUTPOST_WEBHOOK: webhook mode needs OUTPOST_PUBLIC_URL",
+        ),
+        (
+            {"OUTPOST_WEBHOOK_SECRET": "has spaces"},
+            "OUTPOST_WEBHOOK_SECRET: must be 1-256 characters",
+        ),
     ],
 )
 def test_each_bad_value_names_its_variable(

@@ -77,7 +77,8 @@ async def test_models_have_no_unmigrated_changes() -> None:
     config = tortoise_config("sqlite://:memory:")
     async with tortoise_cli_context(config) as ctx:
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
-    assert writers == [], "models changed: run python -m tortoise -c db.config.TORTOISE_ORM makemigrations"
+    hint = "models changed: run python -m tortoise -c db.config.TORTOISE_ORM makemigrations"
+    assert writers == [], hint
 
 
 def _outpost(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -41,7 +41,9 @@ def test_language_tags(tag: str | None, expected: str | None) -> None:
     assert normalize_language(tag) == expected
 
 
-def test_missing_msgid_falls_back_to_english(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_msgid_falls_back_to_english(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A message missing from a catalog is shown in English, not as its key."""
     import i18n
 

@@ -1,0 +1,446 @@
+"""Delivery workers: claim due outbox rows by lane, send at Telegram's pace, record every try."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.delivery.base import Outcome, RenderedMessage, Sender
+from bot.delivery.config import DeliveryConfig
+from bot.delivery.limiter import RateLimiter
+from db import outbox
+from db.enums import Channel, DeliveryStatus, Lane
+from db.models import OutboxMessage
+from db.outbox import Settlement
+from i18n import translate
+from services import notify
+from services.clock import Clock, SystemClock
+
+logger = logging.getLogger(__name__)
+
+# After a wake-up from this process, look for the new row this often until it shows up
+# (the writer's transaction may commit a moment after notify() returned).
+FAST_POLL_SECONDS = 0.02
+FAST_POLL_WINDOW_SECONDS = 1.0
+PROBE_BATCH = 16
+
+
+@dataclass
+class _Job:
+    """A claimed row waiting in this worker for its turn."""
+
+    row: OutboxMessage
+    token: str
+    language: str
+    chat: str
+    paced: bool
+    paid: bool
+
+    @property
+    def order(self) -> tuple[int, datetime, int]:
+        """Highest lane first, then oldest."""
+        return (int(self.row.lane), self.row.next_attempt_at, int(self.row.id))
+
+
+def default_worker_id() -> str:
+    """host-pid-random: unique among the workers sharing one database."""
+    return f"{socket.gethostname()[:24]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class DeliveryService:
+    """One worker per process: claims due rows, sends them through the channel senders."""
+
+    def __init__(
+        self,
+        *,
+        senders: Mapping[Channel, Sender],
+        config: DeliveryConfig | None = None,
+        clock: Clock | None = None,
+        worker_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config or DeliveryConfig()
+        self.senders = dict(senders)
+        self.clock: Clock = clock or SystemClock()
+        self.worker_id = worker_id or default_worker_id()
+        self.limiter = RateLimiter(self.config.rate, lambda: self.clock.now().timestamp())
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
+        self._claims = itertools.count(1)
+        self._queue: list[_Job] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._settlements: list[Settlement] = []
+        self._kick = asyncio.Event()
+        self._settle_kick = asyncio.Event()
+        self._settled = asyncio.Event()
+        self._stopping = False
+        self._runner: asyncio.Task[None] | None = None
+        self._recorder: asyncio.Task[None] | None = None
+        self._wake_lane: int | None = None
+        self._fast_until = 0.0
+        self._next_poll = 0.0
+        self._next_probe = 0.0
+        self.sent = 0
+        self.failed = 0
+        self.retried = 0
+        self.throttled = 0
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._runner is not None and not self._runner.done()
+
+    async def start(self) -> None:
+        """Start the senders and the worker; it wakes on notify() in this process."""
+        if self.running:
+            return
+        for sender in self.senders.values():
+            await sender.start()
+        self._stopping = False
+        notify.add_listener(self.wake)
+        self._recorder = asyncio.create_task(self._record_loop(), name="outbox-recorder")
+        self._runner = asyncio.create_task(self._run(), name="outbox-worker")
+        logger.info("delivery worker %s started", self.worker_id)
+
+    async def stop(self) -> None:
+        """Stop claiming, let sends in flight finish, record them, hand back the rest."""
+        if self._runner is None:
+            return
+        notify.remove_listener(self.wake)
+        self._stopping = True
+        self._kick.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._runner
+        if self._in_flight:
+            _, pending = await asyncio.wait(
+                self._in_flight, timeout=self.config.worker.drain_seconds
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        await self._flush()
+        if self._recorder is not None:
+            self._recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recorder
+        self._queue.clear()
+        released = await outbox.release_claims(f"{self.worker_id}:", now=self.clock.now())
+        for sender in self.senders.values():
+            await sender.stop()
+        self._runner = None
+        logger.info("delivery worker %s stopped, %d rows handed back", self.worker_id, released)
+
+    def wake(self, lane: Lane | None = None) -> None:
+        """Look for new rows now (called by notify() in this process)."""
+        level = int(lane) if lane is not None else max(Lane)
+        self._wake_lane = level if self._wake_lane is None else min(self._wake_lane, level)
+        self._fast_until = time.monotonic() + FAST_POLL_WINDOW_SECONDS
+        self._kick.set()
+
+    async def idle(self) -> None:
+        """Wait until nothing is queued, in flight or waiting to be recorded (for tests)."""
+        while self._queue or self._in_flight or self._settlements:
+            self._settled.clear()
+            await self._settled.wait()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def _batch_size(self) -> int:
+        rate = self.config.rate
+        per_second = rate.paid_per_second if rate.allow_paid_broadcast else rate.per_second
+        return max(PROBE_BATCH, min(self.config.worker.max_batch, int(per_second / 2)))
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._kick.clear()
+            try:
+                await self._claim()
+                wait = self._dispatch()
+            except Exception:
+                logger.exception("delivery worker %s: claim failed", self.worker_id)
+                wait = self.config.worker.poll_seconds
+            if self._stopping:
+                break
+            if not self._kick.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await self._kick.wait()
+
+    async def _claim(self) -> None:
+        if self._stopping:
+            return
+        now_mono = time.monotonic()
+        worker = self.config.worker
+        batch = self._batch_size()
+        held = len(self._queue) + len(self._in_flight)
+        woken = self._wake_lane
+        self._wake_lane = None
+        rows: list[OutboxMessage] = []
+        if held < batch // 2 and (
+            woken is not None or now_mono >= self._next_poll or now_mono < self._fast_until
+        ):
+            rows = await self._take(batch - held, None)
+            if rows:
+                self._fast_until = 0.0
+            full = len(rows) >= batch - held
+            self._next_poll = now_mono + (0.0 if full else worker.poll_seconds)
+            self._next_probe = now_mono + worker.probe_seconds
+        elif self._queue:
+            top = min(int(job.row.lane) for job in self._queue)
+            if top > 0 and (
+                (woken is not None and woken < top)
+                or now_mono >= self._next_probe
+                or now_mono < self._fast_until
+            ):
+                rows = await self._take(PROBE_BATCH, top - 1)
+                if rows:
+                    self._fast_until = 0.0
+                self._next_probe = now_mono + worker.probe_seconds
+        if rows:
+            await self._enqueue(rows)
+
+    async def _take(self, limit: int, max_lane: int | None) -> list[OutboxMessage]:
+        now = self.clock.now()
+        token = f"{self.worker_id}:{next(self._claims)}"
+        lease = now + timedelta(seconds=self.config.worker.lease_seconds)
+        rows = await outbox.claim_due(
+            now=now, token=token, lease_until=lease, limit=limit, max_lane=max_lane
+        )
+        return rows
+
+    async def _enqueue(self, rows: list[OutboxMessage]) -> None:
+        languages = await outbox.recipient_languages(
+            row.recipient_id  # type: ignore[attr-defined]
+            for row in rows
+            if row.recipient_id is not None  # type: ignore[attr-defined]
+        )
+        paid_lane = self.config.rate.allow_paid_broadcast
+        for row in rows:
+            channel = Channel(row.channel)
+            sender = self.senders.get(channel)
+            person_id = row.recipient_id  # type: ignore[attr-defined]
+            language = languages.get(person_id, row.language) if person_id else row.language
+            self._queue.append(
+                _Job(
+                    row=row,
+                    token=str(row.claimed_by),
+                    language=language,
+                    chat=row.address if channel == Channel.TELEGRAM else "",
+                    paced=bool(sender is not None and sender.paced),
+                    paid=paid_lane and row.lane == Lane.BROADCAST,
+                )
+            )
+        self._queue.sort(key=lambda job: job.order)
+
+    def _dispatch(self) -> float:
+        """Start every send that may go now, highest lane first; returns how long to wait."""
+        worker = self.config.worker
+        give_back_after = worker.lease_seconds / 4
+        wait = worker.poll_seconds
+        index = 0
+        while index < len(self._queue) and len(self._in_flight) < worker.max_in_flight:
+            job = self._queue[index]
+            if job.paced:
+                delay = self.limiter.delay(job.chat, paid=job.paid)
+                if delay > 0:
+                    if delay > give_back_after:
+                        # A chat that waits long hands its rows back instead of holding leases.
+                        self._queue.pop(index)
+                        self._give_back(job, delay)
+                        continue
+                    wait = min(wait, delay)
+                    index += 1
+                    continue
+                self.limiter.take(job.chat, paid=job.paid)
+            self._queue.pop(index)
+            task = asyncio.create_task(self._deliver(job))
+            self._in_flight.add(task)
+        if self._queue and len(self._in_flight) >= worker.max_in_flight:
+            wait = worker.poll_seconds
+        if time.monotonic() < self._fast_until:
+            wait = min(wait, FAST_POLL_SECONDS)
+        elif self._queue and min(int(job.row.lane) for job in self._queue) > 0:
+            wait = min(wait, worker.probe_seconds)
+        return max(wait, 0.0005)
+
+    def _give_back(self, job: _Job, delay: float) -> None:
+        self._settle(
+            Settlement(
+                message_id=int(job.row.id),
+                token=job.token,
+                status=DeliveryStatus.PENDING,
+                at=self.clock.now(),
+                attempts=int(job.row.attempts),
+                next_attempt_at=self.clock.now() + timedelta(seconds=delay),
+            )
+        )
+
+    # -- one send ---------------------------------------------------------------------------
+
+    def render(self, job: _Job) -> RenderedMessage:
+        """The row's text and buttons in its recipient's language."""
+        row = job.row
+        params: dict[str, Any] = dict(row.params or {})
+        buttons = None
+        if row.buttons:
+            buttons = [
+                [
+                    {
+                        **{k: v for k, v in spec.items() if k not in ("text", "params")},
+                        "text": translate(job.language, spec["text"], **spec.get("params", {})),
+                    }
+                    for spec in line
+                ]
+                for line in row.buttons
+            ]
+        return RenderedMessage(
+            message_id=int(row.id),
+            channel=Channel(row.channel),
+            lane=Lane(row.lane),
+            address=row.address,
+            text=translate(job.language, row.msgid, **params),
+            buttons=buttons,
+            paid=job.paid,
+        )
+
+    async def _deliver(self, job: _Job) -> None:
+        started = time.perf_counter()
+        try:
+            sender = self.senders.get(Channel(job.row.channel))
+            if sender is None:
+                outcome = Outcome("retry", error=f"no sender for channel {job.row.channel}")
+            else:
+                try:
+                    outcome = await sender.send(self.render(job))
+                except asyncio.CancelledError:
+                    outcome = Outcome("retry", error="cancelled while sending")
+                except Exception as exc:
+                    logger.exception("outbox message %s: sender failed", job.row.id)
+                    outcome = Outcome("retry", error=f"{type(exc).__name__}")
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._settle(self._settlement(job, outcome, elapsed_ms))
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                self._in_flight.discard(task)
+            self._kick.set()
+
+    def _settlement(self, job: _Job, outcome: Outcome, elapsed_ms: float) -> Settlement:
+        row = job.row
+        now = self.clock.now()
+        base: dict[str, Any] = {
+            "message_id": int(row.id),
+            "token": job.token,
+            "at": now,
+            "outcome": outcome.kind if outcome.kind != "throttled" else "retry",
+            "http_status": outcome.http_status,
+            "duration_ms": elapsed_ms,
+        }
+        if outcome.kind == "sent":
+            self.sent += 1
+            return Settlement(
+                status=DeliveryStatus.SENT,
+                attempts=row.attempts + 1,
+                external_id=outcome.external_id,
+                **base,
+            )
+        if outcome.kind == "throttled":
+            self.throttled += 1
+            seconds = outcome.retry_after if outcome.retry_after is not None else 1.0
+            if job.paced:
+                self.limiter.retry_after(job.chat, seconds)
+            logger.info("outbox message %s: 429, retry after %.1f s", row.id, seconds)
+            return Settlement(
+                status=DeliveryStatus.PENDING,
+                attempts=row.attempts,
+                next_attempt_at=now + timedelta(seconds=seconds),
+                retry_after_s=seconds,
+                error_code=429,
+                last_error=outcome.error,
+                **base,
+            )
+        attempts = row.attempts + 1
+        retry = self.config.retry
+        too_old = (now - row.created_at).total_seconds() > retry.max_age_seconds
+        if outcome.kind == "retry" and attempts < retry.max_attempts and not too_old:
+            self.retried += 1
+            delay = min(
+                retry.backoff_max_seconds, retry.backoff_base_seconds * 2 ** (attempts - 1)
+            )
+            delay *= 1 + self._rng.uniform(-retry.jitter, retry.jitter)
+            logger.info(
+                "outbox message %s: attempt %d failed (%s), next in %.1f s",
+                row.id,
+                attempts,
+                outcome.http_status or "no answer",
+                delay,
+            )
+            return Settlement(
+                status=DeliveryStatus.PENDING,
+                attempts=attempts,
+                next_attempt_at=now + timedelta(seconds=delay),
+                error_code=outcome.http_status,
+                last_error=outcome.error,
+                **base,
+            )
+        self.failed += 1
+        reason = outcome.error
+        if outcome.kind == "retry":
+            base["outcome"] = "failed"
+            reason = f"gave up after {attempts} attempts: {outcome.error}"
+        logger.warning(
+            "outbox message %s failed for good (%s)", row.id, outcome.http_status or "no answer"
+        )
+        return Settlement(
+            status=DeliveryStatus.FAILED,
+            attempts=attempts,
+            error_code=outcome.http_status,
+            last_error=reason,
+            blocked_person_id=(
+                row.recipient_id if outcome.blocked else None  # type: ignore[attr-defined]
+            ),
+            **base,
+        )
+
+    # -- recording --------------------------------------------------------------------------
+
+    def _settle(self, settlement: Settlement) -> None:
+        self._settlements.append(settlement)
+        self._settle_kick.set()
+
+    async def _flush(self) -> None:
+        while self._settlements:
+            batch, self._settlements = self._settlements, []
+            try:
+                await outbox.settle(batch)
+            except Exception:
+                logger.exception(
+                    "delivery worker %s: recording %d outcomes failed", self.worker_id, len(batch)
+                )
+                self._settlements[:0] = batch
+                await asyncio.sleep(0.5)
+                if self._stopping and self._recorder is None:
+                    return
+        if not self._queue and not self._in_flight:
+            self._settled.set()
+
+    async def _record_loop(self) -> None:
+        # Group commit: whatever finished while the last write ran goes in the next one.
+        while True:
+            await self._settle_kick.wait()
+            self._settle_kick.clear()
+            await self._flush()
+            self._settled.set()

@@ -1,0 +1,129 @@
+"""Sending outbox messages on Telegram through a python-telegram-bot Bot."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.delivery.base import Outcome, RenderedMessage
+from db.enums import Channel
+
+logger = logging.getLogger(__name__)
+
+_STATUS_IN_MESSAGE = re.compile(r"\((\d{3})\)")
+
+
+def inline_keyboard(rows: list[list[dict[str, Any]]] | None) -> InlineKeyboardMarkup | None:
+    """Rendered button rows as Telegram's inline keyboard."""
+    if not rows:
+        return None
+    keyboard = []
+    for row in rows:
+        buttons = []
+        for spec in row:
+            if spec.get("web_app"):
+                buttons.append(
+                    InlineKeyboardButton(spec["text"], web_app=WebAppInfo(spec["web_app"]))
+                )
+            elif spec.get("url"):
+                buttons.append(InlineKeyboardButton(spec["text"], url=spec["url"]))
+            else:
+                buttons.append(
+                    InlineKeyboardButton(spec["text"], callback_data=spec["callback_data"])
+                )
+        keyboard.append(buttons)
+    return InlineKeyboardMarkup(keyboard)
+
+
+def _seconds(value: int | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    """Calls sendMessage; maps PTB's errors onto outcomes."""
+
+    channel = Channel.TELEGRAM
+    paced = True
+
+    def __init__(self, bot: Bot, *, own_bot: bool = False) -> None:
+        self.bot = bot
+        # True when this sender initializes and shuts the bot down itself.
+        self._own_bot = own_bot
+
+    async def start(self) -> None:
+        """Initialize the bot when this sender owns it."""
+        if self._own_bot:
+            await self.bot.initialize()
+
+    async def stop(self) -> None:
+        """Shut the bot down when this sender owns it."""
+        if self._own_bot:
+            await self.bot.shutdown()
+
+    async def send(self, message: RenderedMessage) -> Outcome:
+        """Send one message; 429 throttles, network errors retry, 400/403 are final."""
+        chat_id: int | str = int(message.address) if _is_int(message.address) else message.address
+        try:
+            sent = await self.bot.send_message(
+                chat_id=chat_id,
+                text=message.text,
+                reply_markup=inline_keyboard(message.buttons),
+                allow_paid_broadcast=True if message.paid else None,
+            )
+        except RetryAfter as exc:
+            return Outcome(
+                "throttled",
+                http_status=429,
+                error="Flood control exceeded",
+                retry_after=_seconds(exc.retry_after),
+            )
+        except Forbidden as exc:
+            return Outcome("failed", http_status=403, error=exc.message, blocked=True)
+        except ChatMigrated as exc:
+            return Outcome("failed", http_status=400, error=f"chat migrated: {exc.message}")
+        except BadRequest as exc:
+            return Outcome("failed", http_status=400, error=exc.message)
+        except InvalidToken as exc:
+            # A wrong token is a configuration fault: keep the message and try later.
+            return Outcome("retry", http_status=401, error=exc.message)
+        except TimedOut as exc:
+            return Outcome("retry", error=f"timed out: {exc.message}")
+        except NetworkError as exc:
+            match = _STATUS_IN_MESSAGE.search(exc.message)
+            status = int(match.group(1)) if match else None
+            return Outcome("retry", http_status=status, error=exc.message)
+        except TelegramError as exc:
+            return Outcome("retry", error=f"{type(exc).__name__}: {exc.message}")
+        return Outcome.sent(str(sent.message_id))
+
+
+def _is_int(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def make_bot(token: str, api_url: str, *, connection_pool_size: int = 256) -> Bot:
+    """A PTB Bot on the aiohttp backend for the Bot API server at `api_url`."""
+    from bot.delivery.aiohttp_request import AiohttpRequest
+
+    base = api_url.rstrip("/")
+    return Bot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=AiohttpRequest(connection_pool_size=connection_pool_size),
+        get_updates_request=AiohttpRequest(connection_pool_size=1, read_timeout=30.0),
+    )

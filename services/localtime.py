@@ -21,10 +21,11 @@ class Located(Protocol):
 
 @cache
 def _finder() -> object:
-    # Loading the boundary data takes a moment and memory: do it once, on first use.
+    # Loading the boundary data takes a moment and ~100 MB: do it once, on first use. In memory,
+    # so no file handle stays open for the life of the process.
     from timezonefinder import TimezoneFinder
 
-    return TimezoneFinder()
+    return TimezoneFinder(in_memory=True)
 
 
 def zone_at(lat: float, lon: float) -> ZoneInfo:

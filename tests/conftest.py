@@ -23,7 +23,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 import asyncpg
 import pytest
 import pytest_asyncio
-from tortoise import connections
 
 from db import models
 from db.config import is_sqlite
@@ -38,9 +37,13 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def _dsn(url: str) -> str:
+    """The URL as asyncpg wants it."""
+    return url.replace("postgres://", "postgresql://", 1)
+
+
 async def _admin_execute(url: str, statement: str) -> None:
-    dsn = _with_database(url, "postgres").replace("postgres://", "postgresql://", 1)
-    connection = await asyncpg.connect(dsn)
+    connection = await asyncpg.connect(_dsn(_with_database(url, "postgres")))
     try:
         await connection.execute(statement)
     finally:
@@ -81,13 +84,19 @@ def database_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         asyncio.run(_admin_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def database_url(database_template: str, tmp_path: Path) -> str:
-    """A URL of an empty, migrated database for one test."""
+@pytest_asyncio.fixture
+async def database_url(database_template: str, tmp_path: Path) -> str:
+    """A URL of an empty, migrated database for one test (not yet opened)."""
     if is_sqlite(database_template):
         path = tmp_path / "outpost.sqlite3"
         shutil.copyfile(database_template.split("://", 1)[1], path)
         return f"sqlite://{path}"
+    tables = ", ".join(f'"{name}"' for name in table_names())
+    connection = await asyncpg.connect(_dsn(database_template))
+    try:
+        await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
     return database_template
 
 
@@ -95,11 +104,6 @@ def database_url(database_template: str, tmp_path: Path) -> str:
 async def db(database_url: str) -> AsyncIterator[str]:
     """Tortoise connected to an empty, migrated database; yields its URL."""
     await open_database(database_url)
-    if not is_sqlite(database_url):
-        tables = ", ".join(f'"{name}"' for name in table_names())
-        await connections.get("default").execute_script(
-            f"TRUNCATE {tables} RESTART IDENTITY CASCADE"
-        )
     try:
         yield database_url
     finally:

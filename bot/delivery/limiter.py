@@ -58,18 +58,10 @@ class RateLimiter:
         self.config = config
         self._now = now
         start = now()
-        self._overall = TokenBucket(
-            max(1.0, config.per_second * config.overall_burst_seconds),
-            config.per_second,
-            1.0,
-            start,
-        )
-        self._paid = TokenBucket(
-            max(1.0, config.paid_per_second * config.overall_burst_seconds),
-            config.paid_per_second,
-            1.0,
-            start,
-        )
+        overall = max(1.0, config.per_second * config.overall_burst_seconds)
+        self._overall = TokenBucket(overall, config.per_second, overall, start)
+        paid = max(1.0, config.paid_per_second * config.overall_burst_seconds)
+        self._paid = TokenBucket(paid, config.paid_per_second, paid, start)
         self._chats: dict[str, TokenBucket] = {}
         self._chat_blocked_until: dict[str, float] = {}
         self._all_blocked_until = 0.0

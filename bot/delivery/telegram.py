@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
@@ -25,6 +26,15 @@ from db.enums import Channel
 logger = logging.getLogger(__name__)
 
 _STATUS_IN_MESSAGE = re.compile(r"\((\d{3})\)")
+_STATUS_BY_PHRASE = {status.phrase.lower(): int(status) for status in HTTPStatus}
+
+
+def status_of(message: str) -> int | None:
+    """The HTTP status PTB folded into an error message ("Bad Gateway", "... (502)")."""
+    match = _STATUS_IN_MESSAGE.search(message)
+    if match:
+        return int(match.group(1))
+    return _STATUS_BY_PHRASE.get(message.strip().rstrip(".").lower())
 
 
 def inline_keyboard(rows: list[list[dict[str, Any]]] | None) -> InlineKeyboardMarkup | None:
@@ -103,9 +113,7 @@ class TelegramSender:
         except TimedOut as exc:
             return Outcome("retry", error=f"timed out: {exc.message}")
         except NetworkError as exc:
-            match = _STATUS_IN_MESSAGE.search(exc.message)
-            status = int(match.group(1)) if match else None
-            return Outcome("retry", http_status=status, error=exc.message)
+            return Outcome("retry", http_status=status_of(exc.message), error=exc.message)
         except TelegramError as exc:
             return Outcome("retry", error=f"{type(exc).__name__}: {exc.message}")
         return Outcome.sent(str(sent.message_id))

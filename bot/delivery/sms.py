@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 from xml.sax.saxutils import escape
@@ -63,8 +64,9 @@ class SmsSender:
         else:
             form["Body"] = message.text
         url = (config.voice_url or config.url) if voice else config.url
-        auth = aiohttp.BasicAuth(config.username or "", token)
-        return url, {"data": form, "headers": headers, "auth": auth}
+        user_and_token = f"{config.username or ''}:{token}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(user_and_token).decode()
+        return url, {"data": form, "headers": headers}
 
     async def send(self, message: RenderedMessage) -> Outcome:
         """POST the message; 2xx sent, 429 and 5xx retried, other 4xx final."""

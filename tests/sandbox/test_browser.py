@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -31,6 +32,8 @@ async def test_chat_page_start_and_button(
 ) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
     if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (scripts/test does)")
         pytest.skip("system Chromium not installed")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with polling_bot(server, TOKEN), playwright_api.async_playwright() as pw:

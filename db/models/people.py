@@ -54,6 +54,10 @@ class Person(TimestampedModel):
     )
     # Set when Telegram answers 403: this person cannot be reached by the bot.
     bot_blocked_at = fields.DatetimeField(null=True)
+    # The step an invited person has reached ("phone", "language"), null once registered.
+    registration_step = fields.CharField(max_length=16, null=True)
+    # Roles and language of the command menu last published for this person's chat.
+    menu_key = fields.CharField(max_length=64, null=True)
 
     roles: fields.ReverseRelation[PersonRole]
 

@@ -1,0 +1,358 @@
+"""Delivery benchmark: broadcast rate against the limit, emergency delay, HTTP backend speed.
+
+Runs the sandbox Bot API in a separate process (or uses --sandbox-url), a SQLite file database in
+a temporary folder (or --database-url, which should name a scratch database) and one delivery
+worker in this process. Prints one figure a line.
+
+    python -m bench.delivery            # 3,000 recipients, a few minutes
+    python -m bench.delivery --quick    # fewer recipients, under 45 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import logging
+import operator
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+import aiohttp
+from telegram import Bot
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
+
+from bot.delivery.aiohttp_request import AiohttpRequest
+from bot.delivery.base import Outcome, RenderedMessage
+from bot.delivery.config import DeliveryConfig, RateConfig, WorkerConfig
+from bot.delivery.service import DeliveryService
+from bot.delivery.telegram import TelegramSender, make_bot
+from db.database import apply_migrations, close_database, open_database
+from db.enums import Channel, Lane
+from db.models import DeliveryAttempt, OutboxMessage, Person
+from services.notify import notify, notify_many
+
+TOKEN = "777000:bench-delivery-token-abcdef"
+FIRST_ID = 900_000
+EMERGENCIES = 50
+IN_FLIGHT = 16
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work each figure is measured on."""
+
+    broadcast: int
+    paid_broadcast: int
+    emergencies: int
+    backend_requests: int
+
+
+FULL = Sizes(broadcast=3000, paid_broadcast=3000, emergencies=EMERGENCIES, backend_requests=3000)
+QUICK = Sizes(broadcast=330, paid_broadcast=1500, emergencies=EMERGENCIES, backend_requests=800)
+
+
+@dataclass
+class Figures:
+    """What one run measured."""
+
+    values: dict[str, float] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value: float, text: str) -> None:
+        """Keep a figure and print its line."""
+        self.values[name] = value
+        self.lines.append(text)
+        print(text, flush=True)
+
+
+class TimingSender(TelegramSender):
+    """The Telegram sender, noting when each message was accepted."""
+
+    def __init__(self, bot: Bot) -> None:
+        super().__init__(bot, own_bot=True)
+        self.accepted: dict[int, float] = {}
+        self.changed = asyncio.Event()
+
+    async def until(self, done: Callable[[], bool]) -> None:
+        """Wait until `done()` holds, checking after every accepted message."""
+        while not done():
+            self.changed.clear()
+            await self.changed.wait()
+
+    async def send(self, message: RenderedMessage) -> Outcome:
+        """Send and time."""
+        outcome = await super().send(message)
+        if outcome.kind == "sent":
+            self.accepted[message.message_id] = time.perf_counter()
+            self.changed.set()
+        return outcome
+
+
+@contextlib.contextmanager
+def sandbox_process(port: int) -> Iterator[str]:
+    """`python -m bot.sandbox` on a port; yields its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.sandbox", "--port", str(port), "--bot", f"{TOKEN}=bench_bot"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _control(session: aiohttp.ClientSession, url: str, path: str, body: Any) -> None:
+    async with session.post(f"{url}/sandbox/api/{path}", json=body) as response:
+        response.raise_for_status()
+
+
+async def _make_people(url: str, count: int) -> list[Person]:
+    async with aiohttp.ClientSession() as session:
+        for start in range(0, count, 100):
+            await asyncio.gather(
+                *(
+                    _control(
+                        session,
+                        url,
+                        "people",
+                        {"user_id": FIRST_ID + n, "first_name": f"B{n}"},
+                    )
+                    for n in range(start, min(count, start + 100))
+                )
+            )
+    await Person.filter(telegram_id__gte=FIRST_ID).delete()
+    await Person.bulk_create(
+        [Person(telegram_id=FIRST_ID + n, name=f"B{n}", language="en") for n in range(count)]
+    )
+    return list(await Person.filter(telegram_id__gte=FIRST_ID).order_by("telegram_id"))
+
+
+@contextlib.asynccontextmanager
+async def _service(
+    url: str, rate: RateConfig
+) -> AsyncIterator[tuple[DeliveryService, TimingSender]]:
+    sender = TimingSender(make_bot(TOKEN, url))
+    service = DeliveryService(
+        senders={Channel.TELEGRAM: sender},
+        config=DeliveryConfig(rate=rate, worker=WorkerConfig(poll_seconds=0.2)),
+    )
+    await service.start()
+    try:
+        yield service, sender
+    finally:
+        await service.stop()
+
+
+def _share(times: list[float], limit: float) -> float:
+    if len(times) < 2:
+        return 0.0
+    times = sorted(times)
+    return (len(times) - 1) / (times[-1] - times[0]) / limit
+
+
+async def _wait_sent(sender: TimingSender, ids: set[int]) -> None:
+    await sender.until(lambda: ids.issubset(sender.accepted))
+
+
+async def broadcast_with_emergencies(
+    url: str, people: list[Person], sizes: Sizes, figures: Figures
+) -> None:
+    """(a) 30/s broadcast rate share, (b) emergency delay while it runs."""
+    rate = RateConfig(per_second=30)
+    crowd = people[: sizes.broadcast]
+    responders = people[sizes.broadcast : sizes.broadcast + sizes.emergencies]
+    await notify_many(
+        recipients=crowd,
+        msgid="outbox.test",
+        params={"name": "all"},
+        lane=Lane.BROADCAST,
+        idempotency_key="bench-broadcast-30",
+        source_kind="bench",
+        source_id=30,
+    )
+    ids = {row.id for row in await OutboxMessage.filter(source_id=30)}
+    async with _service(url, rate) as (service, sender):
+        await sender.until(lambda: bool(sender.accepted))
+        # Spread the emergencies over the first 80 % of the broadcast.
+        interval = min(1.5, 0.8 * sizes.broadcast / rate.per_second / max(1, len(responders)))
+        delays: list[float] = []
+        for n, person in enumerate(responders):
+            written = time.perf_counter()
+            row = await notify(
+                recipient=person,
+                msgid="outbox.test",
+                params={"name": "sos"},
+                lane=Lane.EMERGENCY,
+                idempotency_key=f"bench-sos-{n}",
+            )
+            ids.add(row.id)
+            await sender.until(functools.partial(operator.contains, sender.accepted, row.id))
+            delays.append(sender.accepted[row.id] - written)
+            await asyncio.sleep(interval)
+        await _wait_sent(sender, ids)
+        share = _share(list(sender.accepted.values()), rate.per_second)
+        throttled = service.throttled
+    figures.add("share_30", share, f"rate share 30/s: {share:.3f}")
+    delays_ms = sorted(d * 1000 for d in delays)
+    p50 = statistics.median(delays_ms)
+    p99 = delays_ms[min(len(delays_ms) - 1, round(0.99 * (len(delays_ms) - 1)))]
+    figures.add("emergency_p50_ms", p50, f"emergency delay p50: {p50:.1f} ms")
+    figures.add("emergency_p99_ms", p99, f"emergency delay p99: {p99:.1f} ms")
+    figures.values["throttled"] = throttled
+
+
+async def paid_broadcast(url: str, people: list[Person], sizes: Sizes, figures: Figures) -> None:
+    """(a) the paid broadcast rate share at 1000/s."""
+    rate = RateConfig(allow_paid_broadcast=True)
+    await notify_many(
+        recipients=people[: sizes.paid_broadcast],
+        msgid="outbox.test",
+        params={"name": "p"},
+        lane=Lane.BROADCAST,
+        idempotency_key="bench-broadcast-paid",
+        source_kind="bench",
+        source_id=1000,
+    )
+    ids = {row.id for row in await OutboxMessage.filter(source_id=1000)}
+    async with _service(url, rate) as (service, sender):
+        await _wait_sent(sender, ids)
+        share = _share(list(sender.accepted.values()), rate.paid_per_second)
+        throttled = service.throttled
+    figures.add("share_1000", share, f"rate share 1000/s: {share:.3f}")
+    total = int(figures.values.get("throttled", 0)) + throttled
+    figures.add("429s", total, f"429s: {total}")
+
+
+async def _requests_per_second(url: str, request: BaseRequest, count: int) -> float:
+    base = url.rstrip("/")
+    bot = Bot(TOKEN, base_url=f"{base}/bot", request=request, get_updates_request=request)
+    chats = [FIRST_ID + n for n in range(IN_FLIGHT)]
+    async with bot:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(count):
+            queue.put_nowait(chats[n % IN_FLIGHT])
+
+        async def lane() -> None:
+            while not queue.empty():
+                await bot.send_message(queue.get_nowait(), "x")
+
+        await bot.send_message(chats[0], "warm-up")
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(IN_FLIGHT)))
+        return count / (time.perf_counter() - started)
+
+
+async def _posts_per_second(url: str, request: BaseRequest, count: int) -> float:
+    """sendMessage through the backend alone (BaseRequest.post: HTTP, status and JSON)."""
+    endpoint = f"{url.rstrip('/')}/bot{TOKEN}/sendMessage"
+    await request.initialize()
+    try:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(count):
+            queue.put_nowait(FIRST_ID + n % IN_FLIGHT)
+
+        async def lane() -> None:
+            while not queue.empty():
+                data = RequestData(
+                    [
+                        RequestParameter.from_input("chat_id", queue.get_nowait()),
+                        RequestParameter.from_input("text", "x"),
+                    ]
+                )
+                await request.post(endpoint, data)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(IN_FLIGHT)))
+        return count / (time.perf_counter() - started)
+    finally:
+        await request.shutdown()
+
+
+async def backends(url: str, sizes: Sizes, figures: Figures) -> None:
+    """(c) sendMessage requests/s at 16 in flight: aiohttp backend vs PTB's httpx backend."""
+    async with aiohttp.ClientSession() as session:
+        await _control(session, url, "limits", {"enabled": False})
+    try:
+        fast = await _posts_per_second(url, AiohttpRequest(), sizes.backend_requests)
+        slow = await _posts_per_second(url, HTTPXRequest(), sizes.backend_requests)
+        bot_fast = await _requests_per_second(url, AiohttpRequest(), sizes.backend_requests)
+        bot_slow = await _requests_per_second(url, HTTPXRequest(), sizes.backend_requests)
+    finally:
+        async with aiohttp.ClientSession() as session:
+            await _control(session, url, "limits", {"enabled": True})
+    n = IN_FLIGHT
+    figures.add("aiohttp_rps", fast, f"aiohttp backend sendMessage/s at {n} in flight: {fast:.0f}")
+    figures.add("httpx_rps", slow, f"httpx backend sendMessage/s at {n} in flight: {slow:.0f}")
+    figures.add("backend_ratio", fast / slow, f"backend ratio: {fast / slow:.2f}")
+    figures.add("bot_aiohttp_rps", bot_fast, f"Bot.send_message/s on aiohttp: {bot_fast:.0f}")
+    figures.add("bot_httpx_rps", bot_slow, f"Bot.send_message/s on httpx: {bot_slow:.0f}")
+    ratio = bot_fast / bot_slow
+    figures.add("bot_ratio", ratio, f"Bot.send_message ratio (PTB objects included): {ratio:.2f}")
+
+
+async def run(url: str, database_url: str, sizes: Sizes) -> Figures:
+    """Every measurement against the sandbox at `url`; returns the figures."""
+    await open_database(database_url)
+    try:
+        await apply_migrations()
+        await DeliveryAttempt.all().delete()
+        await OutboxMessage.all().delete()
+        people = await _make_people(
+            url, max(sizes.broadcast + sizes.emergencies, sizes.paid_broadcast)
+        )
+        figures = Figures()
+        await broadcast_with_emergencies(url, people, sizes, figures)
+        await paid_broadcast(url, people, sizes, figures)
+        await backends(url, sizes, figures)
+        return figures
+    finally:
+        await close_database()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse options, start the sandbox, print the figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.delivery", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer recipients, under 45 s")
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
+    parser.add_argument("--sandbox-url", default=None, help="use a running sandbox")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    sizes = QUICK if args.quick else FULL
+    with tempfile.TemporaryDirectory() as folder:
+        database_url = args.database_url or f"sqlite://{folder}/bench.sqlite3"
+        started = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            url = args.sandbox_url or stack.enter_context(sandbox_process(_free_port()))
+            asyncio.run(run(url, database_url, sizes))
+        print(f"run time: {time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

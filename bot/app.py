@@ -11,7 +11,9 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers.chat
+import handlers.chat.attendance
 from bot import __version__
+from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import Settings
 from db.database import (
     DatabaseNotMigrated,
@@ -42,7 +44,7 @@ class TelegramEndpoint:
     api_url: str
 
 
-def build_telegram(endpoint: TelegramEndpoint, *, webhook: bool) -> TelegramApp:
+def build_telegram(endpoint: TelegramEndpoint, *, webhook: bool, clock: Clock) -> TelegramApp:
     """The python-telegram-bot Application with every chat handler registered."""
     api = endpoint.api_url.rstrip("/")
     builder = (
@@ -57,6 +59,7 @@ def build_telegram(endpoint: TelegramEndpoint, *, webhook: bool) -> TelegramApp:
         builder = builder.updater(None)
     application = builder.build()
     handlers.chat.register(application)
+    handlers.chat.attendance.register(application, clock)
     application.add_error_handler(_log_error)
     return application
 
@@ -91,6 +94,7 @@ class Outpost:
     telegram: TelegramApp | None = None
     web_runner: web.AppRunner | None = None
     web_url: str = ""
+    scheduler: Scheduler | None = None
     _started: list[str] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -101,6 +105,7 @@ class Outpost:
             await self._start_telegram(endpoint)
             await self._start_web()
             await self._start_updates()
+            await self._start_scheduler()
         except BaseException:
             await self.stop()
             raise
@@ -133,7 +138,7 @@ class Outpost:
         return TelegramEndpoint(token=token, api_url=self.sandbox.url)
 
     async def _start_telegram(self, endpoint: TelegramEndpoint) -> None:
-        self.telegram = build_telegram(endpoint, webhook=self.settings.webhook)
+        self.telegram = build_telegram(endpoint, webhook=self.settings.webhook, clock=self.clock)
         await self.telegram.initialize()
         self._started.append("telegram")
         await handlers.chat.publish_commands(self.telegram)
@@ -179,6 +184,13 @@ class Outpost:
             await self.telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             logger.info("taking updates by long polling")
 
+    async def _start_scheduler(self) -> None:
+        self.scheduler = build_scheduler(self.clock)
+        self.scheduler.start()
+        self._started.append("scheduler")
+        # Catch up at once on whatever fell due while Outpost was stopped.
+        await self.scheduler.run_now("station_days")
+
     async def stop(self) -> None:
         """Stop what was started, newest first; safe to call twice."""
         while self._started:
@@ -189,7 +201,9 @@ class Outpost:
                 logger.exception("error while stopping %s", part)
 
     async def _stop_part(self, part: str) -> None:
-        if part == "updates" and self.telegram is not None:
+        if part == "scheduler" and self.scheduler is not None:
+            self.scheduler.stop()
+        elif part == "updates" and self.telegram is not None:
             if self.telegram.updater is not None and self.telegram.updater.running:
                 await self.telegram.updater.stop()
             await self.telegram.stop()

@@ -113,3 +113,13 @@ def language_name(language: str) -> str:
 def N_(msgid: str) -> str:
     """Mark a msgid for extraction where it is translated later (e.g. in the outbox)."""
     return msgid
+
+
+def format_distance(locale: str | None, metres: float) -> str:
+    """A distance as a person reads it: '96 m', '1.1 km', with the locale's decimal mark."""
+    from babel.numbers import format_decimal
+
+    language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
+    if metres < 1000:
+        return f"{round(metres)} m"
+    return f"{format_decimal(metres / 1000, format='#,##0.#', locale=language)} km"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest_asyncio
 
@@ -23,9 +24,13 @@ def free_port() -> int:
 
 
 @pytest_asyncio.fixture
-async def sandbox() -> AsyncIterator[SandboxServer]:
-    """A strict sandbox with the Outpost bot; fails the test if the bot broke Telegram's rules."""
+async def sandbox(clock: ManualClock) -> AsyncIterator[SandboxServer]:
+    """A strict sandbox with the Outpost bot; fails the test if the bot broke Telegram's rules.
+
+    Message dates follow the test's clock, as Telegram's follow real time.
+    """
     server = SandboxServer("127.0.0.1", 0)
+    server.sandbox.wall_clock = lambda: clock.now().timestamp()
     server.add_bot(TOKEN, "outpost_test_bot", "Outpost")
     await server.start()
     try:
@@ -59,3 +64,12 @@ async def outpost(
         yield app
     finally:
         await app.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until `check()` holds: for work the bot does after its last message (no clock)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.01)

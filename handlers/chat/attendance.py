@@ -1,0 +1,156 @@
+"""/checkin: share a location; the answer says where, how far and whether inside the fence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from db.enums import CheckInKind
+from i18n import format_distance, translate
+from services.attendance import CheckInResult, Position, record_checkin, update_live_position
+from services.clock import Clock
+from services.errors import DomainError
+from services.people import Actor, identify
+
+CLOCK_KEY = "clock"
+
+
+def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
+    """The persistent keyboard whose button shares the phone's location in one tap."""
+    button = KeyboardButton(translate(language, "checkin.button"), request_location=True)
+    return ReplyKeyboardMarkup([[button]], resize_keyboard=True, is_persistent=True)
+
+
+def _clock(context: ContextTypes.DEFAULT_TYPE) -> Clock:
+    clock: Clock = context.bot_data[CLOCK_KEY]
+    return clock
+
+
+async def _actor_or_refuse(update: Update) -> Actor | None:
+    user, message = update.effective_user, update.effective_message
+    if user is None:
+        return None
+    actor = await identify(user.id)
+    if actor is None and message is not None:
+        await message.reply_text(translate(user.language_code, "start.unregistered"))
+    return actor
+
+
+async def checkin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer the check-in button (a location request) and say how it works."""
+    actor = await _actor_or_refuse(update)
+    message = update.effective_message
+    if actor is None or message is None:
+        return
+    await message.reply_text(
+        translate(actor.language, "checkin.ask"), reply_markup=checkin_keyboard(actor.language)
+    )
+
+
+async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The reminder's inline button: answer it and offer the location keyboard."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    actor = await identify(query.from_user.id)
+    if actor is None or not isinstance(query.message, Message):
+        return
+    await query.message.reply_text(
+        translate(actor.language, "checkin.ask"), reply_markup=checkin_keyboard(actor.language)
+    )
+
+
+def _position(message: Message) -> Position:
+    location = message.location
+    assert location is not None
+    return Position(
+        lat=location.latitude,
+        lon=location.longitude,
+        sent_at=message.date,
+        accuracy_m=location.horizontal_accuracy,
+        live=location.live_period is not None,
+        forwarded=message.forward_origin is not None,
+    )
+
+
+def render_result(language: str, result: CheckInResult) -> str:
+    """The answer to a check-in, in the person's language."""
+    params: dict[str, Any] = {
+        "time": result.local_time.strftime("%H:%M"),
+        "station": result.station.name,
+        "distance": format_distance(language, result.distance_m),
+        "radius": format_distance(language, result.station.radius_m),
+    }
+    if result.repeated:
+        return translate(language, "checkin.already", **params)
+    if result.kind == CheckInKind.OUT:
+        key = "checkout.done" if result.inside_geofence else "checkout.done_outside"
+    else:
+        key = "checkin.done" if result.inside_geofence else "checkin.done_outside"
+    lines = [translate(language, key, **params)]
+    if result.poor_accuracy:
+        accuracy = format_distance(language, result.checkin.accuracy_m or 0)
+        lines.append(translate(language, "checkin.poor_accuracy", accuracy=accuracy))
+    return "\n".join(lines)
+
+
+async def location_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A shared location (pin or live) is a check-in, or a check-out after hours."""
+    message = update.message
+    if message is None or message.location is None:
+        return
+    actor = await _actor_or_refuse(update)
+    if actor is None:
+        return
+    try:
+        result = await record_checkin(
+            actor=actor,
+            position=_position(message),
+            clock=_clock(context),
+            message_id=message.message_id,
+        )
+    except DomainError as error:
+        await message.reply_text(translate(actor.language, error.msgid, **error.params))
+        return
+    await message.reply_text(
+        render_result(actor.language, result), reply_markup=checkin_keyboard(actor.language)
+    )
+
+
+async def live_location_moved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A live location moved: keep its latest position on the check-in it made."""
+    message = update.edited_message
+    if message is None or message.location is None or update.effective_user is None:
+        return
+    actor = await identify(update.effective_user.id)
+    if actor is None:
+        return
+    await update_live_position(
+        actor=actor,
+        message_id=message.message_id,
+        position=_position(message),
+        clock=_clock(context),
+    )
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any], clock: Clock) -> None:
+    """Attach the attendance handlers."""
+    application.bot_data[CLOCK_KEY] = clock
+    application.add_handler(CommandHandler("checkin", checkin_command))
+    application.add_handler(CallbackQueryHandler(checkin_button, pattern=r"^checkin:ask$"))
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.LOCATION, location_received)
+    )
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.LOCATION, live_location_moved)
+    )

@@ -1,0 +1,328 @@
+"""Attendance (考勤): check-in and check-out with a geofence, and each station's working day."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import cast
+
+from geopy.distance import geodesic
+from tortoise.expressions import Q
+
+from db.enums import CheckInKind, CheckInSource, Lane, OutingStatus, RequestStatus, Role
+from db.models import CheckIn, Holiday, LeaveRequest, Outing, Person, PersonRole, Station
+from services.clock import Clock, ensure_utc
+from services.errors import InvalidInput, NotAllowed
+from services.localtime import at_local, day_bounds, local_date, station_zone
+from services.notify import notify
+from services.people import Actor
+
+logger = logging.getLogger(__name__)
+
+# A position older than this (by the message's own date) is not a check-in "now".
+MAX_POSITION_AGE = timedelta(minutes=3)
+# Telegram reports horizontal accuracy in metres; beyond this the position is marked doubtful.
+POOR_ACCURACY_M = 100.0
+DEFAULT_CHECKIN_OPENS = time(8, 0)
+DEFAULT_CHECKIN_CLOSES = time(9, 30)
+DEFAULT_WORKDAY_ENDS = time(17, 0)
+
+
+class CheckInRefused(InvalidInput):
+    """The position cannot count as a check-in; `msgid` says why."""
+
+
+@dataclass(frozen=True)
+class Position:
+    """A location as the chat or the Mini App reported it."""
+
+    lat: float
+    lon: float
+    sent_at: datetime
+    accuracy_m: float | None = None
+    live: bool = False
+    forwarded: bool = False
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    """What a check-in recorded, to tell the person."""
+
+    checkin: CheckIn
+    station: Station
+    kind: CheckInKind
+    distance_m: float
+    inside_geofence: bool
+    poor_accuracy: bool
+    local_time: datetime
+    repeated: bool
+
+
+@dataclass(frozen=True)
+class StationHours:
+    """A station's check-in window and end of day, with defaults filled in."""
+
+    opens: time
+    closes: time
+    workday_ends: time
+
+    @classmethod
+    def of(cls, station: Station) -> StationHours:
+        """The station's hours, or the defaults where it has none."""
+        return cls(
+            opens=station.checkin_opens or DEFAULT_CHECKIN_OPENS,
+            closes=station.checkin_closes or DEFAULT_CHECKIN_CLOSES,
+            workday_ends=station.workday_ends or DEFAULT_WORKDAY_ENDS,
+        )
+
+
+def distance_m(station: Station, lat: float, lon: float) -> float:
+    """Geodesic distance in metres from the station to a point."""
+    return float(geodesic((station.lat, station.lon), (lat, lon)).meters)
+
+
+def _check_position(position: Position, station: Station, now: datetime) -> None:
+    if not (-90 <= position.lat <= 90 and -180 <= position.lon <= 180):
+        raise CheckInRefused("coordinates out of range", msgid="error.bad_coordinates")
+    if position.forwarded:
+        raise CheckInRefused("forwarded location", msgid="checkin.refused_forwarded")
+    if now - ensure_utc(position.sent_at) > MAX_POSITION_AGE:
+        raise CheckInRefused("stale location", msgid="checkin.refused_stale")
+    if station.require_live_location and not position.live:
+        raise CheckInRefused("live location required", msgid="checkin.refused_live_required")
+
+
+async def _station_of(actor: Actor) -> Station:
+    station_id = actor.person.station_id  # type: ignore[attr-defined]
+    if station_id is None:
+        raise NotAllowed("no station", msgid="checkin.no_station")
+    return await Station.get(id=station_id)
+
+
+async def record_checkin(
+    *,
+    actor: Actor,
+    position: Position,
+    clock: Clock,
+    source: CheckInSource = CheckInSource.CHAT,
+    kind: CheckInKind | None = None,
+    message_id: int | None = None,
+) -> CheckInResult:
+    """Record a sign-in (or, after the working day, a sign-out) at `position`.
+
+    The first sign-in of a local day counts; a second one is answered with the first. `kind`
+    None decides by the station's clock: after the end of the working day, with a sign-in that
+    day, it is a sign-out.
+    """
+    now = clock.now()
+    station = await _station_of(actor)
+    _check_position(position, station, now)
+    zone = station_zone(station)
+    today = local_date(now, zone)
+    local_now = now.astimezone(zone)
+    todays = CheckIn.filter(person_id=actor.person.id, local_date=today)
+    first_in = await todays.filter(kind=CheckInKind.IN).order_by("at").first()
+    if kind is None:
+        after_hours = local_now.time() >= StationHours.of(station).workday_ends
+        kind = CheckInKind.OUT if after_hours and first_in is not None else CheckInKind.IN
+    if kind == CheckInKind.IN and first_in is not None:
+        return _result(first_in, station, zone, repeated=True)
+    distance = distance_m(station, position.lat, position.lon)
+    poor = position.accuracy_m is not None and position.accuracy_m > POOR_ACCURACY_M
+    checkin = await CheckIn.create(
+        person_id=actor.person.id,
+        station_id=station.id,
+        kind=kind,
+        source=CheckInSource.LIVE if position.live else source,
+        at=now,
+        local_date=today,
+        lat=position.lat,
+        lon=position.lon,
+        accuracy_m=position.accuracy_m,
+        distance_m=distance,
+        inside_geofence=distance <= station.radius_m,
+        poor_accuracy=poor,
+        live=position.live,
+        telegram_message_id=message_id,
+    )
+    if not checkin.inside_geofence and station.notify_head_outside_geofence:
+        await _tell_heads_outside(actor.person, station, checkin)
+    return _result(checkin, station, zone, repeated=False)
+
+
+def _result(checkin: CheckIn, station: Station, zone: object, *, repeated: bool) -> CheckInResult:
+    return CheckInResult(
+        checkin=checkin,
+        station=station,
+        kind=CheckInKind(checkin.kind),
+        distance_m=checkin.distance_m or 0.0,
+        inside_geofence=checkin.inside_geofence,
+        poor_accuracy=checkin.poor_accuracy,
+        local_time=checkin.at.astimezone(zone),  # type: ignore[arg-type]
+        repeated=repeated,
+    )
+
+
+async def update_live_position(
+    *, actor: Actor, message_id: int, position: Position, clock: Clock
+) -> CheckIn | None:
+    """Keep the latest position of a live location that made a check-in; None if none did."""
+    checkin = await CheckIn.filter(
+        person_id=actor.person.id, telegram_message_id=message_id, live=True
+    ).order_by("-at").first()
+    if checkin is None:
+        return None
+    station = await Station.get(id=checkin.station_id)  # type: ignore[attr-defined]
+    distance = distance_m(station, position.lat, position.lon)
+    checkin.lat, checkin.lon = position.lat, position.lon
+    checkin.accuracy_m = position.accuracy_m
+    checkin.distance_m = distance
+    checkin.poor_accuracy = (position.accuracy_m or 0) > POOR_ACCURACY_M
+    await checkin.save(
+        update_fields=["lat", "lon", "accuracy_m", "distance_m", "poor_accuracy"]
+    )
+    return checkin
+
+
+async def heads_of(station_id: int) -> list[Person]:
+    """The active heads (deputies last) of a station."""
+    grants = await PersonRole.filter(
+        role=Role.HEAD, person__station_id=station_id, person__active=True
+    ).prefetch_related("person").order_by("deputy", "id")
+    return [grant.person for grant in grants]
+
+
+async def _tell_heads_outside(person: Person, station: Station, checkin: CheckIn) -> None:
+    for head in await heads_of(station.id):
+        if head.id == person.id:
+            continue
+        await notify(
+            recipient=head,
+            msgid="checkin.head_outside_geofence",
+            params={"name": person.name, "distance": round(checkin.distance_m or 0)},
+            lane=Lane.ESCALATION,
+            idempotency_key=f"checkin-outside:{checkin.id}:{head.id}",
+            source_kind="checkin",
+            source_id=checkin.id,
+        )
+
+
+# --- the station's day ---------------------------------------------------------------------
+
+
+async def is_working_day(station: Station, day: date) -> bool:
+    """True when staff are expected at the station on `day` (its weekdays, minus holidays)."""
+    if day.isoweekday() not in (station.working_days or []):
+        return False
+    return not await Holiday.filter(station_id=station.id, date=day).exists()
+
+
+async def expected_people(station: Station) -> list[Person]:
+    """Active staff of the station who are expected to check in."""
+    return (
+        await Person.filter(
+            station_id=station.id, active=True, roles__role=Role.STAFF
+        ).distinct().order_by("name")
+    )
+
+
+async def excused_ids(station: Station, day: date) -> set[int]:
+    """People of the station on approved leave or on an approved outing that day."""
+    on_leave = await LeaveRequest.filter(
+        station_id=station.id,
+        status=RequestStatus.APPROVED,
+        start_date__lte=day,
+        end_date__gte=day,
+    ).values_list("person_id", flat=True)
+    start, end = day_bounds(day, station_zone(station))
+    out = await Outing.filter(
+        Q(station_id=station.id)
+        & Q(status__in=[OutingStatus.APPROVED, OutingStatus.OUT, OutingStatus.RETURNED])
+        & Q(leaves_at__lt=end)
+        & Q(expected_return_at__gte=start)
+    ).values_list("person_id", flat=True)
+    return set(cast("list[int]", [*on_leave, *out]))
+
+
+async def missing_checkins(station: Station, day: date) -> list[Person]:
+    """Expected people with no sign-in on `day` who are not excused."""
+    checked = set(
+        await CheckIn.filter(
+            station_id=station.id, local_date=day, kind=CheckInKind.IN
+        ).values_list("person_id", flat=True)
+    )
+    excused = await excused_ids(station, day)
+    return [
+        person
+        for person in await expected_people(station)
+        if person.id not in checked and person.id not in excused
+    ]
+
+
+@dataclass(frozen=True)
+class DayEvents:
+    """What a tick of one station's day did."""
+
+    reminders: int = 0
+    missed: int = 0
+    digest_sent: bool = False
+
+
+async def run_station_day(station: Station, *, clock: Clock) -> DayEvents:
+    """Do what is due today at this station: reminders at the window's start, the missed
+    check-in digest to the heads at its end. Idempotent: safe at any time, any number of times.
+    """
+    zone = station_zone(station)
+    now = clock.now()
+    today = local_date(now, zone)
+    if not station.active or not await is_working_day(station, today):
+        return DayEvents()
+    hours = StationHours.of(station)
+    opens, closes = at_local(today, hours.opens, zone), at_local(today, hours.closes, zone)
+    if now < opens:
+        return DayEvents()
+    missing = await missing_checkins(station, today)
+    if now < closes:
+        for person in missing:
+            await notify(
+                recipient=person,
+                msgid="checkin.reminder",
+                params={"closes": hours.closes.strftime("%H:%M")},
+                buttons=[[{"text": "checkin.button", "callback_data": "checkin:ask"}]],
+                lane=Lane.ROUTINE,
+                idempotency_key=f"checkin-reminder:{today.isoformat()}:{person.id}",
+                source_kind="station_day",
+                source_id=station.id,
+            )
+        return DayEvents(reminders=len(missing))
+    if not missing:
+        return DayEvents()
+    names = ", ".join(person.name for person in missing)
+    for head in await heads_of(station.id):
+        await notify(
+            recipient=head,
+            msgid="attendance.missed_digest",
+            params={
+                "station": station.name,
+                "date": today.isoformat(),
+                "count": len(missing),
+                "names": names,
+            },
+            lane=Lane.ESCALATION,
+            idempotency_key=f"missed-digest:{station.id}:{today.isoformat()}:{head.id}",
+            source_kind="station_day",
+            source_id=station.id,
+        )
+    return DayEvents(missed=len(missing), digest_sent=True)
+
+
+async def run_all_station_days(*, clock: Clock) -> dict[str, DayEvents]:
+    """Tick every active station's day; one station's failure does not stop the others."""
+    results: dict[str, DayEvents] = {}
+    for station in await Station.filter(active=True).order_by("code"):
+        try:
+            results[station.code] = await run_station_day(station, clock=clock)
+        except Exception:
+            logger.exception("station day failed for station id %s", station.id)
+    return results

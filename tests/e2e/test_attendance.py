@@ -1,0 +1,89 @@
+"""Checking in from the chat: the location button, pins, forwarded pins and live locations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from bot.app import Outpost
+from bot.sandbox import SandboxServer
+from db.enums import CheckInKind, Role
+from db.models import CheckIn, Person, PersonRole, Station
+from services.clock import ManualClock
+from tests.e2e.conftest import eventually
+
+LAGOS = (6.4281, 3.4219)
+
+
+async def _staff(telegram_id: int, language: str = "en", **station: object) -> Person:
+    values: dict[str, object] = {
+        "code": "LOS", "name": "Lagos station", "country": "NG", "lat": LAGOS[0],
+        "lon": LAGOS[1], "radius_m": 300, "timezone": "Africa/Lagos",
+        "checkin_opens": time(8), "checkin_closes": time(9, 30), "workday_ends": time(17),
+    }
+    values.update(station)
+    st = await Station.create(**values)
+    person = await Person.create(telegram_id=telegram_id, name="Amina", language=language,
+                                 station=st)
+    await PersonRole.create(person=person, role=Role.STAFF)
+    return person
+
+
+async def test_check_in_with_the_location_button(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """/checkin offers a location button; pressing it checks in, inside the fence."""
+    clock.set(datetime(2026, 1, 5, 7, 40, tzinfo=UTC))
+    await _staff(3001)
+    amina = sandbox.add_person(3001, "Amina", "en")
+    amina.send_command("checkin")
+    offer = await amina.wait_for_message()
+    assert "Check in" in offer.raw_text
+    button = next(b for b in amina.reply_keyboard_buttons() if b.get("request_location"))
+    assert button["text"] == "📍 Check in"
+    amina.share_location(6.4285, 3.4219, horizontal_accuracy=15)
+    answer = await amina.wait_for_message()
+    assert answer.raw_text.startswith("✅ Checked in at 08:40 at Lagos station")
+    assert "inside the geofence" in answer.raw_text
+    row = await CheckIn.get()
+    assert row.kind == CheckInKind.IN
+    assert row.inside_geofence
+    # After the working day, the same gesture signs out.
+    clock.set(datetime(2026, 1, 5, 16, 15, tzinfo=UTC))
+    amina.share_location(6.4285, 3.4219)
+    assert (await amina.wait_for_message()).raw_text.startswith("👋 Checked out at 17:15")
+
+
+async def test_forwarded_location_refused_and_outside_marked(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """A forwarded pin is refused with its reason; a far pin is recorded as outside."""
+    await _staff(3002, language="zh-Hans")
+    li = sandbox.add_person(3002, "Li", "zh-hans")
+    friend = sandbox.add_person(3003, "Friend", "en")
+    li.share_location(*LAGOS, forwarded_from=friend)
+    assert "转发的位置不能用于签到" in (await li.wait_for_message()).raw_text
+    assert await CheckIn.all().count() == 0
+    li.share_location(6.45, 3.42, horizontal_accuracy=500)
+    text = (await li.wait_for_message()).raw_text
+    assert "超出签到范围" in text
+    assert "2.4 km" in text
+    assert "定位精度较差" in text
+
+
+async def test_live_location_required_and_followed(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """A station that demands a live location refuses a pin and follows the live one."""
+    await _staff(3004, require_live_location=True)
+    sam = sandbox.add_person(3004, "Sam", "en")
+    sam.share_location(*LAGOS)
+    assert "live location" in (await sam.wait_for_message()).raw_text
+    live = sam.share_live_location(*LAGOS, live_period=900)
+    assert (await sam.wait_for_message()).raw_text.startswith("✅ Checked in")
+    live.move(6.4300, 3.4219)
+
+    async def moved() -> bool:
+        return (await CheckIn.get()).lat == 6.4300
+
+    await eventually(moved)
+    assert await CheckIn.all().count() == 1

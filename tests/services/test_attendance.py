@@ -1,0 +1,204 @@
+"""Attendance: check-in rules, and each station's day on its own clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from db.enums import CheckInKind, Lane, OutingStatus, RequestStatus, Role
+from db.models import (
+    CheckIn,
+    Holiday,
+    LeaveRequest,
+    OutboxMessage,
+    Outing,
+    Person,
+    PersonRole,
+    Station,
+)
+from services.attendance import (
+    CheckInRefused,
+    Position,
+    record_checkin,
+    run_station_day,
+    update_live_position,
+)
+from services.clock import ManualClock
+from services.people import identify
+
+LAGOS = (6.4281, 3.4219)
+
+
+async def _station(code: str = "LOS", **extra: object) -> Station:
+    values: dict[str, object] = {
+        "code": code, "name": f"{code} station", "country": "NG", "lat": LAGOS[0],
+        "lon": LAGOS[1], "radius_m": 300, "timezone": "Africa/Lagos",
+        "checkin_opens": time(8, 0), "checkin_closes": time(9, 30), "workday_ends": time(17, 0),
+    }
+    values.update(extra)
+    return await Station.create(**values)
+
+
+async def _person(tid: int, station: Station, *roles: Role, language: str = "en") -> Person:
+    person = await Person.create(telegram_id=tid, name=f"P{tid}", station=station,
+                                 language=language)
+    for role in roles or (Role.STAFF,):
+        await PersonRole.create(person=person, role=role)
+    return person
+
+
+def _at(
+    clock: ManualClock, lat: float = LAGOS[0], lon: float = LAGOS[1], **kw: object
+) -> Position:
+    return Position(lat=lat, lon=lon, sent_at=clock.now(), **kw)  # type: ignore[arg-type]
+
+
+async def test_inside_and_outside_the_geofence(db: str, clock: ManualClock) -> None:
+    """Distance is geodesic; 300 m is the fence; the first check-in of the day counts."""
+    station = await _station()
+    await _person(1, station)
+    actor = await identify(1)
+    assert actor is not None
+    clock.set(datetime(2026, 1, 5, 7, 45, tzinfo=UTC))  # 08:45 in Lagos
+    result = await record_checkin(actor=actor, position=_at(clock, 6.4290, 3.4219), clock=clock)
+    assert result.kind == CheckInKind.IN
+    assert 90 < result.distance_m < 110
+    assert result.inside_geofence
+    assert result.local_time.hour == 8
+    again = await record_checkin(actor=actor, position=_at(clock, 6.46, 3.42), clock=clock)
+    assert again.repeated
+    assert again.checkin.id == result.checkin.id
+    assert await CheckIn.all().count() == 1
+
+    await _person(2, station)
+    far = await identify(2)
+    assert far is not None
+    outside = await record_checkin(actor=far, position=_at(clock, 6.4381, 3.4219), clock=clock)
+    assert not outside.inside_geofence
+    assert 1100 < outside.distance_m < 1120
+
+
+async def test_forwarded_stale_and_live_required(db: str, clock: ManualClock) -> None:
+    """A forwarded or old pin is refused with its reason; a station may demand a live one."""
+    station = await _station(require_live_location=True)
+    await _person(1, station)
+    actor = await identify(1)
+    assert actor is not None
+    with pytest.raises(CheckInRefused) as forwarded:
+        await record_checkin(actor=actor, position=_at(clock, forwarded=True, live=True),
+                             clock=clock)
+    assert forwarded.value.msgid == "checkin.refused_forwarded"
+    old = Position(lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() - timedelta(minutes=10),
+                   live=True)
+    with pytest.raises(CheckInRefused) as stale:
+        await record_checkin(actor=actor, position=old, clock=clock)
+    assert stale.value.msgid == "checkin.refused_stale"
+    with pytest.raises(CheckInRefused) as pin:
+        await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    assert pin.value.msgid == "checkin.refused_live_required"
+    result = await record_checkin(actor=actor, position=_at(clock, live=True, accuracy_m=250.0),
+                                  clock=clock, message_id=77)
+    assert result.poor_accuracy
+    moved = await update_live_position(actor=actor, message_id=77,
+                                       position=_at(clock, 6.4300, 3.4219, live=True), clock=clock)
+    assert moved is not None
+    assert moved.id == result.checkin.id
+    assert moved.distance_m is not None
+    assert moved.distance_m > 200
+    assert await CheckIn.all().count() == 1
+
+
+async def test_check_out_after_the_working_day(db: str, clock: ManualClock) -> None:
+    """After the end of the day, with a sign-in, the same gesture signs out."""
+    station = await _station()
+    await _person(1, station)
+    actor = await identify(1)
+    assert actor is not None
+    clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    clock.set(datetime(2026, 1, 5, 16, 30, tzinfo=UTC))  # 17:30 in Lagos
+    out = await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    assert out.kind == CheckInKind.OUT
+    assert await CheckIn.filter(kind=CheckInKind.OUT).count() == 1
+
+
+async def test_head_told_of_a_check_in_outside_when_the_station_asks(
+    db: str, clock: ManualClock
+) -> None:
+    """With notify_head_outside_geofence, the head gets an escalation in the outbox."""
+    station = await _station(notify_head_outside_geofence=True)
+    await _person(1, station)
+    head = await _person(9, station, Role.HEAD, language="zh-Hans")
+    actor = await identify(1)
+    assert actor is not None
+    await record_checkin(actor=actor, position=_at(clock, 6.50, 3.42), clock=clock)
+    row = await OutboxMessage.get(recipient_id=head.id)
+    assert row.msgid == "checkin.head_outside_geofence"
+    assert row.lane == Lane.ESCALATION
+
+
+async def test_station_day_reminder_then_digest(db: str, clock: ManualClock) -> None:
+    """Reminders at the window's start, once; at its end one digest to the head, once."""
+    station = await _station()
+    present = await _person(1, station)
+    await _person(2, station)
+    on_leave = await _person(3, station)
+    head = await _person(9, station, Role.HEAD)
+    await LeaveRequest.create(person=on_leave, station=station, start_date=date(2026, 1, 5),
+                              end_date=date(2026, 1, 6), status=RequestStatus.APPROVED)
+    clock.set(datetime(2026, 1, 5, 6, 30, tzinfo=UTC))  # 07:30 Lagos: too early
+    assert (await run_station_day(station, clock=clock)).reminders == 0
+    clock.set(datetime(2026, 1, 5, 7, 1, tzinfo=UTC))  # 08:01
+    assert (await run_station_day(station, clock=clock)).reminders == 2
+    await run_station_day(station, clock=clock)
+    assert await OutboxMessage.filter(msgid="checkin.reminder").count() == 2
+    actor = await identify(present.telegram_id)
+    assert actor is not None
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))  # 09:31
+    events = await run_station_day(station, clock=clock)
+    assert events.missed == 1
+    assert events.digest_sent
+    await run_station_day(station, clock=clock)
+    digest = await OutboxMessage.filter(msgid="attendance.missed_digest").all()
+    assert len(digest) == 1
+    assert digest[0].recipient_id == head.id
+    assert digest[0].params["names"] == "P2"
+
+
+async def test_weekends_holidays_and_outings_are_not_missed(db: str, clock: ManualClock) -> None:
+    """No digest on a weekend or a holiday; someone on an approved outing is not missed."""
+    station = await _station()
+    await _person(9, station, Role.HEAD)
+    walker = await _person(1, station)
+    clock.set(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))  # Saturday
+    assert (await run_station_day(station, clock=clock)).missed == 0
+    await Holiday.create(station=station, date=date(2026, 1, 12), name="Holiday")
+    clock.set(datetime(2026, 1, 12, 9, 0, tzinfo=UTC))
+    assert (await run_station_day(station, clock=clock)).missed == 0
+    await Outing.create(person=walker, station=station, destination="Customer",
+                        status=OutingStatus.OUT,
+                        leaves_at=datetime(2026, 1, 13, 6, 0, tzinfo=UTC),
+                        expected_return_at=datetime(2026, 1, 13, 12, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 1, 13, 9, 0, tzinfo=UTC))
+    assert (await run_station_day(station, clock=clock)).missed == 0
+
+
+async def test_two_stations_keep_their_own_days(db: str, clock: ManualClock) -> None:
+    """At 23:30 UTC it is already tomorrow's window in Jakarta, still last night in Lagos."""
+    lagos = await _station("LOS")
+    jakarta = await _station("JKT", lat=-6.2088, lon=106.8456, timezone="Asia/Jakarta",
+                             country="ID", checkin_opens=time(6, 0), checkin_closes=time(7, 0))
+    await _person(1, lagos)
+    await _person(2, jakarta)
+    await _person(8, lagos, Role.HEAD)
+    await _person(9, jakarta, Role.HEAD)
+    clock.set(datetime(2026, 1, 5, 23, 30, tzinfo=UTC))  # Tue 06:30 in Jakarta, Mon 00:30 Lagos
+    assert (await run_station_day(jakarta, clock=clock)).reminders == 1
+    assert (await run_station_day(lagos, clock=clock)).reminders == 0
+    row = await OutboxMessage.get(msgid="checkin.reminder")
+    assert row.idempotency_key.startswith("checkin-reminder:2026-01-06:")
+    clock.set(datetime(2026, 1, 6, 0, 5, tzinfo=UTC))  # 07:05 Jakarta: its digest
+    assert (await run_station_day(jakarta, clock=clock)).digest_sent
+    assert not (await run_station_day(lagos, clock=clock)).digest_sent

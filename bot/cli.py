@@ -1,4 +1,4 @@
-"""The `outpost` command: run, migrate, version."""
+"""The `outpost` command: run, migrate, import, export, invite, deactivate, version."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from bot import __version__
 from bot.settings import Settings, SettingsError, load_settings
+from services.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import Outpost, StartupError
 
     outpost = Outpost(settings)
@@ -61,7 +63,7 @@ async def _run(settings: Settings) -> int:
     return 0
 
 
-async def _migrate(settings: Settings) -> int:
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     from db.database import apply_migrations, close_database, open_database, pending_migrations
 
     await open_database(settings.database_url)
@@ -73,6 +75,106 @@ async def _migrate(settings: Settings) -> int:
         print(f"Applied {len(applied)} migration(s).")
     finally:
         await close_database()
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[None]:
+    from db.database import DatabaseNotMigrated, close_database, open_database, require_migrated
+
+    await open_database(settings.database_url)
+    try:
+        try:
+            await require_migrated()
+        except DatabaseNotMigrated as exc:
+            raise _Refused(str(exc)) from None
+        yield
+    finally:
+        await close_database()
+
+
+class _Refused(Exception):
+    """A command that cannot go on; the message says why."""
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    from services.organisation import OrganisationFileError, import_organisation, load_file
+
+    path = Path(args.file)
+    try:
+        data = load_file(path)
+        async with _database(settings):
+            report = await import_organisation(data, source=path.name, dry_run=args.dry_run)
+    except OrganisationFileError as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        print(f"nothing was imported ({len(exc.errors)} error(s))", file=sys.stderr)
+        return EXIT_FAILED
+    for line in report.lines():
+        print(line)
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from services.organisation import dump, export_organisation
+
+    async with _database(settings):
+        data = await export_organisation()
+    output = Path(args.output) if args.output else None
+    text = dump(data, as_json=output is not None and output.suffix.lower() == ".json")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(
+            f"wrote {output}: {len(data['stations'])} station(s), {len(data['people'])} "
+            f"person(s), {len(data['contacts'])} contact(s)"
+        )
+    return 0
+
+
+async def _bot_username(settings: Settings, override: str | None) -> str:
+    if override:
+        return override.lstrip("@")
+    if settings.telegram_token is None:
+        from bot.demo import DEMO_BOT_USERNAME
+
+        return DEMO_BOT_USERNAME
+    from telegram import Bot
+
+    api = str(settings.telegram_api_url).rstrip("/")
+    bot = Bot(settings.telegram_token.get_secret_value(), base_url=f"{api}/bot")
+    async with bot:
+        return bot.username
+
+
+async def _invite(settings: Settings, args: argparse.Namespace) -> int:
+    from db.enums import Role
+    from services.invites import create_invite, deep_link, parse_duration
+
+    expires = None if args.expires == "never" else parse_duration(args.expires)
+    username = await _bot_username(settings, args.bot_username)
+    async with _database(settings):
+        invite = await create_invite(
+            role=Role(args.role), station_code=args.station, expires_in=expires
+        )
+    print(deep_link(username, invite.code))
+    until = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC") if invite.expires_at else "never"
+    print(f"single use, {args.role}{' at ' + args.station if args.station else ''}, "
+          f"expires {until}", file=sys.stderr)
+    return 0
+
+
+async def _deactivate(settings: Settings, args: argparse.Namespace) -> int:
+    from services.handover import deactivate
+
+    async with _database(settings):
+        summary = await deactivate(
+            telegram_id=args.telegram_id, successor_telegram_id=args.handover_to,
+            force=args.force,
+        )
+    for line in summary.lines():
+        print(line)
     return 0
 
 
@@ -88,11 +190,45 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("version", help="print the version")
+    importing = commands.add_parser(
+        "import", help="import an organisation file (stations, people, contacts; YAML or JSON)"
+    )
+    importing.add_argument("file", help="the organisation file, e.g. org.yaml")
+    importing.add_argument(
+        "--dry-run", action="store_true", help="print what would change and write nothing"
+    )
+    exporting = commands.add_parser("export", help="export data (org: the organisation file)")
+    exporting.add_argument("what", choices=["org"], help="what to export")
+    exporting.add_argument(
+        "--output", "-o", help="write to FILE (.json for JSON) instead of YAML on stdout"
+    )
+    from db.enums import Role
+
+    inviting = commands.add_parser("invite", help="make a single-use invitation link")
+    inviting.add_argument("--role", required=True, choices=[str(r) for r in Role])
+    inviting.add_argument("--station", help="station code (needed for staff and heads)")
+    inviting.add_argument(
+        "--expires", default="7d", help="how long the link works: 7d, 12h, 30m or never"
+    )
+    inviting.add_argument(
+        "--bot-username", help="the bot's username for the link (else asked from Telegram)"
+    )
+    leaving = commands.add_parser(
+        "deactivate", help="deactivate a person and hand their open items to a successor"
+    )
+    leaving.add_argument("telegram_id", type=int)
+    leaving.add_argument("--handover-to", type=int, required=True, metavar="TELEGRAM_ID")
+    leaving.add_argument(
+        "--force", action="store_true", help="allow a successor from another station"
+    )
     return parser
 
 
-Command = Callable[[Settings], Coroutine[Any, Any, int]]
-COMMANDS: dict[str, Command] = {"run": _run, "migrate": _migrate}
+Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Command] = {
+    "run": _run, "migrate": _migrate, "import": _import, "export": _export,
+    "invite": _invite, "deactivate": _deactivate,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,7 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(settings.log_level)
     try:
-        return asyncio.run(COMMANDS[args.command](settings))
+        return asyncio.run(COMMANDS[args.command](settings, args))
+    except (DomainError, _Refused) as exc:
+        print(f"outpost: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except OSError as exc:

@@ -13,6 +13,9 @@ from db.models import Contact, Person, PersonRole, Station
 logger = logging.getLogger(__name__)
 
 
+DEMO_BOT_USERNAME = "outpost_demo_bot"
+
+
 @dataclass(frozen=True)
 class DemoPerson:
     """Someone in the demo organisation, present both in the database and in the sandbox."""
@@ -75,7 +78,7 @@ async def seed_demo_organisation() -> None:
 async def start_demo_sandbox(settings: Settings) -> tuple[SandboxServer, str]:
     """Start the sandbox with the demo people, seed the database; returns it and the token."""
     server = SandboxServer(settings.web_host, settings.sandbox_port)
-    server.add_bot(DEMO_TOKEN, "outpost_demo_bot", "Outpost")
+    server.add_bot(DEMO_TOKEN, DEMO_BOT_USERNAME, "Outpost")
     await seed_demo_organisation()
     for demo in DEMO_PEOPLE:
         server.add_person(demo.telegram_id, demo.name, demo.language.split("-")[0].lower(),

@@ -1,11 +1,15 @@
-"""Who someone is: the person behind a Telegram account, and their roles."""
+"""Who someone is: the person behind a Telegram account, their roles, and what they may do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from db.enums import Role
-from db.models import Person
+from db.models import AuditLog, Person, PersonRole
+from services.clock import Clock, SystemClock
+from services.errors import NotAllowed, NotFound
+from services.validation import language_tag
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,125 @@ class Actor:
         return bool(self.roles.intersection(roles))
 
 
-async def identify(telegram_id: int) -> Actor | None:
-    """The active person with this Telegram id and their roles, or None for anyone else."""
-    person = await Person.get_or_none(telegram_id=telegram_id, active=True).prefetch_related(
+class Standing(StrEnum):
+    """Where someone stands with Outpost when they write to the bot."""
+
+    REGISTERED = "registered"
+    REGISTERING = "registering"  # opened an invite, has not finished the steps
+    STRANGER = "stranger"  # unknown, or deactivated
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the gate needs to know about whoever sent an update."""
+
+    standing: Standing
+    actor: Actor | None = None
+    person: Person | None = None  # set for REGISTERED and REGISTERING
+
+
+async def _load(telegram_id: int) -> Person | None:
+    return await Person.get_or_none(telegram_id=telegram_id, active=True).prefetch_related(
         "roles"
     )
-    if person is None:
-        return None
+
+
+def _actor(person: Person) -> Actor:
     return Actor(person=person, roles=frozenset(Role(grant.role) for grant in person.roles))
+
+
+async def identify(telegram_id: int) -> Actor | None:
+    """The active, registered person with this Telegram id and their roles, else None."""
+    person = await _load(telegram_id)
+    if person is None or person.registration_step is not None:
+        return None
+    return _actor(person)
+
+
+async def access(telegram_id: int) -> Access:
+    """Registered, registering or a stranger (unknown and deactivated people alike)."""
+    person = await _load(telegram_id)
+    if person is None:
+        return Access(Standing.STRANGER)
+    if person.registration_step is not None:
+        return Access(Standing.REGISTERING, person=person)
+    return Access(Standing.REGISTERED, actor=_actor(person), person=person)
+
+
+def require(actor: Actor | None, *roles: Role) -> Actor:
+    """The actor, when they hold one of `roles`; NotAllowed otherwise."""
+    if actor is None or not actor.has(*roles):
+        raise NotAllowed("missing role")
+    return actor
+
+
+def require_station(actor: Actor | None, station_id: int) -> Actor:
+    """The actor when they head station `station_id`, or oversee all stations (HQ, safety)."""
+    actor = require(actor, Role.HEAD, Role.HQ, Role.SAFETY, Role.ADMIN)
+    if actor.has(Role.HQ, Role.SAFETY, Role.ADMIN):
+        return actor
+    if actor.person.station_id != station_id:  # type: ignore[attr-defined]
+        raise NotAllowed("head of another station")
+    return actor
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """One person of a station as the head sees them."""
+
+    name: str
+    roles: tuple[Role, ...]
+    registering: bool
+
+
+async def station_roster(actor: Actor | None, station_id: int) -> list[RosterLine]:
+    """The active people of a station, for its head (or HQ and safety)."""
+    require_station(actor, station_id)
+    people = await Person.filter(station_id=station_id, active=True).order_by("name")
+    grants: dict[int, list[Role]] = {}
+    for grant in await PersonRole.filter(person_id__in=[p.id for p in people]).order_by("role"):
+        grants.setdefault(grant.person_id, []).append(Role(grant.role))  # type: ignore[attr-defined]
+    return [
+        RosterLine(p.name, tuple(grants.get(p.id, [])), p.registration_step is not None)
+        for p in people
+    ]
+
+
+async def set_language(actor: Actor, language: str, *, clock: Clock | None = None) -> str:
+    """Switch the language the person reads Outpost in; returns the stored tag."""
+    tag = language_tag(language)
+    if tag == actor.person.language:
+        return tag
+    actor.person.language = tag
+    await actor.person.save(update_fields=["language", "updated_at"])
+    await AuditLog.create(
+        at=(clock or SystemClock()).now(), actor=actor.person, action="person.language",
+        object_kind="person", object_id=actor.person.id, data={"language": tag},
+    )
+    return tag
+
+
+async def published_menu(person: Person, key: str | None) -> None:
+    """Remember which command menu this person's chat shows now."""
+    person.menu_key = key
+    await Person.filter(id=person.id).update(menu_key=key)
+
+
+async def menus_to_refresh() -> list[tuple[Person, frozenset[Role] | None]]:
+    """People whose chat menu may be stale: registered people (with roles) and deactivated
+    people who still have a personal menu (None: remove it)."""
+    result: list[tuple[Person, frozenset[Role] | None]] = []
+    for person in await Person.filter(active=True, registration_step__isnull=True) \
+            .prefetch_related("roles"):
+        result.append((person, _actor(person).roles))
+    for person in await Person.filter(active=False, menu_key__isnull=False):
+        result.append((person, None))
+    return result
+
+
+async def person_by_telegram_id(telegram_id: int) -> Person:
+    """The person with this Telegram id, active or not; NotFound otherwise."""
+    person = await Person.get_or_none(telegram_id=telegram_id)
+    if person is None:
+        raise NotFound(f"no person with Telegram id {telegram_id}")
+    return person

@@ -1,0 +1,129 @@
+"""The chat commands: who may run each, and which ones a person's menu lists.
+
+One table for the whole bot. A command of the Contract that belongs to a later feature is here
+with `built=False`: it is refused to people without its roles already, and it joins the menus
+the day its handler ships (flip the flag).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from db.enums import Role
+from i18n import N_, translate
+
+EVERYONE_REGISTERED: frozenset[Role] = frozenset(Role)
+HEADS = frozenset({Role.HEAD, Role.ADMIN})
+HQ_AND_SAFETY = frozenset({Role.HQ, Role.SAFETY, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One chat command: its name, who may run it and whether its handler exists yet."""
+
+    name: str
+    roles: frozenset[Role]
+    built: bool
+    description: str  # msgid
+
+    def allowed(self, roles: Iterable[Role]) -> bool:
+        """True when someone holding `roles` may run the command."""
+        return bool(self.roles.intersection(roles))
+
+
+def _spec(name: str, roles: frozenset[Role], *, built: bool = False) -> CommandSpec:
+    return CommandSpec(name, roles, built, f"command.{name}")
+
+
+# In menu order. Descriptions are msgids `command.<name>`.
+COMMANDS: tuple[CommandSpec, ...] = (
+    _spec("start", EVERYONE_REGISTERED, built=True),
+    _spec("help", EVERYONE_REGISTERED, built=True),
+    _spec("checkin", EVERYONE_REGISTERED),
+    _spec("leave", EVERYONE_REGISTERED),
+    _spec("outing", EVERYONE_REGISTERED),
+    _spec("back", EVERYONE_REGISTERED),
+    _spec("late", EVERYONE_REGISTERED),
+    _spec("sos", EVERYONE_REGISTERED),
+    _spec("report", EVERYONE_REGISTERED),
+    _spec("plan", EVERYONE_REGISTERED),
+    _spec("quality", EVERYONE_REGISTERED),
+    _spec("security", EVERYONE_REGISTERED),
+    _spec("expense", EVERYONE_REGISTERED),
+    _spec("expenses", EVERYONE_REGISTERED),
+    _spec("contacts", EVERYONE_REGISTERED, built=True),
+    _spec("language", EVERYONE_REGISTERED, built=True),
+    _spec("web", EVERYONE_REGISTERED),
+    _spec("outings", HEADS),
+    _spec("approvals", HEADS),
+    _spec("attendance", HEADS),
+    _spec("duty", HEADS),
+    _spec("budget", HEADS),
+    _spec("alert", HQ_AND_SAFETY),
+    _spec("incidents", HQ_AND_SAFETY),
+    _spec("cancel", EVERYONE_REGISTERED, built=True),
+)
+BY_NAME = {spec.name: spec for spec in COMMANDS}
+# What people who are not registered see in the menu (the default scope).
+PUBLIC_COMMANDS = ("start", "help")
+
+# Inline buttons carry `<prefix>:<opaque id>`; the prefix says who may press them at all (the
+# service then checks the object itself). Registration and language buttons are open to all.
+CALLBACK_ROLES: dict[str, frozenset[Role]] = {
+    "lang": EVERYONE_REGISTERED,
+    "roster": HEADS | HQ_AND_SAFETY,
+}
+
+_DESCRIPTIONS = (
+    N_("command.start"), N_("command.help"), N_("command.checkin"), N_("command.leave"),
+    N_("command.outing"), N_("command.back"), N_("command.late"), N_("command.sos"),
+    N_("command.report"), N_("command.plan"), N_("command.quality"), N_("command.security"),
+    N_("command.expense"), N_("command.expenses"), N_("command.contacts"),
+    N_("command.language"), N_("command.web"), N_("command.outings"), N_("command.approvals"),
+    N_("command.attendance"), N_("command.duty"), N_("command.budget"), N_("command.alert"),
+    N_("command.incidents"), N_("command.cancel"),
+)
+
+
+def commands_for(roles: Iterable[Role]) -> list[CommandSpec]:
+    """The built commands someone with `roles` may run, in menu order."""
+    held = frozenset(roles)
+    return [spec for spec in COMMANDS if spec.built and spec.allowed(held)]
+
+
+def menu(roles: Iterable[Role], language: str) -> list[tuple[str, str]]:
+    """(command, description) pairs of a person's menu, described in their language."""
+    return [(spec.name, translate(language, spec.description)) for spec in commands_for(roles)]
+
+
+def public_menu(language: str) -> list[tuple[str, str]]:
+    """The menu of everyone who is not registered."""
+    return [(name, translate(language, f"command.{name}")) for name in PUBLIC_COMMANDS]
+
+
+def menu_key(roles: Iterable[Role], language: str) -> str:
+    """A short fingerprint of a menu: when it changes the menu is published again."""
+    names = ",".join(spec.name for spec in commands_for(roles))
+    digest = hashlib.sha256(f"{language}|{names}".encode()).hexdigest()[:16]
+    return f"{language[:16]}:{digest}"
+
+
+def may_run(command: str, roles: Iterable[Role]) -> bool:
+    """False when `command` is reserved to roles the person lacks (unknown commands: True)."""
+    spec = BY_NAME.get(command)
+    return spec is None or spec.allowed(roles)
+
+
+def is_built(command: str) -> bool:
+    """True when the command has a handler."""
+    spec = BY_NAME.get(command)
+    return spec is not None and spec.built
+
+
+def may_press(callback_data: str, roles: Iterable[Role]) -> bool:
+    """False when a button's prefix is reserved to roles the person lacks, or is unknown."""
+    prefix = callback_data.split(":", 1)[0]
+    allowed = CALLBACK_ROLES.get(prefix)
+    return allowed is not None and bool(allowed.intersection(roles))

@@ -1,0 +1,205 @@
+"""Invitations and registration: a single-use code, then the person's own phone and language.
+
+The step an invited person has reached is stored on their row (`Person.registration_step`), so a
+restart in the middle of a registration loses nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from db.enums import Lane, Role
+from db.models import AuditLog, Invite, Person, PersonRole, Station
+from i18n import N_, normalize_language
+from services.clock import Clock, SystemClock
+from services.errors import Conflict, InvalidInput, NotFound
+from services.notify import button, notify
+from services.validation import language_tag, shared_phone
+
+STEP_PHONE = "phone"
+STEP_LANGUAGE = "language"
+DEFAULT_EXPIRY = timedelta(days=7)
+CODE_BYTES = 18  # 24 URL-safe characters; /start payloads may be 64
+DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
+ROLE_NOTICE = {
+    Role.STAFF: N_("registration.notice.staff"),
+    Role.HEAD: N_("registration.notice.head"),
+    Role.SAFETY: N_("registration.notice.safety"),
+    Role.HQ: N_("registration.notice.hq"),
+    Role.ADMIN: N_("registration.notice.admin"),
+}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'7d', '12h' or '30m' as a timedelta."""
+    match = DURATION.match(text)
+    if match is None or int(match.group(1)) == 0:
+        raise InvalidInput(f"not a duration like 7d, 12h or 30m: {text!r}")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=amount) if unit == "d" else (
+        timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount)
+    )
+
+
+def deep_link(bot_username: str, code: str) -> str:
+    """The t.me link that opens the bot with /start <code>."""
+    return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+
+
+async def create_invite(
+    *, role: Role, station_code: str | None, expires_in: timedelta | None = DEFAULT_EXPIRY,
+    created_by: Person | None = None, clock: Clock | None = None,
+) -> Invite:
+    """A new single-use invitation; staff and heads need a station."""
+    now = (clock or SystemClock()).now()
+    station = None
+    if station_code is not None:
+        station = await Station.get_or_none(code=station_code)
+        if station is None:
+            raise NotFound(f"no station with code {station_code}")
+    elif role in (Role.STAFF, Role.HEAD):
+        raise InvalidInput(f"a {role} invitation needs a station (--station CODE)")
+    invite = await Invite.create(
+        code=secrets.token_urlsafe(CODE_BYTES), role=role, station=station,
+        created_by=created_by, expires_at=now + expires_in if expires_in else None,
+    )
+    await AuditLog.create(
+        at=now, actor=created_by, action="invite.created", object_kind="invite",
+        object_id=invite.id, data={"role": str(role), "station": station_code},
+    )
+    return invite
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A person part-way through (or at the end of) registering."""
+
+    person: Person
+    step: str | None
+
+
+async def claim_invite(
+    *, code: str, telegram_id: int, name: str, telegram_language: str | None,
+    clock: Clock | None = None,
+) -> Registration:
+    """Use an invitation: the person is registered with its role and station, at the phone step.
+
+    The code is claimed with a conditional UPDATE (`used_at IS NULL`), so a code opened twice
+    at once registers one person.
+    """
+    now = (clock or SystemClock()).now()
+    existing = await Person.get_or_none(telegram_id=telegram_id)
+    if existing is not None and existing.active:
+        if existing.registration_step is not None:
+            return Registration(existing, existing.registration_step)
+        raise Conflict("already registered", msgid="invite.already_registered")
+    invite = await Invite.get_or_none(code=code.strip())
+    if invite is None:
+        raise NotFound("unknown invitation", msgid="invite.unknown")
+    if invite.used_at is not None:
+        raise Conflict("invitation used", msgid="invite.used")
+    if invite.expires_at is not None and invite.expires_at <= now:
+        raise InvalidInput("invitation expired", msgid="invite.expired")
+    async with in_transaction():
+        claimed = await Invite.filter(id=invite.id, used_at__isnull=True).update(used_at=now)
+        if claimed != 1:
+            raise Conflict("invitation used", msgid="invite.used")
+        language = normalize_language(telegram_language) or "en"
+        if existing is None:
+            person = await Person.create(
+                telegram_id=telegram_id, name=name[:200] or str(telegram_id), language=language,
+                station_id=invite.station_id,  # type: ignore[attr-defined]
+                registration_step=STEP_PHONE,
+            )
+        else:
+            # A deactivated person invited again starts afresh with the new role and station.
+            person = existing
+            person.active, person.deactivated_at, person.handed_over_to = True, None, None
+            person.station_id = invite.station_id  # type: ignore[attr-defined]
+            person.registration_step = STEP_PHONE
+            await person.save()
+            await PersonRole.filter(person=person).delete()
+        await PersonRole.create(person=person, role=invite.role)
+        await Invite.filter(id=invite.id).update(used_by_id=person.id)
+        await AuditLog.create(
+            at=now, actor=person, action="invite.claimed", object_kind="invite",
+            object_id=invite.id, data={"role": str(invite.role), "person_id": person.id},
+        )
+    return Registration(person, STEP_PHONE)
+
+
+async def registering(telegram_id: int) -> Person | None:
+    """The active person with this Telegram id who has not finished registering, or None."""
+    return await Person.get_or_none(
+        telegram_id=telegram_id, active=True, registration_step__isnull=False
+    )
+
+
+async def record_phone(
+    *, telegram_id: int, phone_number: str, contact_user_id: int | None,
+) -> Registration:
+    """Keep the person's own phone number (a contact of someone else is refused)."""
+    person = await registering(telegram_id)
+    if person is None:
+        raise NotFound("no registration under way")
+    if contact_user_id != telegram_id:
+        raise InvalidInput("not the sender's own contact", msgid="registration.not_own_contact")
+    try:
+        phone = shared_phone(phone_number)
+    except InvalidInput:
+        raise InvalidInput("unreadable number", msgid="registration.bad_phone") from None
+    person.phone = phone
+    person.registration_step = STEP_LANGUAGE
+    await person.save(update_fields=["phone", "registration_step", "updated_at"])
+    return Registration(person, STEP_LANGUAGE)
+
+
+async def finish_with_language(
+    *, telegram_id: int, language: str, clock: Clock | None = None
+) -> Registration:
+    """Store the chosen language, finish registering and tell the station's heads."""
+    now = (clock or SystemClock()).now()
+    person = await registering(telegram_id)
+    if person is None:
+        raise NotFound("no registration under way")
+    if person.registration_step != STEP_LANGUAGE:
+        raise Conflict("phone first", msgid="registration.phone_first")
+    tag = language_tag(language)
+    async with in_transaction():
+        # Conditional, so a double tap on the language buttons finishes (and notifies) once.
+        finished = await Person.filter(id=person.id, registration_step=STEP_LANGUAGE).update(
+            language=tag, registration_step=None, updated_at=now
+        )
+        if finished != 1:
+            raise Conflict("already finished", msgid="registration.phone_first")
+        person.language, person.registration_step = tag, None
+        await AuditLog.create(
+            at=now, actor=person, action="person.registered", object_kind="person",
+            object_id=person.id, data={},
+        )
+        await _tell_heads(person, now, clock)
+    return Registration(person, None)
+
+
+async def _tell_heads(person: Person, now: datetime, clock: Clock | None) -> None:
+    station_id = person.station_id  # type: ignore[attr-defined]
+    if station_id is None:
+        return
+    grant = await PersonRole.filter(person=person).order_by("id").first()
+    role = Role(grant.role) if grant is not None else Role.STAFF
+    heads = await Person.filter(
+        station_id=station_id, active=True, registration_step__isnull=True,
+        roles__role=Role.HEAD,
+    ).exclude(id=person.id).distinct()
+    for head in heads:
+        await notify(
+            recipient=head, msgid=ROLE_NOTICE[role], params={"name": person.name},
+            buttons=[[button(N_("roster.button"), callback_data=f"roster:{station_id}")]],
+            lane=Lane.ROUTINE, idempotency_key=f"registered/{person.id}/{now:%Y%m%dT%H%M%S}/head/{head.id}",
+            source_kind="person", source_id=person.id, clock=clock,
+        )

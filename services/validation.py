@@ -1,0 +1,125 @@
+"""Checks and normal forms for what people type or files carry: countries, phones, e-mail."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+import pycountry
+from babel import Locale, UnknownLocaleError
+from email_validator import EmailNotValidError, validate_email
+
+from i18n import normalize_language
+from services.errors import InvalidInput
+
+# Local emergency and service numbers (112, 999, 10111) are dialled as they are: they have no
+# E.164 form, so they are stored as written.
+SHORT_NUMBER = re.compile(r"^[0-9]{3,6}$")
+
+
+def country_code(value: object) -> str:
+    """An ISO 3166-1 alpha-2 code, upper case, or InvalidInput."""
+    if not isinstance(value, str) or len(value.strip()) != 2:
+        raise InvalidInput(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
+    code = value.strip().upper()
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise InvalidInput(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
+    return code
+
+
+def person_phone(value: str, *, region: str | None) -> str:
+    """A person's mobile or landline number in E.164.
+
+    Without a country code the number is read as dialled in `region` (the station's country);
+    with neither it is refused.
+    """
+    raw = value.strip()
+    if not raw:
+        raise InvalidInput("empty phone number")
+    if not raw.startswith("+") and region is None:
+        raise InvalidInput(
+            f"{raw!r} has no country code (+...) and there is no station country to read it by"
+        )
+    try:
+        number = phonenumbers.parse(raw, None if raw.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"not a phone number: {raw!r}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidInput(f"not a possible phone number: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def shared_phone(value: str) -> str:
+    """The number Telegram sends with a shared contact (sometimes without its '+'), in E.164."""
+    raw = value.strip()
+    if raw and not raw.startswith("+"):
+        raw = "+" + raw
+    return person_phone(raw, region=None)
+
+
+def contact_phone(value: str, *, country: str) -> str:
+    """A directory number: a short local number as written, anything else in E.164.
+
+    International numbers of embassies and hotlines are kept when phonenumbers can read them even
+    if its metadata does not know the range (placeholders in the shipped file are such numbers).
+    """
+    raw = value.strip()
+    if SHORT_NUMBER.match(raw):
+        return raw
+    try:
+        number = phonenumbers.parse(raw, None if raw.startswith("+") else country)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"not a phone number: {raw!r}") from None
+    digits = str(number.national_number)
+    if not (phonenumbers.is_possible_number(number) or 4 <= len(digits) <= 14):
+        raise InvalidInput(f"not a phone number: {raw!r}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(stored: str) -> str:
+    """A stored number as people read it (+234 800 000 0001); short numbers unchanged."""
+    if not stored.startswith("+"):
+        return stored
+    try:
+        number = phonenumbers.parse(stored, None)
+    except phonenumbers.NumberParseException:
+        return stored
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def email_address(value: str) -> str:
+    """The normalized address (domain lower-cased); deliverability is not checked (no network)."""
+    try:
+        return str(validate_email(value.strip(), check_deliverability=False).normalized)
+    except EmailNotValidError as exc:
+        raise InvalidInput(f"not an e-mail address: {value!r} ({exc})") from None
+
+
+def language_tag(value: object) -> str:
+    """A language Outpost can store for a person.
+
+    A tag that matches a catalog becomes that catalog's tag (`zh-CN` → `zh-Hans`); any other
+    well-formed BCP 47 tag CLDR knows (`fr`, `pt-BR`) is accepted and the person reads English
+    until a catalog for it ships; a malformed or unknown tag is refused.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"not a language tag: {value!r}")
+    tag = value.strip().replace("_", "-")
+    catalog = normalize_language(tag)
+    if catalog is not None:
+        return catalog
+    try:
+        locale = Locale.parse(tag, sep="-")
+    except (UnknownLocaleError, ValueError):
+        raise InvalidInput(f"unknown language tag: {value!r}") from None
+    return str(locale).replace("_", "-")
+
+
+def coordinate(value: object, *, low: float, high: float, name: str) -> float:
+    """A latitude or longitude within its range."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInput(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not low <= number <= high:
+        raise InvalidInput(f"{name} {number} is outside {low:g}..{high:g}")
+    return number

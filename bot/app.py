@@ -12,7 +12,11 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers.chat
 import handlers.chat.attendance
+import handlers.chat.leave
 from bot import __version__
+from bot.delivery.base import Sender
+from bot.delivery.service import DeliveryService
+from bot.delivery.telegram import TelegramSender, make_bot
 from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import Settings
 from db.database import (
@@ -22,6 +26,7 @@ from db.database import (
     open_database,
     require_migrated,
 )
+from db.enums import Channel
 from handlers.web.health import healthz
 from handlers.web.keys import CLOCK, TELEGRAM, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
@@ -60,6 +65,7 @@ def build_telegram(endpoint: TelegramEndpoint, *, webhook: bool, clock: Clock) -
     application = builder.build()
     handlers.chat.register(application)
     handlers.chat.attendance.register(application, clock)
+    handlers.chat.leave.register(application)
     application.add_error_handler(_log_error)
     return application
 
@@ -95,6 +101,7 @@ class Outpost:
     web_runner: web.AppRunner | None = None
     web_url: str = ""
     scheduler: Scheduler | None = None
+    delivery: DeliveryService | None = None
     _started: list[str] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -103,6 +110,7 @@ class Outpost:
             await self._start_database()
             endpoint = await self._start_sandbox()
             await self._start_telegram(endpoint)
+            await self._start_delivery(endpoint)
             await self._start_web()
             await self._start_updates()
             await self._start_scheduler()
@@ -142,6 +150,13 @@ class Outpost:
         await self.telegram.initialize()
         self._started.append("telegram")
         await handlers.chat.publish_commands(self.telegram)
+
+    async def _start_delivery(self, endpoint: TelegramEndpoint) -> None:
+        bot = make_bot(endpoint.token, endpoint.api_url)
+        senders: dict[Channel, Sender] = {Channel.TELEGRAM: TelegramSender(bot, own_bot=True)}
+        self.delivery = DeliveryService(senders=senders, clock=self.clock)
+        await self.delivery.start()
+        self._started.append("delivery")
 
     async def _start_web(self) -> None:
         assert self.telegram is not None
@@ -207,6 +222,8 @@ class Outpost:
             if self.telegram.updater is not None and self.telegram.updater.running:
                 await self.telegram.updater.stop()
             await self.telegram.stop()
+        elif part == "delivery" and self.delivery is not None:
+            await self.delivery.stop()
         elif part == "web" and self.web_runner is not None:
             await self.web_runner.cleanup()
         elif part == "telegram" and self.telegram is not None:

@@ -94,7 +94,7 @@ def _check_position(position: Position, station: Station, now: datetime) -> None
 
 
 async def _station_of(actor: Actor) -> Station:
-    station_id = actor.person.station_id  # type: ignore[attr-defined]
+    station_id = actor.person.station_id
     if station_id is None:
         raise NotAllowed("no station", msgid="checkin.no_station")
     return await Station.get(id=station_id)
@@ -147,7 +147,7 @@ async def record_checkin(
         telegram_message_id=message_id,
     )
     if not checkin.inside_geofence and station.notify_head_outside_geofence:
-        await _tell_heads_outside(actor.person, station, checkin)
+        await _tell_heads_outside(actor.person, station, checkin, clock)
     return _result(checkin, station, zone, repeated=False)
 
 
@@ -173,7 +173,7 @@ async def update_live_position(
     ).order_by("-at").first()
     if checkin is None:
         return None
-    station = await Station.get(id=checkin.station_id)  # type: ignore[attr-defined]
+    station = await Station.get(id=checkin.station_id)
     distance = distance_m(station, position.lat, position.lon)
     checkin.lat, checkin.lon = position.lat, position.lon
     checkin.accuracy_m = position.accuracy_m
@@ -193,7 +193,9 @@ async def heads_of(station_id: int) -> list[Person]:
     return [grant.person for grant in grants]
 
 
-async def _tell_heads_outside(person: Person, station: Station, checkin: CheckIn) -> None:
+async def _tell_heads_outside(
+    person: Person, station: Station, checkin: CheckIn, clock: Clock
+) -> None:
     for head in await heads_of(station.id):
         if head.id == person.id:
             continue
@@ -205,6 +207,7 @@ async def _tell_heads_outside(person: Person, station: Station, checkin: CheckIn
             idempotency_key=f"checkin-outside:{checkin.id}:{head.id}",
             source_kind="checkin",
             source_id=checkin.id,
+            clock=clock,
         )
 
 
@@ -294,6 +297,7 @@ async def run_station_day(station: Station, *, clock: Clock) -> DayEvents:
                 idempotency_key=f"checkin-reminder:{today.isoformat()}:{person.id}",
                 source_kind="station_day",
                 source_id=station.id,
+                clock=clock,
             )
         return DayEvents(reminders=len(missing))
     if not missing:
@@ -313,6 +317,7 @@ async def run_station_day(station: Station, *, clock: Clock) -> DayEvents:
             idempotency_key=f"missed-digest:{station.id}:{today.isoformat()}:{head.id}",
             source_kind="station_day",
             source_id=station.id,
+            clock=clock,
         )
     return DayEvents(missed=len(missing), digest_sent=True)
 

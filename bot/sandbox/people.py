@@ -293,6 +293,13 @@ class Person(_Speaker):
                 return self._press_reply(button)
         raise LookupError(f"no button {text!r} visible to {self!r}")
 
+    def send_crafted_callback(self, data: str, message: ChatMessage | None = None) -> PressResult:
+        """Send a callback query with any data, as a modified client could: for security tests."""
+        target = message or self.last_message
+        if target is None:
+            raise LookupError(f"{self!r} has no message from the bot to attach a callback to")
+        return self._press_inline(target, {"callback_data": data})
+
     def _press_inline(self, message: ChatMessage, button: dict[str, Any]) -> PressResult:
         """Act on an inline button like a Telegram client does."""
         if "callback_data" in button:

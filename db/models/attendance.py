@@ -17,9 +17,11 @@ class CheckIn(Model):
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "outpost.Person", related_name="checkins", on_delete=fields.CASCADE
     )
+    person_id: int
     station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "outpost.Station", related_name="checkins", null=True, on_delete=fields.SET_NULL
     )
+    station_id: int | None
     kind = fields.CharEnumField(CheckInKind, max_length=8, default=CheckInKind.IN)
     source = fields.CharEnumField(CheckInSource, max_length=16, default=CheckInSource.CHAT)
     at = fields.DatetimeField()
@@ -47,9 +49,11 @@ class LeaveRequest(TimestampedModel):
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "outpost.Person", related_name="leave_requests", on_delete=fields.CASCADE
     )
+    person_id: int
     station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "outpost.Station", related_name="leave_requests", null=True, on_delete=fields.SET_NULL
     )
+    station_id: int | None
     start_date = fields.DateField()
     end_date = fields.DateField()
     reason = fields.TextField(default="")
@@ -72,10 +76,12 @@ class DutyRoster(Model):
     station: fields.ForeignKeyRelation[Station] = fields.ForeignKeyField(
         "outpost.Station", related_name="duty_days", on_delete=fields.CASCADE
     )
+    station_id: int
     date = fields.DateField()
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "outpost.Person", related_name="duty_days", on_delete=fields.CASCADE
     )
+    person_id: int
     set_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "outpost.Person", related_name="duty_days_set", null=True, on_delete=fields.SET_NULL
     )

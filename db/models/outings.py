@@ -15,9 +15,11 @@ class Outing(TimestampedModel):
     person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
         "outpost.Person", related_name="outings", on_delete=fields.CASCADE
     )
+    person_id: int
     station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "outpost.Station", related_name="outings", null=True, on_delete=fields.SET_NULL
     )
+    station_id: int | None
     destination = fields.CharField(max_length=300)
     purpose = fields.TextField(default="")
     companions = fields.TextField(default="")

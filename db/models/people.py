@@ -47,6 +47,7 @@ class Person(TimestampedModel):
     station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
         "outpost.Station", related_name="people", null=True, on_delete=fields.SET_NULL
     )
+    station_id: int | None
     active = fields.BooleanField(default=True, db_index=True)
     deactivated_at = fields.DatetimeField(null=True)
     handed_over_to: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(

@@ -15,13 +15,12 @@ from telegram.ext import (
 )
 
 from db.enums import CheckInKind
+from handlers.chat.common import CLOCK_KEY, actor_or_refuse, clock_of
 from i18n import format_distance, translate
 from services.attendance import CheckInResult, Position, record_checkin, update_live_position
 from services.clock import Clock
 from services.errors import DomainError
-from services.people import Actor, identify
-
-CLOCK_KEY = "clock"
+from services.people import identify
 
 
 def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
@@ -30,24 +29,9 @@ def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup([[button]], resize_keyboard=True, is_persistent=True)
 
 
-def _clock(context: ContextTypes.DEFAULT_TYPE) -> Clock:
-    clock: Clock = context.bot_data[CLOCK_KEY]
-    return clock
-
-
-async def _actor_or_refuse(update: Update) -> Actor | None:
-    user, message = update.effective_user, update.effective_message
-    if user is None:
-        return None
-    actor = await identify(user.id)
-    if actor is None and message is not None:
-        await message.reply_text(translate(user.language_code, "start.unregistered"))
-    return actor
-
-
 async def checkin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer the check-in button (a location request) and say how it works."""
-    actor = await _actor_or_refuse(update)
+    actor = await actor_or_refuse(update)
     message = update.effective_message
     if actor is None or message is None:
         return
@@ -109,14 +93,14 @@ async def location_received(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     message = update.message
     if message is None or message.location is None:
         return
-    actor = await _actor_or_refuse(update)
+    actor = await actor_or_refuse(update)
     if actor is None:
         return
     try:
         result = await record_checkin(
             actor=actor,
             position=_position(message),
-            clock=_clock(context),
+            clock=clock_of(context),
             message_id=message.message_id,
         )
     except DomainError as error:
@@ -139,7 +123,7 @@ async def live_location_moved(update: Update, context: ContextTypes.DEFAULT_TYPE
         actor=actor,
         message_id=message.message_id,
         position=_position(message),
-        clock=_clock(context),
+        clock=clock_of(context),
     )
 
 

@@ -1,0 +1,153 @@
+"""Leave (请假): asked by a person, decided by the station head; a head's own leave by HQ."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from tortoise.transactions import in_transaction
+
+from db.enums import Lane, RequestStatus, Role
+from db.models import AuditLog, LeaveRequest, Person, PersonRole, Station
+from services.attendance import heads_of
+from services.clock import Clock
+from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from services.localtime import local_date, station_zone
+from services.notify import notify
+from services.people import Actor
+
+MAX_LEAVE_DAYS = 90
+# The furthest in the past a leave may start: a day missed yesterday can still be explained.
+MAX_BACKDATE = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class LeaveDecision:
+    """A decided leave request and who decided it."""
+
+    leave: LeaveRequest
+    approved: bool
+
+
+async def _deciders(person: Person, roles: frozenset[Role]) -> list[Person]:
+    """Who decides this person's leave: the station's heads, or HQ for a head."""
+    if Role.HEAD in roles or person.station_id is None:
+        grants = await PersonRole.filter(role=Role.HQ, person__active=True).prefetch_related(
+            "person"
+        )
+        return [grant.person for grant in grants if grant.person.id != person.id]
+    return [head for head in await heads_of(person.station_id) if head.id != person.id]
+
+
+async def request_leave(
+    *, actor: Actor, start: date, end: date, reason: str, clock: Clock
+) -> LeaveRequest:
+    """File a leave request and ask the deciders, each with approve and refuse buttons."""
+    reason = reason.strip()
+    if end < start:
+        raise InvalidInput("end before start", msgid="leave.bad_order")
+    if (end - start).days + 1 > MAX_LEAVE_DAYS:
+        raise InvalidInput("too long", msgid="leave.too_long", days=MAX_LEAVE_DAYS)
+    if not reason:
+        raise InvalidInput("no reason", msgid="leave.no_reason")
+    person = actor.person
+    station = await Station.get_or_none(id=person.station_id) if person.station_id else None
+    today = local_date(clock.now(), station_zone(station)) if station else clock.now().date()
+    if start < today - MAX_BACKDATE:
+        raise InvalidInput("too far back", msgid="leave.too_old")
+    overlapping = await LeaveRequest.filter(
+        person_id=person.id,
+        status__in=[RequestStatus.PENDING, RequestStatus.APPROVED],
+        start_date__lte=end,
+        end_date__gte=start,
+    ).exists()
+    if overlapping:
+        raise InvalidInput("overlap", msgid="leave.overlaps")
+    deciders = await _deciders(person, actor.roles)
+    if not deciders:
+        raise InvalidInput("nobody to decide", msgid="leave.no_decider")
+    async with in_transaction():
+        leave = await LeaveRequest.create(
+            person_id=person.id,
+            station_id=person.station_id,
+            start_date=start,
+            end_date=end,
+            reason=reason[:1000],
+        )
+        for decider in deciders:
+            await notify(
+                recipient=decider,
+                msgid="leave.ask_decider",
+                params={
+                    "name": person.name,
+                    "start": start.isoformat(),
+                    "end": end.isoformat(),
+                    "days": (end - start).days + 1,
+                    "reason": leave.reason,
+                },
+                buttons=[[
+                    {"text": "button.approve", "callback_data": f"leave:ok:{leave.id}"},
+                    {"text": "button.refuse", "callback_data": f"leave:no:{leave.id}"},
+                ]],
+                lane=Lane.APPROVAL,
+                idempotency_key=f"leave-ask:{leave.id}:{decider.id}",
+                source_kind="leave",
+                source_id=leave.id,
+                clock=clock,
+            )
+    return leave
+
+
+async def may_decide(actor: Actor, leave: LeaveRequest) -> bool:
+    """True when the actor decides this leave: head of its station, or HQ for a head's own."""
+    if actor.person.id == leave.person_id:
+        return False
+    requester_is_head = await PersonRole.filter(
+        person_id=leave.person_id, role=Role.HEAD
+    ).exists()
+    if requester_is_head or leave.station_id is None:
+        return actor.has(Role.HQ)
+    return actor.has(Role.HEAD) and (
+        actor.person.station_id == leave.station_id
+    )
+
+
+async def decide_leave(
+    *, actor: Actor, leave_id: int, approve: bool, clock: Clock, note: str = ""
+) -> LeaveDecision:
+    """Approve or refuse a pending leave; only its decider may, and only once."""
+    leave = await LeaveRequest.get_or_none(id=leave_id)
+    if leave is None:
+        raise NotFound("no such leave")
+    if not await may_decide(actor, leave):
+        raise NotAllowed("not the decider")
+    status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
+    now = clock.now()
+    async with in_transaction():
+        # The status test makes two heads pressing at once decide it once.
+        changed = await LeaveRequest.filter(id=leave.id, status=RequestStatus.PENDING).update(
+            status=status, decided_by_id=actor.person.id, decided_at=now, decision_note=note
+        )
+        if not changed:
+            raise Conflict("already decided", msgid="leave.already_decided")
+        await AuditLog.create(
+            at=now, actor_id=actor.person.id, action=f"leave.{status.value}",
+            object_kind="leave", object_id=leave.id,
+        )
+        requester = await Person.get(id=leave.person_id)
+        await notify(
+            recipient=requester,
+            msgid="leave.approved" if approve else "leave.refused",
+            params={
+                "start": leave.start_date.isoformat(),
+                "end": leave.end_date.isoformat(),
+                "by": actor.person.name,
+            },
+            lane=Lane.APPROVAL,
+            idempotency_key=f"leave-decided:{leave.id}",
+            source_kind="leave",
+            source_id=leave.id,
+            clock=clock,
+        )
+    await leave.refresh_from_db()
+    return LeaveDecision(leave=leave, approved=approve)

@@ -1,0 +1,118 @@
+"""Leave: asked by staff, decided by their head once; a head's own leave goes to HQ."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from db.enums import Lane, RequestStatus, Role
+from db.models import AuditLog, OutboxMessage, Person, PersonRole, Station
+from services.clock import ManualClock
+from services.errors import Conflict, InvalidInput, NotAllowed
+from services.leave import decide_leave, request_leave
+from services.people import Actor, identify
+
+
+async def _people() -> dict[str, Person]:
+    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
+                               timezone="Africa/Lagos")
+    acc = await Station.create(code="ACC", name="Accra", country="GH", lat=5.6, lon=-0.2,
+                               timezone="Africa/Accra")
+    people = {}
+    for tid, key, station, role in [
+        (1, "staff", los, Role.STAFF), (2, "head", los, Role.HEAD),
+        (3, "other_head", acc, Role.HEAD), (4, "hq", None, Role.HQ),
+        (5, "colleague", los, Role.STAFF),
+    ]:
+        person = await Person.create(telegram_id=tid, name=key, station=station)
+        await PersonRole.create(person=person, role=role)
+        people[key] = person
+    return people
+
+
+async def _actor(person: Person) -> Actor:
+    actor = await identify(person.telegram_id)
+    assert actor is not None
+    return actor
+
+
+async def test_staff_leave_goes_to_the_head_and_is_decided_once(
+    db: str, clock: ManualClock
+) -> None:
+    """The head gets approve/refuse buttons; a second press finds it decided."""
+    people = await _people()
+    leave = await request_leave(actor=await _actor(people["staff"]), start=date(2026, 1, 8),
+                                end=date(2026, 1, 9), reason="family", clock=clock)
+    ask = await OutboxMessage.get(source_kind="leave", source_id=leave.id)
+    assert ask.recipient_id == people["head"].id
+    assert ask.lane == Lane.APPROVAL
+    assert ask.buttons[0][0]["callback_data"] == f"leave:ok:{leave.id}"
+    decision = await decide_leave(actor=await _actor(people["head"]), leave_id=leave.id,
+                                  approve=True, clock=clock)
+    assert decision.leave.status == RequestStatus.APPROVED
+    assert decision.leave.decided_by_id == people["head"].id  # type: ignore[attr-defined]
+    with pytest.raises(Conflict):
+        await decide_leave(actor=await _actor(people["head"]), leave_id=leave.id,
+                           approve=False, clock=clock)
+    told = await OutboxMessage.get(msgid="leave.approved")
+    assert told.recipient_id == people["staff"].id
+    assert await AuditLog.filter(action="leave.approved", object_id=leave.id).exists()
+
+
+@pytest.mark.parametrize("who", ["staff", "colleague", "other_head", "hq"])
+async def test_nobody_else_may_decide(db: str, clock: ManualClock, who: str) -> None:
+    """The requester, a colleague, another station's head and HQ cannot decide a staff leave."""
+    people = await _people()
+    leave = await request_leave(actor=await _actor(people["staff"]), start=date(2026, 1, 8),
+                                end=date(2026, 1, 8), reason="x", clock=clock)
+    with pytest.raises(NotAllowed):
+        await decide_leave(actor=await _actor(people[who]), leave_id=leave.id, approve=True,
+                           clock=clock)
+
+
+async def test_a_heads_leave_goes_to_hq(db: str, clock: ManualClock) -> None:
+    """Only HQ decides a head's leave."""
+    people = await _people()
+    leave = await request_leave(actor=await _actor(people["head"]), start=date(2026, 1, 8),
+                                end=date(2026, 1, 8), reason="rest", clock=clock)
+    ask = await OutboxMessage.get(source_kind="leave", source_id=leave.id)
+    assert ask.recipient_id == people["hq"].id
+    with pytest.raises(NotAllowed):
+        await decide_leave(actor=await _actor(people["other_head"]), leave_id=leave.id,
+                           approve=True, clock=clock)
+    decision = await decide_leave(actor=await _actor(people["hq"]), leave_id=leave.id,
+                                  approve=False, clock=clock)
+    assert decision.leave.status == RequestStatus.REFUSED
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "reason", "msgid"),
+    [
+        (date(2026, 1, 9), date(2026, 1, 8), "x", "leave.bad_order"),
+        (date(2026, 1, 8), date(2026, 6, 8), "x", "leave.too_long"),
+        (date(2026, 1, 8), date(2026, 1, 8), "  ", "leave.no_reason"),
+        (date(2025, 12, 1), date(2025, 12, 2), "x", "leave.too_old"),
+    ],
+)
+async def test_bad_requests_say_why(
+    db: str, clock: ManualClock, start: date, end: date, reason: str, msgid: str
+) -> None:
+    """Each bad request is refused with its own message."""
+    people = await _people()
+    with pytest.raises(InvalidInput) as refused:
+        await request_leave(actor=await _actor(people["staff"]), start=start, end=end,
+                            reason=reason, clock=clock)
+    assert refused.value.msgid == msgid
+
+
+async def test_overlapping_leave_refused(db: str, clock: ManualClock) -> None:
+    """A second request over the same days is refused."""
+    people = await _people()
+    actor = await _actor(people["staff"])
+    await request_leave(actor=actor, start=date(2026, 1, 8), end=date(2026, 1, 10), reason="a",
+                        clock=clock)
+    with pytest.raises(InvalidInput) as refused:
+        await request_leave(actor=actor, start=date(2026, 1, 10), end=date(2026, 1, 12),
+                            reason="b", clock=clock)
+    assert refused.value.msgid == "leave.overlaps"

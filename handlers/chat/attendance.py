@@ -18,8 +18,14 @@ from db.enums import CheckInKind
 from handlers.chat.common import CLOCK_KEY, actor_or_refuse, clock_of
 from i18n import format_distance, translate
 from services.attendance import CheckInResult, Position, record_checkin, update_live_position
+from services.attendance_sheet import (
+    attendance_workbook,
+    parse_month,
+    sheet_file_name,
+    stations_for,
+)
 from services.clock import Clock
-from services.errors import DomainError
+from services.errors import DomainError, NotAllowed
 from services.people import identify
 
 
@@ -127,10 +133,35 @@ async def live_location_moved(update: Update, context: ContextTypes.DEFAULT_TYPE
     )
 
 
+async def attendance_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the month's attendance sheet (`/attendance 2026-10` for another month)."""
+    message = update.effective_message
+    actor = await actor_or_refuse(update)
+    if actor is None or message is None:
+        return
+    clock = clock_of(context)
+    try:
+        month = parse_month(context.args[0]) if context.args else clock.now().date().replace(day=1)
+        stations = await stations_for(actor)
+        data = await attendance_workbook(
+            month, clock=clock, stations=stations, language=actor.language
+        )
+    except DomainError as error:
+        key = error.msgid if isinstance(error, NotAllowed) else "attendance.usage"
+        await message.reply_text(translate(actor.language, key))
+        return
+    await message.reply_document(
+        document=data,
+        filename=sheet_file_name(month),
+        caption=translate(actor.language, "sheet.title", month=month.strftime("%Y-%m")),
+    )
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any], clock: Clock) -> None:
     """Attach the attendance handlers."""
     application.bot_data[CLOCK_KEY] = clock
     application.add_handler(CommandHandler("checkin", checkin_command))
+    application.add_handler(CommandHandler("attendance", attendance_command))
     application.add_handler(CallbackQueryHandler(checkin_button, pattern=r"^checkin:ask$"))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.LOCATION, location_received)

@@ -87,3 +87,28 @@ async def test_live_location_required_and_followed(
 
     await eventually(moved)
     assert await CheckIn.all().count() == 1
+
+
+async def test_head_gets_the_month_sheet_staff_does_not(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """/attendance sends the head an XLSX of their station; staff are refused."""
+    import io
+
+    from openpyxl import load_workbook
+
+    staff = await _staff(3010)
+    head = await Person.create(telegram_id=3011, name="Head", station_id=staff.station_id)
+    await PersonRole.create(person=head, role=Role.HEAD)
+    boss = sandbox.add_person(3011, "Head", "en")
+    boss.send_command("attendance")
+    sheet = await boss.wait_for_message()
+    assert sheet.document is not None
+    assert sheet.document["file_name"] == "attendance-2026-01.xlsx"
+    book = load_workbook(io.BytesIO(sandbox.sandbox.files[sheet.document["file_id"]].data))
+    assert book.sheetnames == ["Summary", "LOS"]
+    boss.send_command("attendance", "november")
+    assert "/attendance 2026-10" in (await boss.wait_for_message()).raw_text
+    amina = sandbox.add_person(3010, "Amina", "en")
+    amina.send_command("attendance")
+    assert "not allowed" in (await amina.wait_for_message()).raw_text

@@ -1,0 +1,190 @@
+"""The monthly attendance summary (考勤汇总表), per station and person, as an XLSX workbook."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from db.enums import CheckInKind, RequestStatus, Role
+from db.models import CheckIn, Holiday, LeaveRequest, Person, Station
+from i18n import translate
+from services.attendance import StationHours, excused_ids
+from services.clock import Clock
+from services.errors import InvalidInput, NotAllowed
+from services.localtime import at_local, station_zone
+from services.people import Actor
+
+COLUMNS = ("name", "expected", "present", "late", "missed", "on_leave", "outside")
+
+
+@dataclass
+class PersonMonth:
+    """One person's month at one station."""
+
+    person: Person
+    expected: int = 0
+    present: int = 0
+    late: int = 0
+    missed: int = 0
+    on_leave: int = 0
+    outside: int = 0
+
+
+@dataclass
+class StationMonth:
+    """A station's month: its people's rows."""
+
+    station: Station
+    rows: list[PersonMonth] = field(default_factory=list)
+
+
+def parse_month(text: str) -> date:
+    """'2026-11' → date(2026, 11, 1), or InvalidInput."""
+    try:
+        year, month = (int(part) for part in text.strip().split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise InvalidInput(f"not a month: {text!r} (expected YYYY-MM)") from None
+
+
+def _month_days(month: date) -> list[date]:
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return [month + timedelta(days=i) for i in range((following - month).days)]
+
+
+async def station_month(station: Station, month: date, *, clock: Clock) -> StationMonth:
+    """Count each staff member's month; a day counts once its check-in window has closed."""
+    zone = station_zone(station)
+    hours = StationHours.of(station)
+    now = clock.now()
+    holidays = set(
+        await Holiday.filter(station_id=station.id, date__gte=month).values_list("date", flat=True)
+    )
+    closed_days = [
+        day
+        for day in _month_days(month)
+        if day.isoweekday() in (station.working_days or [])
+        and day not in holidays
+        and at_local(day, hours.closes, zone) <= now
+    ]
+    people = await Person.filter(
+        station_id=station.id, roles__role=Role.STAFF
+    ).distinct().order_by("name")
+    checkins = await CheckIn.filter(
+        station_id=station.id,
+        kind=CheckInKind.IN,
+        local_date__gte=month,
+        local_date__lte=_month_days(month)[-1],
+    ).order_by("at")
+    first_in: dict[tuple[int, date], CheckIn] = {}
+    for checkin in checkins:
+        first_in.setdefault((checkin.person_id, checkin.local_date), checkin)
+    leave = await LeaveRequest.filter(
+        station_id=station.id, status=RequestStatus.APPROVED,
+        start_date__lte=_month_days(month)[-1], end_date__gte=month,
+    )
+    leave_days: dict[int, set[date]] = defaultdict(set)
+    for request in leave:
+        day = request.start_date
+        while day <= request.end_date:
+            leave_days[request.person_id].add(day)
+            day += timedelta(days=1)
+    excused_by_day = {day: await excused_ids(station, day) for day in closed_days}
+    result = StationMonth(station=station)
+    for person in people:
+        row = PersonMonth(person=person)
+        for day in closed_days:
+            if not person.active and person.deactivated_at and person.deactivated_at.date() < day:
+                continue
+            row.expected += 1
+            first = first_in.get((person.id, day))
+            if first is not None:
+                row.present += 1
+                if first.at > at_local(day, hours.closes, zone):
+                    row.late += 1
+                if not first.inside_geofence:
+                    row.outside += 1
+            elif day in leave_days[person.id]:
+                row.on_leave += 1
+            elif person.id not in excused_by_day[day]:
+                row.missed += 1
+        result.rows.append(row)
+    return result
+
+
+async def stations_for(actor: Actor) -> list[Station]:
+    """The stations whose sheet the actor may read: all for HQ and admins, their own for a head."""
+    if actor.has(Role.HQ, Role.ADMIN, Role.SAFETY):
+        return await Station.filter(active=True).order_by("code")
+    if actor.has(Role.HEAD) and actor.person.station_id is not None:
+        return await Station.filter(id=actor.person.station_id)
+    raise NotAllowed("attendance sheets are for heads and HQ")
+
+
+def _sheet_title(text: str, used: set[str]) -> str:
+    # Excel sheet names: at most 31 characters, none of []:*?/\ .
+    title = "".join("_" if c in "[]:*?/\\" else c for c in text)[:31] or "Sheet"
+    base, n = title, 2
+    while title in used:
+        title = f"{base[:28]}_{n}"
+        n += 1
+    used.add(title)
+    return title
+
+
+def build_workbook(months: list[StationMonth], month: date, language: str) -> bytes:
+    """The workbook: a summary sheet, then one sheet per station."""
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    used: set[str] = set()
+    summary.title = _sheet_title(translate(language, "sheet.summary"), used)
+    header = [translate(language, f"sheet.{name}") for name in COLUMNS]
+    summary.append([translate(language, "sheet.title", month=month.strftime("%Y-%m"))])
+    summary.append([translate(language, "sheet.station"), *header[1:]])
+    for station_month_ in months:
+        totals = [sum(getattr(row, name) for row in station_month_.rows) for name in COLUMNS[1:]]
+        summary.append([f"{station_month_.station.code} {station_month_.station.name}", *totals])
+        sheet = book.create_sheet(_sheet_title(station_month_.station.code, used))
+        sheet.append(header)
+        for row in station_month_.rows:
+            sheet.append([row.person.name, *(getattr(row, name) for name in COLUMNS[1:])])
+        _style(sheet)
+    summary["A1"].font = Font(bold=True, size=13)
+    for cell in summary[2]:
+        cell.font = Font(bold=True)
+    summary.column_dimensions["A"].width = 32
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _style(sheet: object) -> None:
+    for cell in sheet[1]:  # type: ignore[index]
+        cell.font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 28  # type: ignore[attr-defined]
+    for index in range(2, len(COLUMNS) + 1):
+        sheet.column_dimensions[get_column_letter(index)].width = 12  # type: ignore[attr-defined]
+    sheet.freeze_panes = "B2"  # type: ignore[attr-defined]
+
+
+async def attendance_workbook(
+    month: date, *, clock: Clock, stations: list[Station] | None = None, language: str = "en"
+) -> bytes:
+    """The month's workbook for `stations` (all active ones by default)."""
+    chosen = stations if stations is not None else await Station.filter(active=True).order_by(
+        "code"
+    )
+    months = [await station_month(station, month, clock=clock) for station in chosen]
+    return build_workbook(months, month, language)
+
+
+def sheet_file_name(month: date) -> str:
+    """attendance-2026-11.xlsx"""
+    return f"attendance-{month.strftime('%Y-%m')}.xlsx"

@@ -1,8 +1,9 @@
 """The chat commands: who may run each, and which ones a person's menu lists.
 
-One table for the whole bot. A command of the Contract that belongs to a later feature is here
-with `built=False`: it is refused to people without its roles already, and it joins the menus
-the day its handler ships (flip the flag).
+One table for the whole bot. Every command of the Contract is here with the roles that may run
+it, whether its feature has shipped or not: it is refused to people without those roles already,
+and it joins their menus as soon as a handler for it is registered (the wiring calls
+`mark_built` with the registered command names).
 """
 
 from __future__ import annotations
@@ -21,26 +22,30 @@ HQ_AND_SAFETY = frozenset({Role.HQ, Role.SAFETY, Role.ADMIN})
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """One chat command: its name, who may run it and whether its handler exists yet."""
+    """One chat command: its name and who may run it."""
 
     name: str
     roles: frozenset[Role]
-    built: bool
     description: str  # msgid
+
+    @property
+    def built(self) -> bool:
+        """True when a handler for the command is registered."""
+        return self.name in _built
 
     def allowed(self, roles: Iterable[Role]) -> bool:
         """True when someone holding `roles` may run the command."""
         return bool(self.roles.intersection(roles))
 
 
-def _spec(name: str, roles: frozenset[Role], *, built: bool = False) -> CommandSpec:
-    return CommandSpec(name, roles, built, f"command.{name}")
+def _spec(name: str, roles: frozenset[Role]) -> CommandSpec:
+    return CommandSpec(name, roles, f"command.{name}")
 
 
 # In menu order. Descriptions are msgids `command.<name>`.
 COMMANDS: tuple[CommandSpec, ...] = (
-    _spec("start", EVERYONE_REGISTERED, built=True),
-    _spec("help", EVERYONE_REGISTERED, built=True),
+    _spec("start", EVERYONE_REGISTERED),
+    _spec("help", EVERYONE_REGISTERED),
     _spec("checkin", EVERYONE_REGISTERED),
     _spec("leave", EVERYONE_REGISTERED),
     _spec("outing", EVERYONE_REGISTERED),
@@ -53,8 +58,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("security", EVERYONE_REGISTERED),
     _spec("expense", EVERYONE_REGISTERED),
     _spec("expenses", EVERYONE_REGISTERED),
-    _spec("contacts", EVERYONE_REGISTERED, built=True),
-    _spec("language", EVERYONE_REGISTERED, built=True),
+    _spec("contacts", EVERYONE_REGISTERED),
+    _spec("language", EVERYONE_REGISTERED),
     _spec("web", EVERYONE_REGISTERED),
     _spec("outings", HEADS),
     _spec("approvals", HEADS),
@@ -63,17 +68,22 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("budget", HEADS),
     _spec("alert", HQ_AND_SAFETY),
     _spec("incidents", HQ_AND_SAFETY),
-    _spec("cancel", EVERYONE_REGISTERED, built=True),
+    _spec("cancel", EVERYONE_REGISTERED),
 )
 BY_NAME = {spec.name: spec for spec in COMMANDS}
 # What people who are not registered see in the menu (the default scope).
 PUBLIC_COMMANDS = ("start", "help")
 
-# Inline buttons carry `<prefix>:<opaque id>`; the prefix says who may press them at all (the
-# service then checks the object itself). Registration and language buttons are open to all.
+_built: set[str] = set()
+
+# Inline buttons carry `<prefix>:<opaque id>`; the prefix says who may press them at all, checked
+# before any handler runs (the service then checks the object itself, from the database).
 CALLBACK_ROLES: dict[str, frozenset[Role]] = {
     "lang": EVERYONE_REGISTERED,
+    "checkin": EVERYONE_REGISTERED,
     "roster": HEADS | HQ_AND_SAFETY,
+    "duty": HEADS,
+    "leave": frozenset({Role.HEAD, Role.HQ, Role.ADMIN}),
 }
 
 _DESCRIPTIONS = (
@@ -85,6 +95,11 @@ _DESCRIPTIONS = (
     N_("command.attendance"), N_("command.duty"), N_("command.budget"), N_("command.alert"),
     N_("command.incidents"), N_("command.cancel"),
 )
+
+
+def mark_built(names: Iterable[str]) -> None:
+    """Record which commands have a handler (the wiring calls this once handlers are added)."""
+    _built.update(names)
 
 
 def commands_for(roles: Iterable[Role]) -> list[CommandSpec]:
@@ -117,13 +132,12 @@ def may_run(command: str, roles: Iterable[Role]) -> bool:
 
 
 def is_built(command: str) -> bool:
-    """True when the command has a handler."""
-    spec = BY_NAME.get(command)
-    return spec is not None and spec.built
+    """True when a handler for the command is registered."""
+    return command in _built
 
 
 def may_press(callback_data: str, roles: Iterable[Role]) -> bool:
-    """False when a button's prefix is reserved to roles the person lacks, or is unknown."""
+    """False when a button's prefix is reserved to roles the person lacks."""
     prefix = callback_data.split(":", 1)[0]
     allowed = CALLBACK_ROLES.get(prefix)
-    return allowed is not None and bool(allowed.intersection(roles))
+    return allowed is None or bool(allowed.intersection(roles))

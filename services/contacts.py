@@ -44,7 +44,7 @@ class Directory:
 
 async def directory(actor: Actor) -> Directory:
     """The contacts for the country of the actor's station, embassy first."""
-    station_id = actor.person.station_id  # type: ignore[attr-defined]
+    station_id = actor.person.station_id
     station = await Station.get_or_none(id=station_id) if station_id else None
     if station is None:
         raise NotFound("no station", msgid="contacts.no_station")

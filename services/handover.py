@@ -78,9 +78,11 @@ async def deactivate(
     if successor.id == person.id:
         raise InvalidInput("a person cannot hand over to themselves")
     if not successor.active or successor.registration_step is not None:
-        raise InvalidInput(f"successor {successor_telegram_id} is not an active, registered person")
-    station_id = person.station_id  # type: ignore[attr-defined]
-    if successor.station_id != station_id and not force:  # type: ignore[attr-defined]
+        raise InvalidInput(
+            f"successor {successor_telegram_id} is not an active, registered person"
+        )
+    station_id = person.station_id
+    if successor.station_id != station_id and not force:
         raise InvalidInput(
             f"successor {successor_telegram_id} is at another station (use --force to allow)"
         )
@@ -139,7 +141,7 @@ async def _move_plans(person: Person, successor: Person) -> int:
 
 async def _make_head(successor: Person, station_id: int, *, deputy: bool, now: object,
                      by: Person) -> None:
-    if successor.station_id != station_id:  # type: ignore[attr-defined]
+    if successor.station_id != station_id:
         await Person.filter(id=successor.id).update(station_id=station_id)
     grant = await PersonRole.get_or_none(person=successor, role=Role.HEAD)
     if grant is None:

@@ -187,7 +187,7 @@ async def finish_with_language(
 
 
 async def _tell_heads(person: Person, now: datetime, clock: Clock | None) -> None:
-    station_id = person.station_id  # type: ignore[attr-defined]
+    station_id = person.station_id
     if station_id is None:
         return
     grant = await PersonRole.filter(person=person).order_by("id").first()
@@ -200,6 +200,7 @@ async def _tell_heads(person: Person, now: datetime, clock: Clock | None) -> Non
         await notify(
             recipient=head, msgid=ROLE_NOTICE[role], params={"name": person.name},
             buttons=[[button(N_("roster.button"), callback_data=f"roster:{station_id}")]],
-            lane=Lane.ROUTINE, idempotency_key=f"registered/{person.id}/{now:%Y%m%dT%H%M%S}/head/{head.id}",
+            lane=Lane.ROUTINE,
+            idempotency_key=f"registered/{person.id}/{now:%Y%m%dT%H%M%S}/head/{head.id}",
             source_kind="person", source_id=person.id, clock=clock,
         )

@@ -224,6 +224,14 @@ def _entries(data: Mapping[str, Any], section: str, errors: _Errors) -> list[Any
     return entries
 
 
+def _required(entry: Mapping[str, Any], name: str, errors: _Errors, where: str,
+              check: Any) -> Any:
+    if entry.get(name) is None:
+        errors.add(f"{where}.{name}", "is required")
+        return None
+    return _check(errors, f"{where}.{name}", check, entry[name])
+
+
 def _unknown_fields(entry: Mapping[str, Any], allowed: set[str], errors: _Errors,
                     where: str) -> None:
     for name in sorted(set(entry) - allowed, key=str):
@@ -255,11 +263,7 @@ def _validate_station(entry: Any, where: str, errors: _Errors) -> _StationEntry 
     values: dict[str, Any] = {}
     name = _text(entry, "name", errors, where, required=True, max_length=200)
     values["name"] = name
-    country = entry.get("country")
-    values["country"] = (
-        _check(errors, f"{where}.country", country_code, country)
-        if country is not None else errors.add(f"{where}.country", "is required")
-    )
+    values["country"] = _required(entry, "country", errors, where, country_code)
     for axis, low, high in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
         if entry.get(axis) is None:
             errors.add(f"{where}.{axis}", "is required")
@@ -399,13 +403,10 @@ def _validate_contact(entry: Any, where: str, errors: _Errors) -> _ContactEntry 
         errors.add(where, "must be a mapping")
         return None
     _unknown_fields(entry, CONTACT_FIELDS, errors, where)
-    country = (
-        _check(errors, f"{where}.country", country_code, entry["country"])
-        if entry.get("country") is not None else errors.add(f"{where}.country", "is required")
-    )
+    country = _required(entry, "country", errors, where, country_code)
     kind: ContactKind | None = None
     try:
-        kind = ContactKind(entry.get("kind"))
+        kind = ContactKind(str(entry.get("kind")))
     except ValueError:
         errors.add(f"{where}.kind", f"{entry.get('kind')!r} is not one of "
                                     f"{' | '.join(ContactKind)}")
@@ -461,7 +462,9 @@ def validate(data: Mapping[str, Any], *, source: str,
         if entry is None:
             continue
         if entry.code in seen:
-            errors.add(f"{entry.where}.code", f"{entry.code} appears twice (also {seen[entry.code]})")
+            errors.add(
+                f"{entry.where}.code", f"{entry.code} appears twice (also {seen[entry.code]})"
+            )
             continue
         seen[entry.code] = entry.where
         stations.append(entry)
@@ -663,7 +666,7 @@ def _time_text(value: time | None) -> str | None:
 async def export_organisation() -> dict[str, Any]:
     """The stations, active people and contacts, in the import format."""
     stations = []
-    for station in await Station.all().order_by("code").prefetch_related("holidays"):
+    for station in await Station.all().order_by("code"):
         entry: dict[str, Any] = {
             "code": station.code, "name": station.name, "country": station.country,
             "city": station.city, "lat": station.lat, "lon": station.lon,
@@ -678,7 +681,9 @@ async def export_organisation() -> dict[str, Any]:
                 entry[name] = _time_text(value)
         if station.currency != "USD":
             entry["currency"] = station.currency
-        holidays = sorted(station.holidays, key=lambda h: h.date)
+        holidays = sorted(
+            await Holiday.filter(station_id=station.id), key=lambda h: h.date
+        )
         if holidays:
             entry["holidays"] = [
                 {"date": h.date.isoformat(), "name": h.name} for h in holidays

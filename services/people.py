@@ -86,7 +86,7 @@ def require_station(actor: Actor | None, station_id: int) -> Actor:
     actor = require(actor, Role.HEAD, Role.HQ, Role.SAFETY, Role.ADMIN)
     if actor.has(Role.HQ, Role.SAFETY, Role.ADMIN):
         return actor
-    if actor.person.station_id != station_id:  # type: ignore[attr-defined]
+    if actor.person.station_id != station_id:
         raise NotAllowed("head of another station")
     return actor
 
@@ -106,7 +106,9 @@ async def station_roster(actor: Actor | None, station_id: int) -> list[RosterLin
     people = await Person.filter(station_id=station_id, active=True).order_by("name")
     grants: dict[int, list[Role]] = {}
     for grant in await PersonRole.filter(person_id__in=[p.id for p in people]).order_by("role"):
-        grants.setdefault(grant.person_id, []).append(Role(grant.role))  # type: ignore[attr-defined]
+        grants.setdefault(grant.person_id, []).append(  # type: ignore[attr-defined]
+            Role(grant.role)
+        )
     return [
         RosterLine(p.name, tuple(grants.get(p.id, [])), p.registration_step is not None)
         for p in people

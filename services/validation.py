@@ -19,6 +19,9 @@ SHORT_NUMBER = re.compile(r"^[0-9]{3,6}$")
 
 def country_code(value: object) -> str:
     """An ISO 3166-1 alpha-2 code, upper case, or InvalidInput."""
+    if value is False:
+        # YAML 1.1 reads an unquoted NO (Norway) as false.
+        raise InvalidInput("not a country code: false (write Norway as \"NO\", in quotes)")
     if not isinstance(value, str) or len(value.strip()) != 2:
         raise InvalidInput(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
     code = value.strip().upper()

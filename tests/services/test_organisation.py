@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +39,8 @@ people:
     phone: "+2348000000001"
 contacts:
   - country: NG
-    kind: embassy        # embassy | consulate | police | ambulance | fire | hospital | insurer | hq_duty
+    kind: embassy        # embassy | consulate | police | ambulance | fire | hospital | insurer
+
     name: Embassy of the P.R. China in Nigeria
     phone: "+234-9-0000000"
     email: consular@example.org
@@ -196,7 +198,8 @@ _DELETE = object()
     ("path", "value", "message"),
     [
         ("people.3.station", "LOX", "org.yaml: people[3].station: no station with code LOX"),
-        ("people.0.station", _DELETE, "org.yaml: people[0].station: staff and heads need a station"),
+        ("people.0.station", _DELETE,
+         "org.yaml: people[0].station: staff and heads need a station"),
         ("stations.0.country", "XX", "org.yaml: stations[0].country: not an ISO 3166-1 alpha-2"),
         ("stations.0.country", "NGA", "org.yaml: stations[0].country: not an ISO 3166-1 alpha-2"),
         ("stations.0.lat", 91, "org.yaml: stations[0].lat: lat 91.0 is outside -90..90"),
@@ -265,14 +268,14 @@ async def test_people_may_name_a_station_already_stored(db: str) -> None:
     assert (await Person.get(telegram_id=7)).phone == "+2348031234567"
 
 
+SHIPPED_CONTACTS = Path(__file__).resolve().parents[2] / "data" / "contacts.yaml"
+
+
 async def test_shipped_contacts_file_imports(db: str) -> None:
     """data/contacts.yaml is valid, and importing it twice changes nothing."""
-    from pathlib import Path
-
     from services.organisation import load_file
 
-    path = Path(__file__).resolve().parents[2] / "data" / "contacts.yaml"
-    data = load_file(path)
+    data = load_file(SHIPPED_CONTACTS)
     first = await import_organisation(data, source="contacts.yaml")
     assert first.count("created") > 400
     assert not (await import_organisation(data, source="contacts.yaml")).changed

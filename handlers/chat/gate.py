@@ -1,0 +1,79 @@
+"""The gate every update passes first: strangers get one polite line, roles come from the DB.
+
+Registered in handler group -1, so it runs before every other handler and stops them with
+ApplicationHandlerStop when the sender may not go on.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from handlers.chat.menus import ensure_menu
+from handlers.chat.registration import prompt_step
+from i18n import translate
+from services.commands import BY_NAME, is_built, may_press, may_run
+from services.people import Standing, access
+
+
+def _command(update: Update) -> tuple[str, bool] | None:
+    """The command a message carries (without @bot) and whether it has arguments."""
+    message = update.message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return None
+    head, _, rest = message.text.partition(" ")
+    return head[1:].split("@", 1)[0].lower(), bool(rest.strip())
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Let registered people through (within their roles); hold everyone else at the door."""
+    user = update.effective_user
+    if user is None:
+        return
+    state = await access(user.id)
+    command = _command(update)
+    query = update.callback_query
+    if state.standing == Standing.REGISTERED:
+        assert state.actor is not None
+        actor = state.actor
+        await ensure_menu(context.bot, actor.person, actor.roles)
+        if command is not None:
+            name = command[0]
+            if not may_run(name, actor.roles):
+                await _say(update, translate(actor.language, "error.not_allowed"))
+                raise ApplicationHandlerStop
+            if not is_built(name):
+                msgid = "command.not_available" if name in BY_NAME else "help.unknown_command"
+                await _say(update, translate(actor.language, msgid))
+                raise ApplicationHandlerStop
+        if query is not None and not may_press(query.data or "", actor.roles):
+            await query.answer(translate(actor.language, "error.not_allowed"), show_alert=True)
+            raise ApplicationHandlerStop
+        return
+    if state.standing == Standing.REGISTERING:
+        assert state.person is not None
+        message = update.message
+        if message is not None and (message.contact is not None
+                                    or (command is not None and command[0] == "start")):
+            return
+        if query is not None and (query.data or "").startswith("lang:"):
+            return
+        if query is not None:
+            await query.answer()
+        if message is not None:
+            await prompt_step(message, state.person)
+        raise ApplicationHandlerStop
+    # Unknown or deactivated: only an invitation link opens the door.
+    if command is not None and command == ("start", True):
+        return
+    refusal = translate(user.language_code, "start.unregistered")
+    if query is not None:
+        await query.answer(refusal, show_alert=True)
+    elif update.message is not None:
+        await update.message.reply_text(refusal)
+    raise ApplicationHandlerStop
+
+
+async def _say(update: Update, text: str) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text)

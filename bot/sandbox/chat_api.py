@@ -202,6 +202,42 @@ class ChatApi:
         message = person.share_location(lat, lon, horizontal_accuracy=accuracy_value)
         return web.json_response({"message_id": message.message_id})
 
+    async def burst(self, request: web.Request) -> web.Response:
+        """Many people act at once (benchmarks): `{"user_ids": [...], "text": ...}` or with
+        `latitude`/`longitude` for locations; one request, one update per person.
+        """
+        body = await self._body(request)
+        ids = body.get("user_ids")
+        if not isinstance(ids, list) or not ids:
+            raise web.HTTPBadRequest(text="user_ids expected")
+        people = [self._person({"user_id": uid, "bot": body.get("bot")}) for uid in ids]
+        if "latitude" in body:
+            try:
+                lat, lon = float(body["latitude"]), float(body["longitude"])
+            except (KeyError, TypeError, ValueError):
+                raise web.HTTPBadRequest(text="latitude and longitude expected") from None
+            for person in people:
+                person.share_location(lat, lon, horizontal_accuracy=10.0)
+        else:
+            text = str(body.get("text") or "")
+            if not text:
+                raise web.HTTPBadRequest(text="text or latitude/longitude expected")
+            for person in people:
+                person.send_text(text)
+        return web.json_response({"sent": len(people)})
+
+    async def stats(self, request: web.Request) -> web.Response:
+        """A bot's counters for benchmarks; DELETE resets them."""
+        account = self._bot(request.query.get("bot"))
+        body = {
+            "messages_sent": account.messages_sent,
+            "reply_latencies": list(account.reply_latencies),
+        }
+        if request.method == "DELETE":
+            account.messages_sent = 0
+            account.reply_latencies.clear()
+        return web.json_response(body)
+
     async def contact(self, request: web.Request) -> web.Response:
         """The person shares their contact."""
         body = await self._body(request)
@@ -338,6 +374,9 @@ def add_chat_routes(app: web.Application, server: SandboxServer) -> None:
     app.router.add_post("/sandbox/api/press", api.press)
     app.router.add_post("/sandbox/api/location", api.location)
     app.router.add_post("/sandbox/api/contact", api.contact)
+    app.router.add_post("/sandbox/api/burst", api.burst)
+    app.router.add_route("GET", "/sandbox/api/stats", api.stats)
+    app.router.add_route("DELETE", "/sandbox/api/stats", api.stats)
     app.router.add_post("/sandbox/api/photo", api.photo)
     app.router.add_post("/sandbox/api/web_app", api.web_app)
     app.router.add_post("/sandbox/api/block", api.block)

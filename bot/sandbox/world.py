@@ -98,6 +98,10 @@ class BotAccount:
     delivered: list[int] = field(default_factory=list)
     poll_generation: int = 0
     signal: Signal = field(default_factory=Signal)
+    # For benchmarks: messages the bot sent, and seconds from a person's message to the bot's
+    # next message in that chat.
+    messages_sent: int = 0
+    reply_latencies: list[float] = field(default_factory=list)
 
     def user_json(self) -> dict[str, Any]:
         """The bot as a Telegram User object."""
@@ -247,6 +251,8 @@ class Conversation:
     callback_answers: list[CallbackAnswer] = field(default_factory=list)
     next_message_id: int = 1
     reply_keyboard: dict[str, Any] | None = None
+    # When the oldest message from the person still waiting for the bot's answer arrived.
+    awaiting_reply_since: float | None = None
 
     def find(self, message_id: int) -> ChatMessage | None:
         """Return a message by id, deleted or not."""
@@ -446,6 +452,7 @@ class Sandbox:
             next(self._seq), message_id, from_bot, data, text, reply_markup_sent=reply_markup_sent
         )
         conv.messages.append(message)
+        self._track_reply(account, conv, from_bot=from_bot)
         if from_bot and reply_markup_sent is not None:
             if "keyboard" in reply_markup_sent:
                 conv.reply_keyboard = reply_markup_sent
@@ -453,6 +460,18 @@ class Sandbox:
                 conv.reply_keyboard = None
         self.changed.notify()
         return message
+
+    @staticmethod
+    def _track_reply(account: BotAccount, conv: Conversation, *, from_bot: bool) -> None:
+        now = time.monotonic()
+        if not from_bot:
+            if conv.awaiting_reply_since is None:
+                conv.awaiting_reply_since = now
+            return
+        account.messages_sent += 1
+        if conv.awaiting_reply_since is not None:
+            account.reply_latencies.append(now - conv.awaiting_reply_since)
+            conv.awaiting_reply_since = None
 
     def push_update(self, account: BotAccount, kind: str, payload: dict[str, Any]) -> int | None:
         """Queue an update for a bot unless its allowed_updates filter it out."""

@@ -117,3 +117,15 @@ def test_catalogs_agree_on_keys_and_placeholders() -> None:
         fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
         other = {f for _, f, _, _ in string.Formatter().parse(zh[msgid]) if f}
         assert fields == other, msgid
+
+
+def test_no_msgid_is_defined_twice() -> None:
+    """Two entries with one msgid would make one of them silently win."""
+    import re
+    from collections import Counter
+
+    for language in ("en", "zh-Hans"):
+        path = LOCALES_DIR / language.replace("-", "_") / "LC_MESSAGES" / "messages.po"
+        ids = re.findall(r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.M)
+        twice = sorted(msgid for msgid, count in Counter(ids).items() if count > 1)
+        assert not twice, f"{language}: {twice}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 from telegram import BotCommand, BotCommandScopeChat, MenuButtonWebApp, WebAppInfo
 
-from bot.sandbox import Person, SandboxServer, tiny_png
+from bot.sandbox import BotAccount, Person, SandboxServer, tiny_png
 
 from .tinybot import TOKEN, HttpClient, builder, call
 
@@ -120,3 +120,26 @@ async def test_chat_json_api(server: SandboxServer, alice: Person, http: HttpCli
     async with http.post(f"{base}/faults", json={"kind": "server_error", "times": 1}) as r:
         assert r.status == 200
     assert (await call(http, server, TOKEN, "getMe"))[0] == 502
+
+
+async def test_burst_and_reply_stats(server: SandboxServer, bot_account: BotAccount) -> None:
+    """Many people act in one request; the sandbox times each message to the bot's answer."""
+    import aiohttp
+
+    for user_id in (7001, 7002, 7003):
+        server.add_person(user_id, f"P{user_id}", "en")
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{server.url}/sandbox/api/burst",
+                             json={"user_ids": [7001, 7002, 7003], "text": "hi"}) as resp:
+            assert (await resp.json()) == {"sent": 3}
+        assert len(bot_account.updates) == 3
+        async with http.post(f"{server.url}/bot{bot_account.token}/sendMessage",
+                             json={"chat_id": 7001, "text": "answer"}) as resp:
+            assert resp.status == 200
+        async with http.delete(f"{server.url}/sandbox/api/stats") as resp:
+            stats = await resp.json()
+        assert stats["messages_sent"] == 1
+        assert len(stats["reply_latencies"]) == 1
+        assert bot_account.reply_latencies == []
+        async with http.post(f"{server.url}/sandbox/api/burst", json={"user_ids": []}) as resp:
+            assert resp.status == 400

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import CheckInKind, Role
-from db.models import CheckIn, Person, PersonRole, Station
+from db.models import CheckIn, OutboxMessage, Person, PersonRole, Station
 from services.clock import ManualClock
 from tests.e2e.conftest import eventually
 
@@ -112,3 +112,37 @@ async def test_head_gets_the_month_sheet_staff_does_not(
     amina = sandbox.add_person(3010, "Amina", "en")
     amina.send_command("attendance")
     assert "not allowed" in (await amina.wait_for_message()).raw_text
+
+
+async def test_station_day_reminds_then_tells_the_head(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Across Lagos's morning: a reminder at 08:00, a check-in, the missed digest at 09:30."""
+    staff = await _staff(3020)
+    late = await Person.create(telegram_id=3021, name="Bola", station_id=staff.station_id)
+    await PersonRole.create(person=late, role=Role.STAFF)
+    head = await Person.create(telegram_id=3022, name="Head", station_id=staff.station_id)
+    await PersonRole.create(person=head, role=Role.HEAD)
+    amina = sandbox.add_person(3020, "Amina", "en")
+    bola = sandbox.add_person(3021, "Bola", "en")
+    boss = sandbox.add_person(3022, "Head", "en")
+    assert outpost.scheduler is not None
+    clock.set(datetime(2026, 1, 6, 7, 0, 30, tzinfo=UTC))  # Tuesday 08:00:30 in Lagos
+    await outpost.scheduler.run_now("station_days")
+    reminder = await amina.wait_for_message()
+    assert reminder.raw_text == "⏰ Good morning! Please check in before 09:30."
+    assert reminder.button_texts == ["📍 Check in"]
+    assert (await bola.wait_for_message()).raw_text.startswith("⏰")
+    await amina.press("📍 Check in", reminder).wait_answer()
+    offer = await amina.wait_for_message()
+    assert any(b.get("request_location") for b in amina.reply_keyboard_buttons())
+    assert "Check in" in offer.raw_text
+    amina.share_location(*LAGOS)
+    assert (await amina.wait_for_message()).raw_text.startswith("✅ Checked in at 08:00")
+    clock.set(datetime(2026, 1, 6, 8, 31, tzinfo=UTC))  # 09:31: the window has closed
+    await outpost.scheduler.run_now("station_days")
+    digest = await boss.wait_for_message()
+    assert digest.raw_text == "Missed check-ins at Lagos station on 2026-01-06 (1): Bola"
+    await outpost.scheduler.run_now("station_days")
+    assert await OutboxMessage.filter(msgid="attendance.missed_digest").count() == 1
+    assert len(boss.messages) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from handlers.chat.common import clock_of
 from handlers.chat.menus import ensure_menu
 from handlers.chat.registration import language_buttons
 from i18n import translate
@@ -35,11 +36,13 @@ async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = await access(user.id)
     try:
         if state.standing == Standing.REGISTERING:
-            registration = await finish_with_language(telegram_id=user.id, language=tag)
+            registration = await finish_with_language(
+                telegram_id=user.id, language=tag, clock=clock_of(context)
+            )
             language, msgid = registration.person.language, "registration.done"
             name = registration.person.name
         elif state.actor is not None:
-            language = await set_language(state.actor, tag)
+            language = await set_language(state.actor, tag, clock=clock_of(context))
             msgid, name = "language.switched", state.actor.person.name
         else:
             return

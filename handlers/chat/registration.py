@@ -15,6 +15,7 @@ from telegram import (
 )
 from telegram.ext import ContextTypes
 
+from handlers.chat.common import clock_of
 from i18n import available_languages, language_name, translate
 from services.errors import DomainError
 from services.invites import STEP_PHONE, claim_invite, record_phone, registering
@@ -74,7 +75,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         registration = await claim_invite(
             code=context.args[0], telegram_id=user.id, name=user.full_name,
-            telegram_language=user.language_code,
+            telegram_language=user.language_code, clock=clock_of(context),
         )
     except DomainError as exc:
         actor = await identify(user.id)

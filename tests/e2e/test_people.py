@@ -1,0 +1,231 @@
+"""People and places end to end: invitations, the gate, roles, menus, /language, /contacts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import Outpost
+from bot.sandbox import SandboxServer
+from db.enums import ContactKind, Role
+from db.models import Contact, Invite, OutboxMessage, Person, PersonRole, Station
+from i18n import language_name
+from services.clock import ManualClock
+from services.invites import create_invite
+from tests.e2e.conftest import eventually
+
+STRANGER_LINE = "you need an invitation link"
+
+
+async def _station() -> Station:
+    return await Station.create(
+        code="LOS", name="Lagos service station", country="NG", city="Lagos",
+        lat=6.4281, lon=3.4219, timezone="Africa/Lagos",
+    )
+
+
+async def _person(station: Station | None, telegram_id: int, name: str, language: str,
+                  *roles: Role) -> Person:
+    person = await Person.create(
+        telegram_id=telegram_id, name=name, language=language, station=station
+    )
+    for role in roles:
+        await PersonRole.create(person=person, role=role)
+    return person
+
+
+async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """invite → /start code → own phone (someone else's refused) → language → head told."""
+    station = await _station()
+    head = await _person(station, 7001, "张伟", "zh-Hans", Role.HEAD)
+    head_chat = sandbox.add_person(7001, "Zhang", "zh-hans")
+    invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
+    newcomer = sandbox.add_person(7002, "Bola", "en", last_name="Ade",
+                                  phone_number="+2348031234567")
+
+    newcomer.send_command("start", invite.code)
+    assert (await newcomer.wait_for_message()).raw_text.startswith("Welcome to Outpost, Bola Ade")
+    ask = await newcomer.wait_for_message()
+    assert "your own phone number" in ask.raw_text
+    assert newcomer.reply_keyboard_buttons()[0].get("request_contact") is True
+
+    # Someone else's contact card is refused with the reason, and the question repeated.
+    newcomer._send({"contact": {"phone_number": "+2348000000099", "first_name": "Other",
+                                "user_id": 9999}})
+    assert "someone else's contact" in (await newcomer.wait_for_message()).raw_text
+    await newcomer.wait_for_message()  # the question again
+    assert (await Person.get(telegram_id=7002)).phone is None
+
+    newcomer.press("Share my phone number")
+    assert "phone number is saved" in (await newcomer.wait_for_message()).raw_text
+    choose = await newcomer.wait_for_message()
+    assert set(choose.button_texts) >= {language_name("en"), language_name("zh-Hans")}
+    await newcomer.press(language_name("zh-Hans"), choose).wait_answer()
+    done = await newcomer.wait_for_message()
+    assert done.raw_text.startswith("Bola Ade，注册完成")
+
+    person = await Person.get(telegram_id=7002).prefetch_related("roles")
+    assert (person.phone, person.language, person.registration_step) == (
+        "+2348031234567", "zh-Hans", None
+    )
+    assert [grant.role for grant in person.roles] == [Role.STAFF]
+    assert (await Invite.get(id=invite.id)).used_by_id == person.id  # type: ignore[attr-defined]
+
+    notice = await OutboxMessage.get(recipient_id=head.id)
+    assert (notice.msgid, notice.language) == ("registration.notice.staff", "zh-Hans")
+    told = await head_chat.wait_for_message()
+    assert told.raw_text == "Bola Ade 已作为驻外员工加入您的站点。"
+    # The head opens the roster from the notice; names are for heads only.
+    await head_chat.press("查看站点人员", told).wait_answer()
+    roster = await head_chat.wait_for_message()
+    assert "Bola Ade — 驻外员工" in roster.raw_text
+
+    # The newcomer's menu is their role's, in their language.
+    await eventually(lambda: _has_menu(newcomer))
+    commands = {c["command"]: c["description"] for c in newcomer.visible_commands()}
+    assert commands["contacts"] == "紧急联系人"
+    assert "alert" not in commands
+    assert "duty" not in commands
+
+
+async def _has_menu(person: object) -> bool:
+    return any(c["command"] == "contacts" for c in person.visible_commands())  # type: ignore[attr-defined]
+
+
+async def test_invitations_expire_and_work_once(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Expired, used and unknown codes are refused clearly; nothing is registered."""
+    await _station()
+    invite = await create_invite(role=Role.STAFF, station_code="LOS",
+                                 expires_in=timedelta(days=1), clock=clock)
+    first = sandbox.add_person(7101, "First", "en")
+    first.send_command("start", invite.code)
+    await first.wait_for_message()
+    second = sandbox.add_person(7102, "Second", "en")
+    second.send_command("start", invite.code)
+    assert "already been used" in (await second.wait_for_message()).raw_text
+    second.send_command("start", "no-such-code")
+    assert "not valid" in (await second.wait_for_message()).raw_text
+    late = await create_invite(role=Role.STAFF, station_code="LOS",
+                               expires_in=timedelta(days=1), clock=clock)
+    clock.advance(days=1, seconds=1)
+    second.send_command("start", late.code)
+    assert "has expired" in (await second.wait_for_message()).raw_text
+    assert not await Person.filter(telegram_id=7102).exists()
+
+
+async def test_strangers_and_deactivated_people_learn_nothing(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """One polite line for anything they send; no names, no menu beyond /start and /help."""
+    station = await _station()
+    await _person(station, 7201, "Secret Name", "en", Role.HEAD)
+    gone = await _person(station, 7202, "Gone Person", "en", Role.STAFF)
+    gone.active = False
+    await gone.save()
+    for telegram_id in (7203, 7202):
+        person = sandbox.add_person(telegram_id, "Visitor", "en")
+        for send in (lambda p=person: p.send_text("hello, who is here?"),
+                     lambda p=person: p.send_command("contacts"),
+                     lambda p=person: p.send_command("help"),
+                     lambda p=person: p.share_contact("+2348000000123")):
+            send()
+            answer = await person.wait_for_message()
+            assert STRANGER_LINE in answer.raw_text
+            assert "Secret" not in answer.raw_text
+            assert answer.reply_markup is None
+        crafted = person.send_crafted_callback(f"roster:{station.id}")
+        assert STRANGER_LINE in ((await crafted.wait_answer()).text or "")
+        assert {c["command"] for c in person.visible_commands()} == {"start", "help"}
+    assert await Person.filter(telegram_id=7203).count() == 0
+
+
+async def test_staff_cannot_run_head_or_hq_commands(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """Roles come from the database on every command and every button press."""
+    station = await _station()
+    await _person(station, 7301, "Amina", "en", Role.STAFF)
+    amina = sandbox.add_person(7301, "Amina", "en")
+    for command in ("approvals", "outings", "alert", "incidents", "duty"):
+        amina.send_command(command)
+        assert "not allowed" in (await amina.wait_for_message()).raw_text
+    crafted = amina.send_crafted_callback(f"roster:{station.id}")
+    assert "not allowed" in ((await crafted.wait_answer()).text or "")
+    # Promoted in the database: the same press now works, no restart needed.
+    await PersonRole.create(person=await Person.get(telegram_id=7301), role=Role.HEAD)
+    amina.send_crafted_callback(f"roster:{station.id}")
+    assert "Amina" in (await amina.wait_for_message()).raw_text
+
+
+async def test_menus_follow_role_and_language(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """Each person's menu lists their roles' commands, described in their language."""
+    station = await _station()
+    await _person(station, 7401, "王磊", "zh-Hans", Role.STAFF)
+    await _person(station, 7402, "Zhang", "en", Role.HEAD)
+    await _person(None, 7403, "Chen", "en", Role.HQ)
+    people = {tid: sandbox.add_person(tid, "P", "en") for tid in (7401, 7402, 7403)}
+    for person in people.values():
+        person.send_command("start")
+        await person.wait_for_message()
+    staff = {c["command"]: c["description"] for c in people[7401].visible_commands()}
+    head = {c["command"] for c in people[7402].visible_commands()}
+    hq = {c["command"] for c in people[7403].visible_commands()}
+    assert staff["language"] == "切换语言"
+    assert {"start", "help", "contacts", "language"} <= set(staff)
+    assert "duty" in head
+    assert "duty" not in staff
+    assert "duty" not in hq
+    assert not {"outings", "approvals", "alert", "incidents"} & set(staff)
+
+
+async def test_language_switch_applies_to_the_next_answer(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """/language offers each language in itself; the next answer and the menu follow."""
+    station = await _station()
+    await _person(station, 7501, "Wang", "zh-Hans", Role.STAFF)
+    wang = sandbox.add_person(7501, "Wang", "zh-hans")
+    wang.send_command("language")
+    offer = await wang.wait_for_message()
+    assert offer.raw_text == "请选择语言："
+    await wang.press("English", offer).wait_answer()
+    assert (await wang.wait_for_message()).raw_text.startswith("Done, Wang")
+    wang.send_command("help")
+    assert (await wang.wait_for_message()).raw_text.startswith("What you can do here")
+    descriptions = {c["command"]: c["description"] for c in wang.visible_commands()}
+    assert descriptions["language"] == "Change language"
+    assert (await Person.get(telegram_id=7501)).language == "en"
+
+
+async def test_contacts_in_nigeria_embassy_first_with_distances(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """/contacts lists the embassy before the police, with tappable numbers and distances."""
+    station = await _station()
+    await _person(station, 7601, "Amina", "en", Role.STAFF)
+    await Contact.create(country="NG", kind=ContactKind.POLICE, name="Police <emergency>",
+                         phone="112")
+    await Contact.create(country="NG", kind=ContactKind.EMBASSY,
+                         name="Embassy of the P.R. China in Nigeria", phone="+23490000000",
+                         lat=9.0765, lon=7.3986)
+    await Contact.create(country="NG", kind=ContactKind.HQ_DUTY, name="MFA hotline",
+                         phone="+861012308")
+    await Contact.create(country="KE", kind=ContactKind.POLICE, name="Kenya police",
+                         phone="999")
+    amina = sandbox.add_person(7601, "Amina", "en")
+    amina.send_command("contacts")
+    answer = await amina.wait_for_message()
+    text = answer.raw_text
+    assert text.startswith("Contacts in Nigeria")
+    assert text.index("Embassy of the P.R. China") < text.index("Police <emergency>")
+    assert text.index("Police <emergency>") < text.index("MFA hotline")
+    assert "Kenya" not in text
+    assert "km away" in text  # Lagos to Abuja, about 530 km
+    links = [e.get("url") for e in answer.data.get("entities", []) if e["type"] == "text_link"]
+    assert "tel:112" in links
+    assert "tel:+23490000000" in links

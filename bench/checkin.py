@@ -48,7 +48,6 @@ class Sizes:
     people: int
     bursts: int
 
-
     # People who then check in one at a time, for the latency of an unloaded bot.
     single: int = 50
 
@@ -67,8 +66,13 @@ async def _api(session: aiohttp.ClientSession, method: str, url: str, body: Any 
 async def _seed(url: str, sizes: Sizes) -> None:
     """The same people in the sandbox and, as staff of one station, in the database."""
     station = await Station.create(
-        code="BEN", name="Bench station", country="NG", lat=STATION[0], lon=STATION[1],
-        timezone="Africa/Lagos", workday_ends=wall_time(23, 59),
+        code="BEN",
+        name="Bench station",
+        country="NG",
+        lat=STATION[0],
+        lon=STATION[1],
+        timezone="Africa/Lagos",
+        workday_ends=wall_time(23, 59),
     )
     ids = range(FIRST_ID, FIRST_ID + sizes.people * sizes.bursts + sizes.single)
     await Person.bulk_create(
@@ -78,8 +82,12 @@ async def _seed(url: str, sizes: Sizes) -> None:
     await PersonRole.bulk_create([PersonRole(person_id=pid, role=Role.STAFF) for pid in people])
     async with aiohttp.ClientSession() as session:
         for i in ids:
-            await _api(session, "POST", f"{url}/sandbox/api/people",
-                       {"user_id": i, "first_name": f"P{i}", "language_code": "en"})
+            await _api(
+                session,
+                "POST",
+                f"{url}/sandbox/api/people",
+                {"user_id": i, "first_name": f"P{i}", "language_code": "en"},
+            )
 
 
 async def _answer_ok(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -90,8 +98,11 @@ async def _answer_ok(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 def _bare_bot(url: str, *, aiohttp_backend: bool) -> Application[Any, Any, Any, Any, Any, Any]:
     builder = (
-        ApplicationBuilder().token(BARE_TOKEN).base_url(f"{url}/bot")
-        .base_file_url(f"{url}/file/bot").concurrent_updates(True)
+        ApplicationBuilder()
+        .token(BARE_TOKEN)
+        .base_url(f"{url}/bot")
+        .base_file_url(f"{url}/file/bot")
+        .concurrent_updates(True)
     )
     if aiohttp_backend:
         builder = builder.request(AiohttpRequest(connection_pool_size=64)).get_updates_request(
@@ -135,10 +146,17 @@ async def _measure(
             answered = 0
             for ids in rounds:
                 started = time.perf_counter()
-                await _api(session, "POST", f"{url}/sandbox/api/burst", {
-                    "bot": bot, "user_ids": ids, "latitude": STATION[0] + 0.0005,
-                    "longitude": STATION[1],
-                })
+                await _api(
+                    session,
+                    "POST",
+                    f"{url}/sandbox/api/burst",
+                    {
+                        "bot": bot,
+                        "user_ids": ids,
+                        "latitude": STATION[0] + 0.0005,
+                        "longitude": STATION[1],
+                    },
+                )
                 answered += len(ids)
                 while True:
                     stats = await _api(session, "GET", f"{url}/sandbox/api/stats?bot={bot}")
@@ -162,8 +180,10 @@ async def run(sizes: Sizes, database_url: str) -> dict[str, float]:
         async with fresh_database(database_url, Path(folder)):
             await _seed(url, sizes)
             outpost = build_telegram(
-                TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url), webhook=False,
-                clock=SystemClock(), rate_limited=False,
+                TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url),
+                webhook=False,
+                clock=SystemClock(),
+                rate_limited=False,
             )
             bare = _bare_bot(url, aiohttp_backend=False)
             bare_rate, _ = await _measure(url, bare, "bare_bench_bot", sizes)
@@ -175,8 +195,10 @@ async def run(sizes: Sizes, database_url: str) -> dict[str, float]:
             )
             rate, latencies = await _measure(url, outpost, "outpost_bench_bot", sizes)
             outpost = build_telegram(
-                TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url), webhook=False,
-                clock=SystemClock(), rate_limited=False,
+                TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url),
+                webhook=False,
+                clock=SystemClock(),
+                rate_limited=False,
             )
             _, unloaded = await _measure(url, outpost, "outpost_bench_bot", sizes, single=True)
             checkins = await Person.filter(checkins__id__isnull=False).distinct().count()
@@ -201,8 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer people (under a minute)")
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--database-url", default=os.environ.get("OUTPOST_BENCH_DATABASE_URL",
-                                                                  DEFAULT_POSTGRES))
+    parser.add_argument(
+        "--database-url", default=os.environ.get("OUTPOST_BENCH_DATABASE_URL", DEFAULT_POSTGRES)
+    )
     args = parser.parse_args(argv)
     sizes = TINY if args.tiny else QUICK if args.quick else FULL
     figures = asyncio.run(run(sizes, args.database_url))

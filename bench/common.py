@@ -37,7 +37,10 @@ def sandbox_process(bots: dict[str, str], *extra: str) -> Iterator[str]:
     for token, username in bots.items():
         args += ["--bot", f"{token}={username}"]
     process = subprocess.Popen(
-        args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        args,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:

@@ -342,9 +342,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer recipients, under 45 s")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
     parser.add_argument("--sandbox-url", default=None, help="use a running sandbox")
+    parser.add_argument(
+        "--sizes", default=None, metavar="B,P,E,R", help="broadcast, paid, emergencies, requests"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     sizes = QUICK if args.quick else FULL
+    if args.sizes:
+        sizes = Sizes(*(int(part) for part in args.sizes.split(",")))
     with tempfile.TemporaryDirectory() as folder:
         database_url = args.database_url or f"sqlite://{folder}/bench.sqlite3"
         started = time.perf_counter()

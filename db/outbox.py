@@ -59,16 +59,18 @@ async def claim_due(
     }
     if _dialect() == "postgres":
         async with in_transaction():
-            ids = await (
+            # values_list() would drop FOR UPDATE in Tortoise: select model rows with only the id.
+            locked = await (
                 OutboxMessage.filter(_due(now, max_lane))
                 .order_by(*order)
                 .limit(limit)
                 .select_for_update(skip_locked=True)
-                .values_list("id", flat=True)
+                .only("id")
             )
-            if not ids:
+            if not locked:
                 return []
-            await OutboxMessage.filter(id__in=ids).update(**claim)
+            ids = [row.id for row in locked]
+            await OutboxMessage.filter(_due(now, max_lane), id__in=ids).update(**claim)
     else:
         ids = await (
             OutboxMessage.filter(_due(now, max_lane))

@@ -84,6 +84,7 @@ class DeliveryService:
         self._settle_kick = asyncio.Event()
         self._settled = asyncio.Event()
         self._stopping = False
+        self._closing = False
         self._runner: asyncio.Task[None] | None = None
         self._recorder: asyncio.Task[None] | None = None
         self._wake_lane: int | None = None
@@ -109,6 +110,7 @@ class DeliveryService:
         for sender in self.senders.values():
             await sender.start()
         self._stopping = False
+        self._closing = False
         notify.add_listener(self.wake)
         self._recorder = asyncio.create_task(self._record_loop(), name="outbox-recorder")
         self._runner = asyncio.create_task(self._run(), name="outbox-worker")
@@ -131,11 +133,13 @@ class DeliveryService:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
-        await self._flush()
+        # The recorder writes what is left and ends; cancelling it mid-write could leave the
+        # SQLite transaction lock taken.
+        self._closing = True
+        self._settle_kick.set()
         if self._recorder is not None:
-            self._recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recorder
+            await self._recorder
+            self._recorder = None
         self._queue.clear()
         released = await outbox.release_claims(f"{self.worker_id}:", now=self.clock.now())
         for sender in self.senders.values():
@@ -431,9 +435,9 @@ class DeliveryService:
                     "delivery worker %s: recording %d outcomes failed", self.worker_id, len(batch)
                 )
                 self._settlements[:0] = batch
-                await asyncio.sleep(0.5)
-                if self._stopping and self._recorder is None:
+                if self._closing:
                     return
+                await asyncio.sleep(0.5)
         if not self._queue and not self._in_flight:
             self._settled.set()
 
@@ -444,3 +448,5 @@ class DeliveryService:
             self._settle_kick.clear()
             await self._flush()
             self._settled.set()
+            if self._closing and not self._settlements:
+                return

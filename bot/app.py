@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,9 @@ import handlers.chat.leave
 from bot import __version__
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.delivery.base import Sender
+from bot.delivery.email import EmailSender
 from bot.delivery.service import DeliveryService
+from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
 from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import Settings
@@ -166,9 +169,18 @@ class Outpost:
         await handlers.chat.publish_commands(self.telegram)
 
     async def _start_delivery(self, endpoint: TelegramEndpoint) -> None:
+        config = self.settings.delivery_config()
         bot = make_bot(endpoint.token, endpoint.api_url)
         senders: dict[Channel, Sender] = {Channel.TELEGRAM: TelegramSender(bot, own_bot=True)}
-        self.delivery = DeliveryService(senders=senders, clock=self.clock)
+        if config.email is not None:
+            senders[Channel.EMAIL] = EmailSender(config.email)
+        if config.sms is not None:
+            senders[Channel.SMS] = SmsSender(config.sms)
+            senders[Channel.VOICE] = SmsSender(config.sms, channel=Channel.VOICE)
+        # Pacing follows the machine's monotonic clock; deadlines follow the business clock.
+        self.delivery = DeliveryService(
+            senders=senders, config=config, clock=self.clock, rate_clock=time.monotonic
+        )
         await self.delivery.start()
         self._started.append("delivery")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -16,6 +16,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.delivery.config import (
+    DeliveryConfig,
+    EmailConfig,
+    RateConfig,
+    RetryConfig,
+    SmsConfig,
+    WorkerConfig,
+)
 from db.config import DatabaseUrlError, check_database_url, is_sqlite
 from i18n import DEFAULT_LANGUAGE, available_languages, normalize_language
 
@@ -62,6 +70,31 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     default_language: str = DEFAULT_LANGUAGE
     log_level: str = "INFO"
+    # Delivery of messages to third parties (the outbox).
+    paid_broadcast: bool = False
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_max_age_seconds: float = Field(default=86400, gt=0)
+    delivery_lease_seconds: float = Field(default=60, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    sms_url: AnyHttpUrl | None = None
+    sms_style: Literal["json", "twilio"] = "json"
+    sms_token: SecretStr | None = None
+    sms_username: str | None = None
+    sms_from: str | None = None
+    voice_url: AnyHttpUrl | None = None
+
+    @field_validator("smtp_host", "smtp_username", "smtp_from", "sms_username", "sms_from",
+                     "sms_url", "voice_url", "smtp_password", "sms_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -131,7 +164,38 @@ class Settings(BaseSettings):
             raise ValueError("OUTPOST_WEBHOOK: webhook mode needs OUTPOST_PUBLIC_URL")
         if self.webhook and self.telegram_token is None:
             raise ValueError("OUTPOST_WEBHOOK: webhook mode needs OUTPOST_TELEGRAM_TOKEN")
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("OUTPOST_SMTP_FROM: e-mail needs a sender address")
+        if self.sms_style == "twilio" and self.sms_url and not self.sms_username:
+            raise ValueError("OUTPOST_SMS_USERNAME: the Twilio style needs the account SID")
         return self
+
+    def delivery_config(self) -> DeliveryConfig:
+        """The delivery engine's configuration from these settings."""
+        email = None
+        if self.smtp_host and self.smtp_from:
+            email = EmailConfig(
+                host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
+                username=self.smtp_username, password=self.smtp_password,
+                from_address=self.smtp_from,
+            )
+        sms = None
+        if self.sms_url is not None:
+            sms = SmsConfig(
+                url=str(self.sms_url), style=self.sms_style, token=self.sms_token,
+                username=self.sms_username, from_number=self.sms_from,
+                voice_url=str(self.voice_url) if self.voice_url else None,
+            )
+        return DeliveryConfig(
+            rate=RateConfig(allow_paid_broadcast=self.paid_broadcast),
+            retry=RetryConfig(
+                max_attempts=self.delivery_max_attempts,
+                max_age_seconds=self.delivery_max_age_seconds,
+            ),
+            worker=WorkerConfig(lease_seconds=self.delivery_lease_seconds),
+            email=email,
+            sms=sms,
+        )
 
     @property
     def sandbox(self) -> bool:

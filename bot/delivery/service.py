@@ -11,7 +11,7 @@ import random
 import secrets
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,12 +69,16 @@ class DeliveryService:
         clock: Clock | None = None,
         worker_id: str | None = None,
         rng: random.Random | None = None,
+        rate_clock: Callable[[], float] | None = None,
     ) -> None:
         self.config = config or DeliveryConfig()
         self.senders = dict(senders)
         self.clock: Clock = clock or SystemClock()
         self.worker_id = worker_id or default_worker_id()
-        self.limiter = RateLimiter(self.config.rate, lambda: self.clock.now().timestamp())
+        # Seconds for pacing; by default the business clock, so tests can move both together.
+        self.limiter = RateLimiter(
+            self.config.rate, rate_clock or (lambda: self.clock.now().timestamp())
+        )
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
         self._claims = itertools.count(1)
         self._queue: list[_Job] = []

@@ -124,3 +124,26 @@ def test_language_tags_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     """zh-CN means the Simplified Chinese catalog."""
     monkeypatch.setenv("OUTPOST_DEFAULT_LANGUAGE", "zh-CN")
     assert load_settings().default_language == "zh-Hans"
+
+
+def test_delivery_channels_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """E-mail and SMS are configured only when their variables are set."""
+    config = load_settings().delivery_config()
+    assert config.email is None
+    assert config.sms is None
+    monkeypatch.setenv("OUTPOST_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("OUTPOST_SMTP_FROM", "outpost@example.org")
+    monkeypatch.setenv("OUTPOST_SMS_URL", "http://127.0.0.1:9000/sms")
+    monkeypatch.setenv("OUTPOST_PAID_BROADCAST", "1")
+    config = load_settings().delivery_config()
+    assert config.email is not None
+    assert config.email.from_address == "outpost@example.org"
+    assert config.sms is not None
+    assert config.sms.style == "json"
+    assert config.rate.allow_paid_broadcast
+
+
+def test_email_without_sender_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An SMTP host without a From address is a configuration error naming the variable."""
+    message = _error(monkeypatch, OUTPOST_SMTP_HOST="smtp.example.org")
+    assert message.startswith("OUTPOST_SMTP_FROM:")

@@ -226,11 +226,14 @@ class Outpost:
             logger.info("taking updates by long polling")
 
     async def _start_scheduler(self) -> None:
-        self.scheduler = build_scheduler(self.clock)
+        self.scheduler = build_scheduler(
+            self.clock, attendance_sheet_day=self.settings.attendance_sheet_day
+        )
         self.scheduler.start()
         self._started.append("scheduler")
         # Catch up at once on whatever fell due while Outpost was stopped.
         await self.scheduler.run_now("station_days")
+        await self.scheduler.run_now("attendance_sheets")
 
     async def stop(self) -> None:
         """Stop what was started, newest first; safe to call twice."""

@@ -116,6 +116,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    if args.what == "attendance":
+        return await _export_attendance(settings, args)
     from services.organisation import dump, export_organisation
 
     async with _database(settings):
@@ -130,6 +132,28 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
             f"wrote {output}: {len(data['stations'])} station(s), {len(data['people'])} "
             f"person(s), {len(data['contacts'])} contact(s)"
         )
+    return 0
+
+
+async def _export_attendance(settings: Settings, args: argparse.Namespace) -> int:
+    from services.attendance_sheet import attendance_workbook, parse_month, sheet_file_name
+    from services.clock import SystemClock
+    from services.errors import InvalidInput
+
+    try:
+        month = parse_month(args.month) if args.month else SystemClock().now().date().replace(
+            day=1
+        )
+    except InvalidInput as exc:
+        print(f"outpost: --month: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    async with _database(settings):
+        data = await attendance_workbook(
+            month, clock=SystemClock(), language=args.language or settings.default_language
+        )
+    output = Path(args.output or sheet_file_name(month))
+    await asyncio.to_thread(output.write_bytes, data)
+    print(f"wrote {output}")
     return 0
 
 
@@ -197,11 +221,18 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument(
         "--dry-run", action="store_true", help="print what would change and write nothing"
     )
-    exporting = commands.add_parser("export", help="export data (org: the organisation file)")
-    exporting.add_argument("what", choices=["org"], help="what to export")
-    exporting.add_argument(
-        "--output", "-o", help="write to FILE (.json for JSON) instead of YAML on stdout"
+    exporting = commands.add_parser(
+        "export",
+        help="export data (org: the organisation file, attendance: the monthly XLSX sheet)",
     )
+    exporting.add_argument("what", choices=["org", "attendance"], help="what to export")
+    exporting.add_argument(
+        "--output", "-o",
+        help="write to FILE (org: .json for JSON, else YAML on stdout; attendance: "
+        "default attendance-YYYY-MM.xlsx)",
+    )
+    exporting.add_argument("--month", help="attendance: the month, YYYY-MM (default: this one)")
+    exporting.add_argument("--language", help="attendance: language of the headers (en, zh-Hans)")
     from db.enums import Role
 
     inviting = commands.add_parser("invite", help="make a single-use invitation link")

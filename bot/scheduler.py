@@ -9,6 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from services.attendance import run_all_station_days
+from services.attendance_sheet import send_monthly_sheets
 from services.clock import Clock
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class Scheduler:
             self._scheduler.shutdown(wait=False)
 
 
-def build_scheduler(clock: Clock) -> Scheduler:
+def build_scheduler(clock: Clock, *, attendance_sheet_day: int = 26) -> Scheduler:
     """Every recurring job of Outpost."""
     scheduler = Scheduler(clock)
     # Each station's day (reminders, missed check-ins) is computed in its own time zone from the
@@ -60,5 +61,11 @@ def build_scheduler(clock: Clock) -> Scheduler:
     # idempotency keys make a repeated tick harmless.
     scheduler.add_tick(
         "station_days", lambda: run_all_station_days(clock=clock), CronTrigger(second=5)
+    )
+    # The monthly sheet to HQ: checked every hour, sent once per month and person.
+    scheduler.add_tick(
+        "attendance_sheets",
+        lambda: send_monthly_sheets(clock=clock, day_of_month=attendance_sheet_day),
+        CronTrigger(minute=15),
     )
     return scheduler

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     default_language: str = DEFAULT_LANGUAGE
     log_level: str = "INFO"
+    # Day of the month the attendance sheet goes to HQ (the 26th, or e.g. the 2nd for last month).
+    attendance_sheet_day: int = Field(default=26, ge=1, le=28)
     # Delivery of messages to third parties (the outbox).
     paid_broadcast: bool = False
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)

@@ -11,15 +11,17 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from db.enums import CheckInKind, RequestStatus, Role
-from db.models import CheckIn, Holiday, LeaveRequest, Person, Station
+from db.enums import CheckInKind, Lane, RequestStatus, Role
+from db.models import CheckIn, Holiday, LeaveRequest, OutboxMessage, Person, Station
 from i18n import translate
 from services.attendance import StationHours, excused_ids
 from services.clock import Clock
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, station_zone
+from services.notify import Attachment, notify
 from services.people import Actor
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMNS = ("name", "expected", "present", "late", "missed", "on_leave", "outside")
 
 
@@ -188,3 +190,39 @@ async def attendance_workbook(
 def sheet_file_name(month: date) -> str:
     """attendance-2026-11.xlsx"""
     return f"attendance-{month.strftime('%Y-%m')}.xlsx"
+
+
+def month_reported_on(day: date) -> date:
+    """Which month's sheet is due on `day`: the current one late in a month (the 26th), the
+    previous one early in the next (the 2nd), as the two regulations have it.
+    """
+    first = day.replace(day=1)
+    return first if day.day >= 16 else (first - timedelta(days=1)).replace(day=1)
+
+
+async def send_monthly_sheets(*, clock: Clock, day_of_month: int) -> int:
+    """On the configured day, queue the sheet to every HQ person once; returns how many."""
+    today = clock.now().date()
+    if today.day != day_of_month:
+        return 0
+    month = month_reported_on(today)
+    queued = 0
+    recipients = await Person.filter(active=True, roles__role=Role.HQ).distinct().order_by("id")
+    for person in recipients:
+        key = f"attendance-sheet:{month.strftime('%Y-%m')}:{person.id}"
+        if await OutboxMessage.filter(idempotency_key=key).exists():
+            continue
+        data = await attendance_workbook(month, clock=clock, language=person.language)
+        await notify(
+            recipient=person,
+            msgid="sheet.title",
+            params={"month": month.strftime("%Y-%m")},
+            lane=Lane.ROUTINE,
+            idempotency_key=key,
+            source_kind="attendance_sheet",
+            source_id=int(month.strftime("%Y%m")),
+            clock=clock,
+            attachment=Attachment(file_name=sheet_file_name(month), data=data, mime_type=XLSX),
+        )
+        queued += 1
+    return queued

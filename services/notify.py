@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from db import outbox
 from db.enums import Channel, DeliveryStatus, Lane
-from db.models import OutboxMessage, Person
+from db.models import OutboxAttachment, OutboxMessage, Person
 from services.clock import Clock, SystemClock
 from services.errors import InvalidInput
 
@@ -21,6 +21,15 @@ Listener = Callable[[Lane], None]
 BUTTON_ACTIONS = ("callback_data", "url", "web_app")
 
 _listeners: list[Listener] = []
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A document to send with a message (Telegram: sendDocument with the text as caption)."""
+
+    file_name: str
+    data: bytes
+    mime_type: str = "application/octet-stream"
 _system_clock = SystemClock()
 
 
@@ -147,6 +156,7 @@ async def notify(
     channel: Channel | None = None,
     language: str | None = None,
     clock: Clock | None = None,
+    attachment: Attachment | None = None,
 ) -> OutboxMessage:
     """Queue one message; a second call with the same idempotency key returns the first row.
 
@@ -154,10 +164,19 @@ async def notify(
     committed with the business change or not at all. A Person is reached on Telegram unless
     `channel` says otherwise; a raw address (e-mail, phone, group chat id) needs `channel`.
     The text is rendered at send time in the recipient's language (`language` for raw addresses).
+    With an `attachment`, the message is sent as that document with the text as its caption.
     """
     if isinstance(recipient, str) and channel is None:
         raise InvalidInput("a raw address needs a channel")
     now = (clock or _system_clock).now()
+    stored_attachment: OutboxAttachment | None = None
+    if attachment is not None:
+        existing = await OutboxMessage.get_or_none(idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
+        stored_attachment = await OutboxAttachment.create(
+            file_name=attachment.file_name, mime_type=attachment.mime_type, data=attachment.data
+        )
     row = _row(
         recipient=recipient,
         channel=channel or Channel.TELEGRAM,
@@ -171,6 +190,8 @@ async def notify(
         source_id=source_id,
         now=now,
     )
+    if stored_attachment is not None:
+        row.attachment_id = stored_attachment.id
     await outbox.insert_once([row])
     stored = await OutboxMessage.get(idempotency_key=idempotency_key)
     _announce(Lane(stored.lane))

@@ -22,6 +22,8 @@ class RenderedMessage:
     # Rendered inline buttons: rows of {"text": ..., "callback_data" | "url" | "web_app": ...}.
     buttons: list[list[dict[str, Any]]] | None = None
     paid: bool = False
+    # (file name, bytes): sent as a document with `text` as its caption.
+    document: tuple[str, bytes] | None = None
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,11 @@ class EmailSender:
         mail["Message-ID"] = make_msgid(f"outbox-{message.message_id}", domain=domain)
         body = "\n\n".join([message.text, *_url_lines(message)])
         mail.set_content(body)
+        if message.document is not None:
+            file_name, data = message.document
+            mail.add_attachment(
+                data, maintype="application", subtype="octet-stream", filename=file_name
+            )
         return mail
 
     async def send(self, message: RenderedMessage) -> Outcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
@@ -21,7 +22,7 @@ from bot.delivery.config import DeliveryConfig
 from bot.delivery.limiter import RateLimiter
 from db import outbox
 from db.enums import Channel, DeliveryStatus, Lane
-from db.models import OutboxMessage
+from db.models import OutboxAttachment, OutboxMessage
 from db.outbox import Settlement
 from i18n import translate
 from services import notify
@@ -324,6 +325,15 @@ class DeliveryService:
             paid=job.paid,
         )
 
+    async def _with_attachment(self, job: _Job) -> RenderedMessage:
+        rendered = self.render(job)
+        if job.row.attachment_id is None:
+            return rendered
+        attachment = await OutboxAttachment.get(id=job.row.attachment_id)
+        return dataclasses.replace(
+            rendered, document=(attachment.file_name, bytes(attachment.data))
+        )
+
     async def _deliver(self, job: _Job) -> None:
         started = time.perf_counter()
         try:
@@ -332,7 +342,7 @@ class DeliveryService:
                 outcome = Outcome("retry", error=f"no sender for channel {job.row.channel}")
             else:
                 try:
-                    outcome = await sender.send(self.render(job))
+                    outcome = await sender.send(await self._with_attachment(job))
                 except asyncio.CancelledError:
                     outcome = Outcome("retry", error="cancelled while sending")
                 except Exception as exc:

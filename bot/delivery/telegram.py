@@ -63,6 +63,10 @@ def _seconds(value: int | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+# Telegram refuses captions longer than this.
+CAPTION_LIMIT = 1024
+
+
 class TelegramSender:
     """Calls sendMessage; maps PTB's errors onto outcomes."""
 
@@ -88,12 +92,22 @@ class TelegramSender:
         """Send one message; 429 throttles, network errors retry, 400/403 are final."""
         chat_id: int | str = int(message.address) if _is_int(message.address) else message.address
         try:
-            sent = await self.bot.send_message(
-                chat_id=chat_id,
-                text=message.text,
-                reply_markup=inline_keyboard(message.buttons),
-                allow_paid_broadcast=True if message.paid else None,
-            )
+            if message.document is not None:
+                file_name, data = message.document
+                sent = await self.bot.send_document(
+                    chat_id=chat_id,
+                    document=data,
+                    filename=file_name,
+                    caption=message.text[:CAPTION_LIMIT],
+                    reply_markup=inline_keyboard(message.buttons),
+                )
+            else:
+                sent = await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=message.text,
+                    reply_markup=inline_keyboard(message.buttons),
+                    allow_paid_broadcast=True if message.paid else None,
+                )
         except RetryAfter as exc:
             return Outcome(
                 "throttled",

@@ -3,7 +3,7 @@
 from db.models.alerts import Alert, AlertDelivery
 from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
 from db.models.audit import AuditLog, ProcessedUpdate
-from db.models.delivery import DeliveryAttempt, OutboxMessage
+from db.models.delivery import DeliveryAttempt, OutboxAttachment, OutboxMessage
 from db.models.incidents import Incident, IncidentEvent
 from db.models.money import Budget, ExchangeRate, Expense, ExpensePhoto
 from db.models.outings import Outing
@@ -28,6 +28,7 @@ __all__ = [
     "IncidentEvent",
     "Invite",
     "LeaveRequest",
+    "OutboxAttachment",
     "OutboxMessage",
     "Outing",
     "Person",

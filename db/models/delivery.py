@@ -11,6 +11,19 @@ from db.enums import Channel, DeliveryStatus, Lane
 from db.models.people import Person
 
 
+class OutboxAttachment(Model):
+    """A file sent with an outbox message (a monthly sheet), kept with it in the database."""
+
+    id = fields.BigIntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    file_name = fields.CharField(max_length=200)
+    mime_type = fields.CharField(max_length=100)
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "outbox_attachment"
+
+
 class OutboxMessage(Model):
     """A message waiting for, or past, delivery, rendered in the language of its recipient."""
 
@@ -29,6 +42,12 @@ class OutboxMessage(Model):
     buttons: fields.JSONField[Any] = fields.JSONField(null=True)
     # What to do to the message: send, or edit one sent before.
     action = fields.CharField(max_length=32, default="send")
+    # A document sent with the text as its caption.
+    attachment: fields.ForeignKeyNullableRelation[OutboxAttachment] = fields.ForeignKeyField(
+        "outpost.OutboxAttachment", related_name="messages", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    attachment_id: int | None
     idempotency_key = fields.CharField(max_length=200, unique=True)
     # Which business object caused it, so its sender can ask who was not reached.
     source_kind = fields.CharField(max_length=32, null=True)

@@ -122,8 +122,12 @@ async def test_every_table_round_trips(db: str) -> None:
     message = await models.OutboxMessage.first()
     assert message is not None
     await models.DeliveryAttempt.create(message=message, at=T0, outcome="sent", http_status=200)
+    sheet = await models.OutboxAttachment.create(
+        file_name="a.xlsx", mime_type="application/octet-stream", data=b"\x00PK\xff" * 1000
+    )
+    assert (await models.OutboxAttachment.get(id=sheet.id)).data == b"\x00PK\xff" * 1000
     written |= {models.IncidentEvent, models.AlertDelivery, models.ExpensePhoto,
-                models.DeliveryAttempt}
+                models.DeliveryAttempt, models.OutboxAttachment}
     assert {getattr(models, name) for name in models.__all__} == written
 
 

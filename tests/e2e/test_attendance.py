@@ -146,3 +146,31 @@ async def test_station_day_reminds_then_tells_the_head(
     await outpost.scheduler.run_now("station_days")
     assert await OutboxMessage.filter(msgid="attendance.missed_digest").count() == 1
     assert len(boss.messages) == 1
+
+
+async def test_month_sheet_reaches_hq_on_its_day(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """On the 26th the sheet goes to HQ as a document, once; on other days nothing goes."""
+    import io
+
+    from openpyxl import load_workbook
+
+    await _staff(3030)
+    hq = await Person.create(telegram_id=3031, name="HQ", language="zh-Hans")
+    await PersonRole.create(person=hq, role=Role.HQ)
+    chen = sandbox.add_person(3031, "Chen", "zh-hans")
+    assert outpost.scheduler is not None
+    clock.set(datetime(2026, 1, 25, 10, 0, tzinfo=UTC))
+    await outpost.scheduler.run_now("attendance_sheets")
+    assert await OutboxMessage.filter(source_kind="attendance_sheet").count() == 0
+    clock.set(datetime(2026, 1, 26, 10, 0, tzinfo=UTC))
+    await outpost.scheduler.run_now("attendance_sheets")
+    await outpost.scheduler.run_now("attendance_sheets")
+    sheet = await chen.wait_for_message()
+    assert sheet.document is not None
+    assert sheet.document["file_name"] == "attendance-2026-01.xlsx"
+    assert sheet.raw_text == "考勤汇总表 2026-01"
+    book = load_workbook(io.BytesIO(sandbox.sandbox.files[sheet.document["file_id"]].data))
+    assert book.sheetnames == ["汇总", "LOS"]
+    assert await OutboxMessage.filter(source_kind="attendance_sheet").count() == 1

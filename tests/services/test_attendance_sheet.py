@@ -70,3 +70,12 @@ async def test_sheet_in_chinese(db: str, clock: ManualClock) -> None:
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames[0] == "汇总"
     assert book["LOS"]["B1"].value == "应出勤天数"
+
+
+def test_which_month_a_day_reports() -> None:
+    """The 26th reports its own month; the 2nd reports the month before."""
+    from services.attendance_sheet import month_reported_on
+
+    assert month_reported_on(date(2026, 11, 26)) == date(2026, 11, 1)
+    assert month_reported_on(date(2026, 12, 2)) == date(2026, 11, 1)
+    assert month_reported_on(date(2026, 1, 2)) == date(2025, 12, 1)

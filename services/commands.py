@@ -63,7 +63,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("web", EVERYONE_REGISTERED),
     _spec("outings", HEADS),
     _spec("approvals", HEADS),
-    _spec("attendance", HEADS),
+    _spec("attendance", HEADS | HQ_AND_SAFETY),
     _spec("duty", HEADS),
     _spec("budget", HEADS),
     _spec("alert", HQ_AND_SAFETY),

@@ -59,31 +59,24 @@ def _dsn(url: str, database: str) -> str:
 
 @contextlib.asynccontextmanager
 async def fresh_database(url: str, folder: Path) -> AsyncIterator[str]:
-    """A new, migrated database for one run: a SQLite file, or a PostgreSQL database dropped
-    afterwards."""
-    if is_sqlite(url):
-        target = f"sqlite://{folder / 'bench.sqlite3'}"
+    """A new, migrated, open database for one run: a SQLite file in `folder`, or a PostgreSQL
+    database dropped afterwards."""
+    async with contextlib.AsyncExitStack() as stack:
+        if is_sqlite(url):
+            target = f"sqlite://{folder / 'bench.sqlite3'}"
+        else:
+            name = f"{urlsplit(url).path.strip('/') or 'outpost_bench'}_{secrets.token_hex(4)}"
+            target = urlunsplit(urlsplit(url)._replace(path="/" + name))
+            admin = await asyncpg.connect(_dsn(url, "postgres"))
+            stack.push_async_callback(admin.close)
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            stack.push_async_callback(
+                admin.execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+            )
         await open_database(target, shared=True)
+        stack.push_async_callback(close_database)
         await apply_migrations()
-        try:
-            yield target
-        finally:
-            await close_database()
-        return
-    name = f"{urlsplit(url).path.strip('/') or 'outpost_bench'}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(_dsn(url, "postgres"))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    target = urlunsplit(urlsplit(url)._replace(path="/" + name))
-    try:
-        await open_database(target, shared=True)
-        await apply_migrations()
-        try:
-            yield target
-        finally:
-            await close_database()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        yield target
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -18,11 +18,9 @@ import logging
 import operator
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bench.common import sandbox_process
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.delivery.base import Outcome, RenderedMessage
 from bot.delivery.config import DeliveryConfig, RateConfig, WorkerConfig
@@ -100,32 +99,6 @@ class TimingSender(TelegramSender):
             self.accepted[message.message_id] = time.perf_counter()
             self.changed.set()
         return outcome
-
-
-@contextlib.contextmanager
-def sandbox_process(port: int) -> Iterator[str]:
-    """`python -m bot.sandbox` on a port; yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.sandbox", "--port", str(port), "--bot", f"{TOKEN}=bench_bot"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert process.stdout is not None
-        process.stdout.readline()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _control(session: aiohttp.ClientSession, url: str, path: str, body: Any) -> None:
@@ -354,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         database_url = args.database_url or f"sqlite://{folder}/bench.sqlite3"
         started = time.perf_counter()
         with contextlib.ExitStack() as stack:
-            url = args.sandbox_url or stack.enter_context(sandbox_process(_free_port()))
+            url = args.sandbox_url or stack.enter_context(sandbox_process({TOKEN: "bench_bot"}))
             asyncio.run(run(url, database_url, sizes))
         print(f"run time: {time.perf_counter() - started:.0f} s", flush=True)
 

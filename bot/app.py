@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 import handlers.chat
 import handlers.chat.attendance
@@ -32,6 +32,7 @@ from db.database import (
     require_migrated,
 )
 from db.enums import Channel
+from handlers.chat.common import OutpostContext
 from handlers.web.health import healthz
 from handlers.web.keys import CLOCK, TELEGRAM, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
@@ -72,6 +73,7 @@ def build_telegram(
         .request(AiohttpRequest(connection_pool_size=64))
         .get_updates_request(AiohttpRequest(connection_pool_size=2))
         .concurrent_updates(True)
+        .context_types(ContextTypes(context=OutpostContext))
     )
     if rate_limited:
         limiter: Any = AIORateLimiter(max_retries=3)

@@ -15,7 +15,7 @@ from telegram.ext import (
 )
 
 from db.enums import CheckInKind
-from handlers.chat.common import CLOCK_KEY, actor_or_refuse, clock_of
+from handlers.chat.common import CLOCK_KEY, actor_of, actor_or_refuse, clock_of
 from i18n import format_distance, translate
 from services.attendance import CheckInResult, Position, record_checkin, update_live_position
 from services.attendance_sheet import (
@@ -26,7 +26,6 @@ from services.attendance_sheet import (
 )
 from services.clock import Clock
 from services.errors import DomainError, NotAllowed
-from services.people import identify
 
 
 def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
@@ -37,7 +36,7 @@ def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
 
 async def checkin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer the check-in button (a location request) and say how it works."""
-    actor = await actor_or_refuse(update)
+    actor = await actor_or_refuse(update, context)
     message = update.effective_message
     if actor is None or message is None:
         return
@@ -52,7 +51,7 @@ async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if query is None:
         return
     await query.answer()
-    actor = await identify(query.from_user.id)
+    actor = await actor_of(context, query.from_user.id)
     if actor is None or not isinstance(query.message, Message):
         return
     await query.message.reply_text(
@@ -99,7 +98,7 @@ async def location_received(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     message = update.message
     if message is None or message.location is None:
         return
-    actor = await actor_or_refuse(update)
+    actor = await actor_or_refuse(update, context)
     if actor is None:
         return
     try:
@@ -122,7 +121,7 @@ async def live_location_moved(update: Update, context: ContextTypes.DEFAULT_TYPE
     message = update.edited_message
     if message is None or message.location is None or update.effective_user is None:
         return
-    actor = await identify(update.effective_user.id)
+    actor = await actor_of(context, update.effective_user.id)
     if actor is None:
         return
     await update_live_position(
@@ -136,7 +135,7 @@ async def live_location_moved(update: Update, context: ContextTypes.DEFAULT_TYPE
 async def attendance_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the month's attendance sheet (`/attendance 2026-10` for another month)."""
     message = update.effective_message
-    actor = await actor_or_refuse(update)
+    actor = await actor_or_refuse(update, context)
     if actor is None or message is None:
         return
     clock = clock_of(context)

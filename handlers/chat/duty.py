@@ -8,11 +8,11 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.chat.common import actor_or_refuse, clock_of
+from handlers.chat.common import actor_of, actor_or_refuse, clock_of
 from i18n import translate
 from services.duty import candidates, roster, set_duty
 from services.errors import DomainError
-from services.people import Actor, identify
+from services.people import Actor
 
 
 async def _roster_view(actor: Actor, context: ContextTypes.DEFAULT_TYPE) -> tuple[str, Any]:
@@ -31,7 +31,7 @@ async def _roster_view(actor: Actor, context: ContextTypes.DEFAULT_TYPE) -> tupl
 async def duty_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the next seven days of the roster, a button per day to change it."""
     message = update.effective_message
-    actor = await actor_or_refuse(update)
+    actor = await actor_or_refuse(update, context)
     if actor is None or message is None:
         return
     try:
@@ -47,7 +47,7 @@ async def duty_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     if query is None or query.data is None or not isinstance(query.message, Message):
         return
-    actor = await identify(query.from_user.id)
+    actor = await actor_of(context, query.from_user.id)
     if actor is None:
         await query.answer(translate(query.from_user.language_code, "error.not_allowed"))
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from handlers.chat.common import remember_actor
 from handlers.chat.menus import ensure_menu
 from handlers.chat.registration import prompt_step
 from i18n import translate
@@ -36,6 +37,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if state.standing == Standing.REGISTERED:
         assert state.actor is not None
         actor = state.actor
+        remember_actor(context, user.id, actor)
         await ensure_menu(context.bot, actor.person, actor.roles)
         if command is not None:
             name = command[0]

@@ -9,11 +9,10 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from handlers.chat.common import actor_or_refuse, clock_of
+from handlers.chat.common import actor_of, actor_or_refuse, clock_of
 from i18n import translate
 from services.errors import Conflict, DomainError
 from services.leave import decide_leave, request_leave
-from services.people import identify
 
 DATE = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$")
 
@@ -48,7 +47,7 @@ def parse_leave(args: list[str], today: date) -> tuple[date, date, str] | None:
 async def leave_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """File a leave request from `/leave 2026-12-01 2026-12-03 reason`."""
     message = update.effective_message
-    actor = await actor_or_refuse(update)
+    actor = await actor_or_refuse(update, context)
     if actor is None or message is None:
         return
     clock = clock_of(context)
@@ -73,7 +72,7 @@ async def leave_decided(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query is None or query.data is None:
         return
     _, verdict, leave_id = query.data.split(":")
-    actor = await identify(query.from_user.id)
+    actor = await actor_of(context, query.from_user.id)
     if actor is None:
         await query.answer(translate(query.from_user.language_code, "error.not_allowed"))
         return

@@ -41,6 +41,7 @@ from bot.delivery.telegram import TelegramSender, make_bot
 from db.database import apply_migrations, close_database, open_database
 from db.enums import Channel, Lane
 from db.models import DeliveryAttempt, OutboxMessage, Person
+from services.clock import SystemClock
 from services.notify import notify, notify_many
 
 TOKEN = "777000:bench-delivery-token-abcdef"
@@ -169,6 +170,7 @@ async def broadcast_with_emergencies(
         idempotency_key="bench-broadcast-30",
         source_kind="bench",
         source_id=30,
+        clock=SystemClock(),
     )
     ids = {row.id for row in await OutboxMessage.filter(source_id=30)}
     async with _service(url, rate) as (service, sender):
@@ -184,6 +186,7 @@ async def broadcast_with_emergencies(
                 params={"name": "sos"},
                 lane=Lane.EMERGENCY,
                 idempotency_key=f"bench-sos-{n}",
+                clock=SystemClock(),
             )
             ids.add(row.id)
             await sender.until(functools.partial(operator.contains, sender.accepted, row.id))
@@ -212,6 +215,7 @@ async def paid_broadcast(url: str, people: list[Person], sizes: Sizes, figures: 
         idempotency_key="bench-broadcast-paid",
         source_kind="bench",
         source_id=1000,
+        clock=SystemClock(),
     )
     ids = {row.id for row in await OutboxMessage.filter(source_id=1000)}
     async with _service(url, rate) as (service, sender):

@@ -176,13 +176,15 @@ async def _bot_username(settings: Settings, override: str | None) -> str:
 
 async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     from db.enums import Role
+    from services.clock import SystemClock
     from services.invites import create_invite, deep_link, parse_duration
 
     expires = None if args.expires == "never" else parse_duration(args.expires)
     username = await _bot_username(settings, args.bot_username)
     async with _database(settings):
         invite = await create_invite(
-            role=Role(args.role), station_code=args.station, expires_in=expires
+            role=Role(args.role), station_code=args.station, expires_in=expires,
+            clock=SystemClock(),
         )
     print(deep_link(username, invite.code))
     until = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC") if invite.expires_at else "never"

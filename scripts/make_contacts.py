@@ -14,7 +14,7 @@ import yaml
 EU_112 = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE"
 EMERGENCY: dict[str, list[tuple[str, str, str]]] = {
     **{c: [("police", "Emergency number (police, ambulance, fire)", "112")]
-       for c in EU_112.split() + ["NO", "IS", "CH"]},
+       for c in [*EU_112.split(), "NO", "IS", "CH"]},
     "US": [("police", "Emergency number (police, ambulance, fire)", "911")],
     "CA": [("police", "Emergency number (police, ambulance, fire)", "911")],
     "MX": [("police", "Emergency number (police, ambulance, fire)", "911")],
@@ -35,7 +35,9 @@ EMERGENCY: dict[str, list[tuple[str, str, str]]] = {
     "RU": [("police", "Emergency number (police, ambulance, fire)", "112")],
     "IN": [("police", "Emergency number (police, ambulance, fire)", "112")],
     "ID": [("police", "Emergency number (police, ambulance, fire)", "112")],
-    "CN": [("police", "Police", "110"), ("fire", "Fire", "119"), ("ambulance", "Ambulance", "120")],
+    "CN": [
+        ("police", "Police", "110"), ("fire", "Fire", "119"), ("ambulance", "Ambulance", "120")
+    ],
     "JP": [("police", "Police", "110"), ("ambulance", "Ambulance and fire", "119")],
     "KR": [("police", "Police", "112"), ("ambulance", "Ambulance and fire", "119")],
     "SG": [("police", "Police", "999"), ("ambulance", "Ambulance and fire", "995")],

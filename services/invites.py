@@ -16,7 +16,7 @@ from tortoise.transactions import in_transaction
 from db.enums import Lane, Role
 from db.models import AuditLog, Invite, Person, PersonRole, Station
 from i18n import N_, normalize_language
-from services.clock import Clock, SystemClock
+from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotFound
 from services.notify import button, notify
 from services.validation import language_tag, shared_phone
@@ -53,10 +53,10 @@ def deep_link(bot_username: str, code: str) -> str:
 
 async def create_invite(
     *, role: Role, station_code: str | None, expires_in: timedelta | None = DEFAULT_EXPIRY,
-    created_by: Person | None = None, clock: Clock | None = None,
+    created_by: Person | None = None, clock: Clock,
 ) -> Invite:
     """A new single-use invitation; staff and heads need a station."""
-    now = (clock or SystemClock()).now()
+    now = clock.now()
     station = None
     if station_code is not None:
         station = await Station.get_or_none(code=station_code)
@@ -85,14 +85,14 @@ class Registration:
 
 async def claim_invite(
     *, code: str, telegram_id: int, name: str, telegram_language: str | None,
-    clock: Clock | None = None,
+    clock: Clock,
 ) -> Registration:
     """Use an invitation: the person is registered with its role and station, at the phone step.
 
     The code is claimed with a conditional UPDATE (`used_at IS NULL`), so a code opened twice
     at once registers one person.
     """
-    now = (clock or SystemClock()).now()
+    now = clock.now()
     existing = await Person.get_or_none(telegram_id=telegram_id)
     if existing is not None and existing.active:
         if existing.registration_step is not None:
@@ -160,10 +160,10 @@ async def record_phone(
 
 
 async def finish_with_language(
-    *, telegram_id: int, language: str, clock: Clock | None = None
+    *, telegram_id: int, language: str, clock: Clock
 ) -> Registration:
     """Store the chosen language, finish registering and tell the station's heads."""
-    now = (clock or SystemClock()).now()
+    now = clock.now()
     person = await registering(telegram_id)
     if person is None:
         raise NotFound("no registration under way")
@@ -186,7 +186,7 @@ async def finish_with_language(
     return Registration(person, None)
 
 
-async def _tell_heads(person: Person, now: datetime, clock: Clock | None) -> None:
+async def _tell_heads(person: Person, now: datetime, clock: Clock) -> None:
     station_id = person.station_id
     if station_id is None:
         return

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from db import outbox
 from db.enums import Channel, DeliveryStatus, Lane
 from db.models import OutboxAttachment, OutboxMessage, Person
-from services.clock import Clock, SystemClock
+from services.clock import Clock
 from services.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,6 @@ class Attachment:
     file_name: str
     data: bytes
     mime_type: str = "application/octet-stream"
-_system_clock = SystemClock()
 
 
 def add_listener(listener: Listener) -> None:
@@ -155,7 +154,7 @@ async def notify(
     source_id: int | None = None,
     channel: Channel | None = None,
     language: str | None = None,
-    clock: Clock | None = None,
+    clock: Clock,
     attachment: Attachment | None = None,
 ) -> OutboxMessage:
     """Queue one message; a second call with the same idempotency key returns the first row.
@@ -168,7 +167,7 @@ async def notify(
     """
     if isinstance(recipient, str) and channel is None:
         raise InvalidInput("a raw address needs a channel")
-    now = (clock or _system_clock).now()
+    now = clock.now()
     stored_attachment: OutboxAttachment | None = None
     if attachment is not None:
         existing = await OutboxMessage.get_or_none(idempotency_key=idempotency_key)
@@ -208,11 +207,11 @@ async def notify_many(
     idempotency_key: str,
     source_kind: str | None = None,
     source_id: int | None = None,
-    clock: Clock | None = None,
+    clock: Clock,
     chunk: int = 500,
 ) -> int:
     """Queue one message per person (a broadcast); keys are `{idempotency_key}/{person id}`."""
-    now = (clock or _system_clock).now()
+    now = clock.now()
     rows = [
         _row(
             recipient=person,

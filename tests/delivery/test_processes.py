@@ -15,6 +15,7 @@ import pytest_asyncio
 from bot.sandbox import SandboxServer
 from db.enums import DeliveryStatus, Lane
 from db.models import OutboxMessage
+from services.clock import SystemClock
 from services.notify import notify
 from tests.conftest import on_postgres
 
@@ -81,6 +82,7 @@ async def test_killed_worker_is_replaced_and_every_message_goes_once(
             params={"name": "crash"},
             lane=Lane.BROADCAST,
             idempotency_key=f"crash-{person.id}",
+            clock=SystemClock(),
         )
     first = await spawn("first", "--per-second", "20", "--lease", "1", "--poll", "0.05")
 
@@ -133,6 +135,7 @@ async def test_two_workers_on_postgresql_send_each_message_once(
             params={"name": "two"},
             lane=Lane.BROADCAST,
             idempotency_key=f"two-{person.id}",
+            clock=SystemClock(),
         )
 
     async def all_sent() -> bool:

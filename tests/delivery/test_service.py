@@ -11,7 +11,7 @@ from bot.delivery.config import RateConfig, RetryConfig, WorkerConfig
 from bot.sandbox import SandboxServer
 from db.enums import Channel, DeliveryStatus, Lane
 from db.models import DeliveryAttempt, OutboxMessage, Person
-from services.clock import ManualClock
+from services.clock import ManualClock, SystemClock
 from services.errors import InvalidInput
 from services.notify import button, delivery_report, notify, unreached
 
@@ -69,6 +69,7 @@ async def test_emergency_overtakes_a_running_broadcast(
             idempotency_key=f"broadcast-{person.id}",
             source_kind="alert",
             source_id=1,
+            clock=SystemClock(),
         )
         for person in recipients[:40]
     ]
@@ -92,6 +93,7 @@ async def test_emergency_overtakes_a_running_broadcast(
         idempotency_key="sos-1",
         source_kind="incident",
         source_id=7,
+        clock=SystemClock(),
     )
     await until(lambda: _all_settled(sos.id))
     position = sender.order.index(sos.id)

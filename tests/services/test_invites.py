@@ -62,7 +62,8 @@ async def test_registration_steps(db: str, clock: ManualClock) -> None:
     assert actor is not None
     assert actor.roles == {Role.STAFF}
     with pytest.raises(Conflict) as again:
-        await claim_invite(code="x", telegram_id=10, name="Bola", telegram_language=None)
+        await claim_invite(code="x", telegram_id=10, name="Bola", telegram_language=None,
+                           clock=clock)
     assert again.value.msgid == "invite.already_registered"
 
 
@@ -70,7 +71,8 @@ async def test_refusals(db: str, clock: ManualClock) -> None:
     """Unknown, expired and used codes each say why."""
     await _station()
     with pytest.raises(NotFound):
-        await claim_invite(code="nope", telegram_id=1, name="A", telegram_language=None)
+        await claim_invite(code="nope", telegram_id=1, name="A", telegram_language=None,
+                           clock=clock)
     invite = await create_invite(role=Role.STAFF, station_code="LOS",
                                  expires_in=timedelta(hours=1), clock=clock)
     clock.advance(hours=1)
@@ -80,7 +82,7 @@ async def test_refusals(db: str, clock: ManualClock) -> None:
     assert expired.value.msgid == "invite.expired"
     assert (await Invite.get(id=invite.id)).used_at is None
     with pytest.raises(InvalidInput):
-        await create_invite(role=Role.HEAD, station_code=None)
+        await create_invite(role=Role.HEAD, station_code=None, clock=clock)
 
 
 def test_durations_and_links() -> None:

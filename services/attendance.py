@@ -57,6 +57,8 @@ class CheckInResult:
     poor_accuracy: bool
     local_time: datetime
     repeated: bool
+    # A sign-in after the station's check-in window closed.
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ async def record_checkin(
 
 
 def _result(checkin: CheckIn, station: Station, zone: object, *, repeated: bool) -> CheckInResult:
+    local_time = checkin.at.astimezone(zone)  # type: ignore[arg-type]
+    late = checkin.kind == CheckInKind.IN and local_time.time() > StationHours.of(station).closes
     return CheckInResult(
         checkin=checkin,
         station=station,
@@ -159,8 +163,9 @@ def _result(checkin: CheckIn, station: Station, zone: object, *, repeated: bool)
         distance_m=checkin.distance_m or 0.0,
         inside_geofence=checkin.inside_geofence,
         poor_accuracy=checkin.poor_accuracy,
-        local_time=checkin.at.astimezone(zone),  # type: ignore[arg-type]
+        local_time=local_time,
         repeated=repeated,
+        late=late,
     )
 
 

@@ -17,7 +17,13 @@ from telegram.ext import (
 from db.enums import CheckInKind
 from handlers.chat.common import CLOCK_KEY, actor_of, actor_or_refuse, clock_of
 from i18n import format_distance, translate
-from services.attendance import CheckInResult, Position, record_checkin, update_live_position
+from services.attendance import (
+    CheckInResult,
+    Position,
+    StationHours,
+    record_checkin,
+    update_live_position,
+)
 from services.attendance_sheet import (
     attendance_workbook,
     parse_month,
@@ -87,6 +93,9 @@ def render_result(language: str, result: CheckInResult) -> str:
     else:
         key = "checkin.done" if result.inside_geofence else "checkin.done_outside"
     lines = [translate(language, key, **params)]
+    if result.late:
+        closes = StationHours.of(result.station).closes.strftime("%H:%M")
+        lines.append(translate(language, "checkin.late", closes=closes))
     if result.poor_accuracy:
         accuracy = format_distance(language, result.checkin.accuracy_m or 0)
         lines.append(translate(language, "checkin.poor_accuracy", accuracy=accuracy))

@@ -66,6 +66,7 @@ async def test_inside_and_outside_the_geofence(db: str, clock: ManualClock) -> N
     assert 90 < result.distance_m < 110
     assert result.inside_geofence
     assert result.local_time.hour == 8
+    assert not result.late
     again = await record_checkin(actor=actor, position=_at(clock, 6.46, 3.42), clock=clock)
     assert again.repeated
     assert again.checkin.id == result.checkin.id

@@ -2,40 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import Role
 from db.models import CheckIn, Person, PersonRole, Station
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.auxil.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 
 @pytest.mark.browser
 async def test_check_in_from_the_browser_chat(outpost: Outpost, sandbox: SandboxServer) -> None:
     """/checkin, the location button, the 'At the station' preset: checked in, inside the fence."""
     playwright_api = pytest.importorskip("playwright.async_api")
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium (scripts/test does)")
-        pytest.skip("system Chromium not installed")
+    require_chromium()
     station = await Station.create(code="LOS", name="Lagos service station", country="NG",
                                    lat=6.4281, lon=3.4219, radius_m=300,
                                    timezone="Africa/Lagos")
     person = await Person.create(telegram_id=8801, name="Amina Bello", station=station)
     await PersonRole.create(person=person, role=Role.STAFF)
     sandbox.add_person(8801, "Amina", "en")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(sandbox.chat_url(8801))

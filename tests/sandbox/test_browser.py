@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 from bot.sandbox import BotAccount, Person, SandboxServer
+from tests.auxil.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 from .tinybot import TOKEN, polling_bot
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.mark.browser
@@ -31,13 +15,9 @@ async def test_chat_page_start_and_button(
     server: SandboxServer, bot_account: BotAccount, alice: Person, bob: Person
 ) -> None:
     playwright_api = pytest.importorskip("playwright.async_api")
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium (scripts/test does)")
-        pytest.skip("system Chromium not installed")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    require_chromium()
     async with polling_bot(server, TOKEN), playwright_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = await browser.new_page(viewport={"width": 390, "height": 844})
             await page.goto(server.chat_url())

@@ -99,6 +99,9 @@ async def _station_of(actor: Actor) -> Station:
     station_id = actor.person.station_id
     if station_id is None:
         raise NotAllowed("no station", msgid="checkin.no_station")
+    loaded = actor.person.station
+    if isinstance(loaded, Station) and loaded.id == station_id:
+        return loaded  # read with the person (services.people)
     return await Station.get(id=station_id)
 
 

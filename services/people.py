@@ -47,8 +47,11 @@ class Access:
 
 
 async def _load(telegram_id: int) -> Person | None:
-    return await Person.get_or_none(telegram_id=telegram_id, active=True).prefetch_related(
-        "roles"
+    # The station comes in the same query: nearly every action needs it.
+    return await (
+        Person.get_or_none(telegram_id=telegram_id, active=True)
+        .select_related("station")
+        .prefetch_related("roles")
     )
 
 

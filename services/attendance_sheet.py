@@ -68,9 +68,10 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
     holidays = set(
         await Holiday.filter(station_id=station.id, date__gte=month).values_list("date", flat=True)
     )
+    days = _month_days(month)
     closed_days = [
         day
-        for day in _month_days(month)
+        for day in days
         if day.isoweekday() in (station.working_days or [])
         and day not in holidays
         and at_local(day, hours.closes, zone) <= now
@@ -82,14 +83,14 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
         station_id=station.id,
         kind=CheckInKind.IN,
         local_date__gte=month,
-        local_date__lte=_month_days(month)[-1],
+        local_date__lte=days[-1],
     ).order_by("at")
     first_in: dict[tuple[int, date], CheckIn] = {}
     for checkin in checkins:
         first_in.setdefault((checkin.person_id, checkin.local_date), checkin)
     leave = await LeaveRequest.filter(
         station_id=station.id, status=RequestStatus.APPROVED,
-        start_date__lte=_month_days(month)[-1], end_date__gte=month,
+        start_date__lte=days[-1], end_date__gte=month,
     )
     leave_days: dict[int, set[date]] = defaultdict(set)
     for request in leave:

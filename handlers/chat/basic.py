@@ -5,19 +5,16 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from handlers.chat.common import actor_of, actor_or_refuse
 from i18n import translate
 from services.commands import commands_for
-from services.people import identify
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the commands this person can use, in their language."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None:
-        return
-    actor = await identify(user.id)
-    if actor is None:
-        await message.reply_text(translate(user.language_code, "start.unregistered"))
+    message = update.effective_message
+    actor = await actor_or_refuse(update, context)
+    if actor is None or message is None:
         return
     lines = [translate(actor.language, "help.intro")]
     lines += [
@@ -33,6 +30,6 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    actor = await identify(user.id)
+    actor = await actor_of(context, user.id)
     language = actor.language if actor else user.language_code
     await message.reply_text(translate(language, "cancel.done"))

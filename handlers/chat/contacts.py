@@ -9,10 +9,10 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from handlers.chat.common import actor_of
 from i18n import normalize_language, translate
 from services.contacts import Directory, DirectoryEntry, directory
 from services.errors import DomainError
-from services.people import identify
 
 
 def _country_name(country: str, language: str) -> str:
@@ -65,7 +65,7 @@ async def contacts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
-    actor = await identify(user.id)
+    actor = await actor_of(context, user.id)
     if actor is None:
         return
     try:

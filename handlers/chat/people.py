@@ -5,9 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from handlers.chat.common import actor_of
 from i18n import translate
 from services.errors import DomainError
-from services.people import identify, station_roster
+from services.people import station_roster
 
 
 async def roster(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -15,7 +16,7 @@ async def roster(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None or query.data is None:
         return
-    actor = await identify(user.id)
+    actor = await actor_of(context, user.id)
     language = actor.language if actor else user.language_code
     try:
         station_id = int(query.data.split(":", 1)[1])

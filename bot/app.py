@@ -121,6 +121,9 @@ class Outpost:
     web_url: str = ""
     scheduler: Scheduler | None = None
     delivery: DeliveryService | None = None
+    # False leaves the scheduler to be driven by hand (`scheduler.run_now`): tests whose clock
+    # stands still must not see ticks fired by the wall clock at unpredictable moments.
+    ticking: bool = True
     _started: list[str] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -231,7 +234,8 @@ class Outpost:
         self.scheduler = build_scheduler(
             self.clock, attendance_sheet_day=self.settings.attendance_sheet_day
         )
-        self.scheduler.start()
+        if self.ticking:
+            self.scheduler.start()
         self._started.append("scheduler")
         # Catch up at once on whatever fell due while Outpost was stopped.
         await self.scheduler.run_now("station_days")

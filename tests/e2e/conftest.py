@@ -57,8 +57,12 @@ def outpost_settings(sandbox: SandboxServer, database_url: str, **extra: object)
 async def outpost(
     sandbox: SandboxServer, database_url: str, clock: ManualClock
 ) -> AsyncIterator[Outpost]:
-    """Outpost running by long polling against the sandbox, on this test's database."""
-    app = Outpost(outpost_settings(sandbox, database_url), clock=clock)
+    """Outpost running by long polling against the sandbox, on this test's database.
+
+    The scheduler does not tick by the wall clock here: a test runs it with `run_now` after
+    moving its clock, so what is due never depends on when the test happens to run.
+    """
+    app = Outpost(outpost_settings(sandbox, database_url), clock=clock, ticking=False)
     await app.start()
     try:
         yield app

@@ -75,7 +75,7 @@ async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
         sandbox, database_url, webhook=True, web_port=port,
         public_url=f"http://127.0.0.1:{port}", webhook_secret="e2e-secret",
     )
-    app = Outpost(settings, clock=clock)
+    app = Outpost(settings, clock=clock, ticking=False)
     await app.start()
     try:
         account = next(iter(sandbox.sandbox.bots.values()))

@@ -16,9 +16,10 @@ from bot.delivery.service import DeliveryService
 from bot.delivery.telegram import TelegramSender, make_bot
 from bot.sandbox import FloodLimits, SandboxServer
 from bot.sandbox.limits import ManualClock as SandboxClock
-from db.enums import Channel
-from db.models import Person
-from services.clock import ManualClock
+from db.enums import Channel, Lane
+from db.models import OutboxMessage, Person
+from services.clock import Clock, ManualClock
+from services.notify import notify
 
 TOKEN = "424242:delivery-test-token-abcdef"
 
@@ -134,3 +135,24 @@ async def until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await asyncio.sleep(0.01)
+
+
+async def queue(
+    recipient: Person | str,
+    key: str,
+    *,
+    clock: Clock,
+    lane: Lane = Lane.ROUTINE,
+    name: str | None = None,
+    **extra: Any,
+) -> OutboxMessage:
+    """notify() with the test message ("Test message for {name}.") and its defaults."""
+    return await notify(
+        clock=clock,
+        recipient=recipient,
+        msgid="outbox.test",
+        params={} if name is None else {"name": name},
+        lane=lane,
+        idempotency_key=key,
+        **extra,
+    )

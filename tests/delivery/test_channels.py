@@ -20,9 +20,9 @@ from bot.delivery.sms import SmsSender
 from db.enums import Channel, DeliveryStatus, Lane
 from db.models import DeliveryAttempt, OutboxMessage
 from services.clock import ManualClock
-from services.notify import button, delivery_report, notify
+from services.notify import button, delivery_report
 
-from .conftest import ServiceFactory, until
+from .conftest import ServiceFactory, queue, until
 
 
 def _free_port() -> int:
@@ -79,18 +79,11 @@ async def test_email_is_sent_and_refusal_is_final(
         host="127.0.0.1", port=port, security="none", from_address="outpost@example.org"
     )
     rows = [
-        await notify(
-            recipient=address,
-            channel=Channel.EMAIL,
+        await queue(
+            address, f"mail-{address}", lane=Lane.ESCALATION, name="使馆", channel=Channel.EMAIL,
             language="zh-Hans",
-            msgid="outbox.test",
-            params={"name": "使馆"},
-            lane=Lane.ESCALATION,
-            idempotency_key=f"mail-{address}",
             buttons=[[button("outbox.button.open", url="https://outpost.example.org/i/1")]],
-            source_kind="incident",
-            source_id=11,
-            clock=clock,
+            source_kind="incident", source_id=11, clock=clock,
         )
         for address in ("consular@example.org", "nobody@example.org")
     ]
@@ -156,13 +149,8 @@ async def test_sms_json_gateway_with_bearer_token_and_retry(
     """JSON style: bearer token, to/text/channel; a 503 is retried, then sent."""
     handler, url = gateway
     config = SmsConfig(url=f"{url}/send", style="json", token=SecretStr("s3cret"))
-    row = await notify(
-        recipient="+2348000000001",
-        channel=Channel.SMS,
-        msgid="outbox.test",
-        params={"name": "Ade"},
-        lane=Lane.EMERGENCY,
-        idempotency_key="sms-1",
+    row = await queue(
+        "+2348000000001", "sms-1", lane=Lane.EMERGENCY, name="Ade", channel=Channel.SMS,
         clock=clock,
     )
     service = await make_service(senders={Channel.SMS: SmsSender(config)})
@@ -200,13 +188,8 @@ async def test_twilio_style_sms_and_voice_with_basic_auth(
         voice_url=f"{url}/2010-04-01/Accounts/AC1/Calls.json",
     )
     rows = [
-        await notify(
-            recipient="+2348000000002",
-            channel=channel,
-            msgid="outbox.test",
-            params={"name": "<Ade>"},
-            lane=Lane.EMERGENCY,
-            idempotency_key=f"tw-{channel}",
+        await queue(
+            "+2348000000002", f"tw-{channel}", lane=Lane.EMERGENCY, name="<Ade>", channel=channel,
             clock=clock,
         )
         for channel in (Channel.SMS, Channel.VOICE)

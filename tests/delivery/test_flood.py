@@ -12,9 +12,8 @@ from bot.sandbox.limits import ManualClock as SandboxClock
 from db.enums import DeliveryStatus, Lane
 from db.models import DeliveryAttempt, OutboxMessage
 from services.clock import ManualClock
-from services.notify import notify
 
-from .conftest import PeopleFactory, ServiceFactory, until
+from .conftest import PeopleFactory, ServiceFactory, queue, until
 from .test_service import _all_settled, _texts
 
 
@@ -34,25 +33,11 @@ async def test_429_holds_only_that_chat(
     """A 429 for one chat pauses that chat for retry_after; other chats keep flowing."""
     busy, *others = await people(6)
     first = [
-        await notify(
-            clock=clock,
-            recipient=busy,
-            msgid="outbox.test",
-            params={"name": str(n)},
-            lane=Lane.EMERGENCY,
-            idempotency_key=f"busy-{n}",
-        )
+        await queue(busy, f"busy-{n}", lane=Lane.EMERGENCY, name=str(n), clock=clock)
         for n in range(2)
     ]
     rest = [
-        await notify(
-            clock=clock,
-            recipient=person,
-            msgid="outbox.test",
-            params={"name": "o"},
-            lane=Lane.ROUTINE,
-            idempotency_key=f"other-{person.id}",
-        )
+        await queue(person, f"other-{person.id}", name="o", clock=clock)
         for person in others
     ]
     service = await make_service(worker=WorkerConfig(max_in_flight=1, poll_seconds=0.05))

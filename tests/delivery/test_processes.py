@@ -16,10 +16,9 @@ from bot.sandbox import SandboxServer
 from db.enums import DeliveryStatus, Lane
 from db.models import OutboxMessage
 from services.clock import SystemClock
-from services.notify import notify
 from tests.conftest import on_postgres
 
-from .conftest import TOKEN, PeopleFactory, until
+from .conftest import TOKEN, PeopleFactory, queue, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,13 +75,8 @@ async def test_killed_worker_is_replaced_and_every_message_goes_once(
     recipients = await people(30)
     ids = [person.telegram_id for person in recipients]
     for person in recipients:
-        await notify(
-            recipient=person,
-            msgid="outbox.test",
-            params={"name": "crash"},
-            lane=Lane.BROADCAST,
-            idempotency_key=f"crash-{person.id}",
-            clock=SystemClock(),
+        await queue(
+            person, f"crash-{person.id}", lane=Lane.BROADCAST, name="crash", clock=SystemClock(),
         )
     first = await spawn("first", "--per-second", "20", "--lease", "1", "--poll", "0.05")
 
@@ -129,13 +123,8 @@ async def test_two_workers_on_postgresql_send_each_message_once(
         await spawn(name, "--per-second", "100", "--poll", "0.05") for name in ("one", "two")
     ]
     for person in recipients:
-        await notify(
-            recipient=person,
-            msgid="outbox.test",
-            params={"name": "two"},
-            lane=Lane.BROADCAST,
-            idempotency_key=f"two-{person.id}",
-            clock=SystemClock(),
+        await queue(
+            person, f"two-{person.id}", lane=Lane.BROADCAST, name="two", clock=SystemClock(),
         )
 
     async def all_sent() -> bool:

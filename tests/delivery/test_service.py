@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,9 @@ from db.enums import Channel, DeliveryStatus, Lane
 from db.models import DeliveryAttempt, OutboxMessage, Person
 from services.clock import ManualClock, SystemClock
 from services.errors import InvalidInput
-from services.notify import button, delivery_report, notify, unreached
+from services.notify import button, delivery_report, unreached
 
-from .conftest import FAST_RATE, PeopleFactory, RecordingSender, ServiceFactory, until
+from .conftest import FAST_RATE, PeopleFactory, RecordingSender, ServiceFactory, queue, until
 
 
 async def _all_settled(*ids: int) -> bool:
@@ -23,7 +24,7 @@ async def _all_settled(*ids: int) -> bool:
     return all(status in (DeliveryStatus.SENT, DeliveryStatus.FAILED) for status in rows)
 
 
-def _texts(server: SandboxServer, telegram_id: int) -> list[str]:
+def _texts(server: SandboxServer, telegram_id: int) -> list[str | None]:
     return [message.raw_text for message in server.sandbox.person(telegram_id).messages]
 
 
@@ -34,14 +35,7 @@ async def test_lanes_go_out_highest_first(
     recipients = await people(10)
     lanes = [Lane.ROUTINE, Lane.BROADCAST, Lane.EMERGENCY, Lane.APPROVAL, Lane.ESCALATION] * 2
     rows = [
-        await notify(
-            clock=clock,
-            recipient=person,
-            msgid="outbox.test",
-            params={"name": "x"},
-            lane=lane,
-            idempotency_key=f"lanes-{index}",
-        )
+        await queue(person, f"lanes-{index}", lane=lane, name="x", clock=clock)
         for index, (person, lane) in enumerate(zip(recipients, lanes, strict=True))
     ]
     service = await make_service(worker=WorkerConfig(max_in_flight=1, poll_seconds=0.05))
@@ -61,15 +55,9 @@ async def test_emergency_overtakes_a_running_broadcast(
     """An emergency written during a broadcast goes out within one send of being written."""
     recipients = await people(41)
     broadcast = [
-        await notify(
-            recipient=person,
-            msgid="outbox.test",
-            params={"name": "b"},
-            lane=Lane.BROADCAST,
-            idempotency_key=f"broadcast-{person.id}",
-            source_kind="alert",
-            source_id=1,
-            clock=SystemClock(),
+        await queue(
+            person, f"broadcast-{person.id}", lane=Lane.BROADCAST, name="b", source_kind="alert",
+            source_id=1, clock=SystemClock(),
         )
         for person in recipients[:40]
     ]
@@ -85,15 +73,9 @@ async def test_emergency_overtakes_a_running_broadcast(
 
     await until(some_sent)
     sent_before = len(sender.order)
-    sos = await notify(
-        recipient=recipients[40],
-        msgid="outbox.test",
-        params={"name": "sos"},
-        lane=Lane.EMERGENCY,
-        idempotency_key="sos-1",
-        source_kind="incident",
-        source_id=7,
-        clock=SystemClock(),
+    sos = await queue(
+        recipients[40], "sos-1", lane=Lane.EMERGENCY, name="sos", source_kind="incident",
+        source_id=7, clock=SystemClock(),
     )
     await until(lambda: _all_settled(sos.id))
     position = sender.order.index(sos.id)
@@ -108,14 +90,7 @@ async def test_server_errors_are_retried_with_backoff(
     """Two 502s, then success: three attempts recorded, the waits grow."""
     (person,) = await people(1)
     server.sandbox.faults.add("server_error", methods=["sendMessage"], times=2, status=502)
-    row = await notify(
-        clock=clock,
-        recipient=person,
-        msgid="outbox.test",
-        params={"name": "r"},
-        lane=Lane.ESCALATION,
-        idempotency_key="retry-1",
-    )
+    row = await queue(person, "retry-1", lane=Lane.ESCALATION, name="r", clock=clock)
     service = await make_service(retry=RetryConfig(backoff_base_seconds=2, jitter=0))
 
     async def attempts(n: int) -> bool:
@@ -151,15 +126,8 @@ async def test_gives_up_after_max_attempts(
     """A message that keeps failing is failed for good after max_attempts, with the reason."""
     (person,) = await people(1)
     server.sandbox.faults.add("server_error", methods=["sendMessage"], status=500)
-    row = await notify(
-        clock=clock,
-        recipient=person,
-        msgid="outbox.test",
-        params={"name": "r"},
-        lane=Lane.ROUTINE,
-        idempotency_key="give-up",
-        source_kind="reminder",
-        source_id=3,
+    row = await queue(
+        person, "give-up", name="r", clock=clock, source_kind="reminder", source_id=3,
     )
     service = await make_service(retry=RetryConfig(max_attempts=2, backoff_base_seconds=1))
     await until(lambda: DeliveryAttempt.filter(message_id=row.id).exists())
@@ -181,15 +149,9 @@ async def test_blocked_bot_is_final_and_reported(
     blocked, reachable = await people(2)
     server.sandbox.person(blocked.telegram_id).block_bot()
     rows = [
-        await notify(
-            clock=clock,
-            recipient=person,
-            msgid="outbox.test",
-            params={"name": "a"},
-            lane=Lane.EMERGENCY,
-            idempotency_key=f"sos-9-{person.id}",
-            source_kind="incident",
-            source_id=9,
+        await queue(
+            person, f"sos-9-{person.id}", lane=Lane.EMERGENCY, name="a", clock=clock,
+            source_kind="incident", source_id=9,
         )
         for person in (blocked, reachable)
     ]
@@ -213,21 +175,17 @@ async def test_same_idempotency_key_writes_and_sends_once(
 ) -> None:
     """notify() twice with one key: the same row, one message."""
     (person,) = await people(1)
-    kwargs = {
-        "recipient": person,
-        "msgid": "outbox.test",
-        "params": {"name": "once"},
-        "lane": Lane.APPROVAL,
-        "idempotency_key": "approval-5-head",
-        "clock": clock,
-    }
-    first = await notify(**kwargs)  # type: ignore[arg-type]
-    second = await notify(**kwargs)  # type: ignore[arg-type]
+
+    def once() -> Awaitable[OutboxMessage]:
+        return queue(person, "approval-5-head", lane=Lane.APPROVAL, name="once", clock=clock)
+
+    first = await once()
+    second = await once()
     assert first.id == second.id
     assert await OutboxMessage.all().count() == 1
     await make_service()
     await until(lambda: _all_settled(first.id))
-    again = await notify(**kwargs)  # type: ignore[arg-type]
+    again = await once()
     assert again.id == first.id
     assert again.status == DeliveryStatus.SENT
     assert _texts(server, person.telegram_id) == ["Test message for once."]
@@ -240,23 +198,11 @@ async def test_rendered_in_the_recipients_language_at_send_time(
     (chinese,) = await people(1, "zh-Hans")
     (switching,) = await people(1, "en")
     rows = [
-        await notify(
-            clock=clock,
-            recipient=chinese,
-            msgid="outbox.test",
-            params={"name": "王"},
-            lane=Lane.ROUTINE,
-            idempotency_key="lang-1",
+        await queue(
+            chinese, "lang-1", name="王", clock=clock,
             buttons=[[button("outbox.button.open", callback_data="open:1")]],
         ),
-        await notify(
-            clock=clock,
-            recipient=switching,
-            msgid="outbox.test",
-            params={"name": "Li"},
-            lane=Lane.ROUTINE,
-            idempotency_key="lang-2",
-        ),
+        await queue(switching, "lang-2", name="Li", clock=clock),
     ]
     await Person.filter(id=switching.id).update(language="zh-Hans")
     await make_service()
@@ -275,26 +221,14 @@ async def test_notify_commits_with_the_business_change_or_not_at_all(
 
     async def fail_after_notify() -> None:
         async with in_transaction():
-            await notify(
-                clock=clock,
-                recipient=person,
-                msgid="outbox.test",
-                lane=Lane.ROUTINE,
-                idempotency_key="tx-1",
-            )
+            await queue(person, "tx-1", clock=clock)
             raise RuntimeError("business change failed")
 
     with pytest.raises(RuntimeError):
         await fail_after_notify()
     assert not await OutboxMessage.exists(idempotency_key="tx-1")
     async with in_transaction():
-        await notify(
-            clock=clock,
-            recipient=person,
-            msgid="outbox.test",
-            lane=Lane.ROUTINE,
-            idempotency_key="tx-2",
-        )
+        await queue(person, "tx-2", clock=clock)
     assert await OutboxMessage.exists(idempotency_key="tx-2")
 
 
@@ -304,26 +238,11 @@ async def test_notify_refuses_what_cannot_be_delivered(
     """Raw addresses need a channel, keys are required, buttons have exactly one action."""
     (person,) = await people(1)
     with pytest.raises(InvalidInput):
-        await notify(
-            clock=clock,
-            recipient="x@example.org",
-            msgid="m",
-            lane=Lane.ROUTINE,
-            idempotency_key="k",
-        )
+        await queue("x@example.org", "k", clock=clock)
     with pytest.raises(InvalidInput):
-        await notify(
-            clock=clock, recipient=person, msgid="m", lane=Lane.ROUTINE, idempotency_key=""
-        )
+        await queue(person, "", clock=clock)
     with pytest.raises(InvalidInput):
-        await notify(
-            clock=clock,
-            recipient=person,
-            msgid="m",
-            lane=Lane.ROUTINE,
-            idempotency_key="k",
-            channel=Channel.EMAIL,
-        )
+        await queue(person, "k", clock=clock, channel=Channel.EMAIL)
     with pytest.raises(InvalidInput):
         button("outbox.button.open", callback_data="a", url="https://example.org")
 
@@ -334,14 +253,7 @@ async def test_stop_hands_back_claimed_rows(
     """Rows a stopping worker held but did not send are pending again, claim cleared."""
     (person,) = await people(1)
     rows = [
-        await notify(
-            clock=clock,
-            recipient=person,
-            msgid="outbox.test",
-            params={"name": str(n)},
-            lane=Lane.ROUTINE,
-            idempotency_key=f"stop-{n}",
-        )
+        await queue(person, f"stop-{n}", name=str(n), clock=clock)
         for n in range(6)
     ]
     # One per chat and a frozen clock: after the burst of 3 the rest wait in the worker.

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from db.enums import Role
 from db.models import AuditLog, Person, PersonRole
+from db.queries import person_roles_sql, split_roles
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound
 from services.validation import language_tag
@@ -46,35 +47,38 @@ class Access:
     person: Person | None = None  # set for REGISTERED and REGISTERING
 
 
-async def _load(telegram_id: int) -> Person | None:
-    # The station comes in the same query: nearly every action needs it.
-    return await (
-        Person.get_or_none(telegram_id=telegram_id, active=True)
+async def _load(telegram_id: int) -> tuple[Person, frozenset[Role]] | None:
+    # One round trip: the station (nearly every action needs it) and the roles come with the
+    # person. Read on every update, never cached: a role taken away counts at once.
+    person = await (
+        Person.filter(telegram_id=telegram_id, active=True)
         .select_related("station")
-        .prefetch_related("roles")
+        .annotate(role_list=person_roles_sql())
+        .first()
     )
-
-
-def _actor(person: Person) -> Actor:
-    return Actor(person=person, roles=frozenset(Role(grant.role) for grant in person.roles))
+    if person is None:
+        return None
+    roles = frozenset(Role(role) for role in split_roles(person.role_list))  # type: ignore[attr-defined]
+    return person, roles
 
 
 async def identify(telegram_id: int) -> Actor | None:
     """The active, registered person with this Telegram id and their roles, else None."""
-    person = await _load(telegram_id)
-    if person is None or person.registration_step is not None:
+    loaded = await _load(telegram_id)
+    if loaded is None or loaded[0].registration_step is not None:
         return None
-    return _actor(person)
+    return Actor(*loaded)
 
 
 async def access(telegram_id: int) -> Access:
     """Registered, registering or a stranger (unknown and deactivated people alike)."""
-    person = await _load(telegram_id)
-    if person is None:
+    loaded = await _load(telegram_id)
+    if loaded is None:
         return Access(Standing.STRANGER)
+    person, roles = loaded
     if person.registration_step is not None:
         return Access(Standing.REGISTERING, person=person)
-    return Access(Standing.REGISTERED, actor=_actor(person), person=person)
+    return Access(Standing.REGISTERED, actor=Actor(person, roles), person=person)
 
 
 def require(actor: Actor | None, *roles: Role) -> Actor:
@@ -144,7 +148,7 @@ async def menus_to_refresh() -> list[tuple[Person, frozenset[Role] | None]]:
     result: list[tuple[Person, frozenset[Role] | None]] = []
     for person in await Person.filter(active=True, registration_step__isnull=True) \
             .prefetch_related("roles"):
-        result.append((person, _actor(person).roles))
+        result.append((person, frozenset(Role(grant.role) for grant in person.roles)))
     for person in await Person.filter(active=False, menu_key__isnull=False):
         result.append((person, None))
     return result

@@ -121,6 +121,27 @@ async def test_require_and_roster(db: str) -> None:
         await station_roster(staff_actor, los.id)
 
 
+async def test_identify_reads_every_role_and_the_station_in_one_go(db: str) -> None:
+    """Several roles, none, and a role taken away: each read comes from the database anew."""
+    los = await _station()
+    both = await Person.create(telegram_id=3, name="Both", station=los)
+    for role in (Role.HEAD, Role.SAFETY, Role.HQ):
+        await PersonRole.create(person=both, role=role)
+    await Person.create(telegram_id=4, name="Nobody")
+    actor = await identify(3)
+    assert actor is not None
+    assert actor.roles == {Role.HEAD, Role.SAFETY, Role.HQ}
+    assert actor.person.station is not None
+    assert actor.person.station.code == "LOS"
+    bare = await identify(4)
+    assert bare is not None
+    assert (bare.roles, bare.person.station) == (frozenset(), None)
+    await PersonRole.filter(person=both, role=Role.HEAD).delete()
+    again = await identify(3)
+    assert again is not None
+    assert again.roles == {Role.SAFETY, Role.HQ}
+
+
 def test_command_table(monkeypatch: pytest.MonkeyPatch) -> None:
     """Menus list built commands of the person's roles; head and HQ commands are reserved."""
     monkeypatch.setattr(commands, "_built", {"start", "help", "contacts", "outings", "alert"})

@@ -155,6 +155,21 @@ async def _wait_sent(sender: TimingSender, ids: set[int]) -> None:
     await sender.until(lambda: ids.issubset(sender.accepted))
 
 
+async def _queue_broadcast(people: list[Person], source_id: int) -> set[int]:
+    """Write one broadcast to `people` (tagged with `source_id`); the ids of its rows."""
+    await notify_many(
+        recipients=people,
+        msgid="outbox.test",
+        params={"name": "all"},
+        lane=Lane.BROADCAST,
+        idempotency_key=f"bench-broadcast-{source_id}",
+        source_kind="bench",
+        source_id=source_id,
+        clock=SystemClock(),
+    )
+    return {row.id for row in await OutboxMessage.filter(source_kind="bench", source_id=source_id)}
+
+
 async def broadcast_with_emergencies(
     url: str, people: list[Person], sizes: Sizes, figures: Figures
 ) -> None:
@@ -162,17 +177,7 @@ async def broadcast_with_emergencies(
     rate = RateConfig(per_second=30)
     crowd = people[: sizes.broadcast]
     responders = people[sizes.broadcast : sizes.broadcast + sizes.emergencies]
-    await notify_many(
-        recipients=crowd,
-        msgid="outbox.test",
-        params={"name": "all"},
-        lane=Lane.BROADCAST,
-        idempotency_key="bench-broadcast-30",
-        source_kind="bench",
-        source_id=30,
-        clock=SystemClock(),
-    )
-    ids = {row.id for row in await OutboxMessage.filter(source_id=30)}
+    ids = await _queue_broadcast(crowd, 30)
     async with _service(url, rate) as (service, sender):
         await sender.until(lambda: bool(sender.accepted))
         # Spread the emergencies over the first 80 % of the broadcast.
@@ -207,17 +212,7 @@ async def broadcast_with_emergencies(
 async def paid_broadcast(url: str, people: list[Person], sizes: Sizes, figures: Figures) -> None:
     """(a) the paid broadcast rate share at 1000/s."""
     rate = RateConfig(allow_paid_broadcast=True)
-    await notify_many(
-        recipients=people[: sizes.paid_broadcast],
-        msgid="outbox.test",
-        params={"name": "p"},
-        lane=Lane.BROADCAST,
-        idempotency_key="bench-broadcast-paid",
-        source_kind="bench",
-        source_id=1000,
-        clock=SystemClock(),
-    )
-    ids = {row.id for row in await OutboxMessage.filter(source_id=1000)}
+    ids = await _queue_broadcast(people[: sizes.paid_broadcast], 1000)
     async with _service(url, rate) as (service, sender):
         await _wait_sent(sender, ids)
         share = _share(list(sender.accepted.values()), rate.paid_per_second)

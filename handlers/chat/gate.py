@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from handlers.chat.common import remember_actor
-from handlers.chat.menus import ensure_menu
+from handlers.chat.menus import ensure_menu_quietly
 from handlers.chat.registration import prompt_step
 from i18n import translate
 from services.commands import BY_NAME, is_built, may_press, may_run
@@ -38,7 +38,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert state.actor is not None
         actor = state.actor
         remember_actor(context, user.id, actor)
-        await ensure_menu(context.bot, actor.person, actor.roles)
+        await ensure_menu_quietly(context.bot, actor.person, actor.roles)
         if command is not None:
             name = command[0]
             if not may_run(name, actor.roles):

@@ -28,6 +28,19 @@ async def ensure_menu(bot: Any, person: Person, roles: frozenset[Role]) -> None:
     await published_menu(person, key)
 
 
+async def ensure_menu_quietly(bot: Any, person: Person, roles: frozenset[Role]) -> None:
+    """ensure_menu(), where a refusal from Telegram costs the menu and nothing else.
+
+    The gate calls this on every update: a 5xx or a timeout on setMyCommands must never stop
+    the person's check-in or SOS, nor skip the gate's checks that follow. The menu is tried
+    again on their next update, since its key is only stored once Telegram accepted it.
+    """
+    try:
+        await ensure_menu(bot, person, roles)
+    except TelegramError as exc:
+        logger.info("command menu not published (%s)", type(exc).__name__)
+
+
 async def drop_menu(bot: Any, person: Person) -> None:
     """Remove a deactivated person's own menu: they see the public one again."""
     await bot.delete_my_commands(scope=BotCommandScopeChat(person.telegram_id))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import ContactKind, Role
@@ -158,6 +160,28 @@ async def test_staff_cannot_run_head_or_hq_commands(
     await PersonRole.create(person=await Person.get(telegram_id=7301), role=Role.HEAD)
     amina.send_crafted_callback(f"roster:{station.id}")
     assert "Amina" in (await amina.wait_for_message()).raw_text
+
+
+async def test_a_menu_telegram_refuses_does_not_stop_the_gate(
+    outpost: Outpost, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """setMyCommands failing (5xx, timeout) costs the menu, never the check or the answer."""
+    station = await _station()
+    await _person(station, 7351, "Musa", "en", Role.STAFF)
+    musa = sandbox.add_person(7351, "Musa", "en")
+    sandbox.sandbox.faults.add("server_error", methods=["setMyCommands"], status=502)
+    musa.send_command("duty")
+    assert "not allowed" in (await musa.wait_for_message()).raw_text
+    musa.send_command("help")
+    assert "/checkin" in (await musa.wait_for_message()).raw_text
+    assert await Person.filter(telegram_id=7351, menu_key__isnull=True).exists()
+    assert len(musa.messages) == 2
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+    # Telegram takes menus again: the next update publishes it.
+    sandbox.sandbox.faults.clear()
+    musa.send_command("help")
+    await musa.wait_for_message()
+    await eventually(lambda: _has_menu(musa))
 
 
 async def test_menus_follow_role_and_language(

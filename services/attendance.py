@@ -11,10 +11,19 @@ from geopy.distance import geodesic
 from tortoise.expressions import Q
 
 from db.enums import CheckInKind, CheckInSource, Lane, OutingStatus, RequestStatus, Role
-from db.models import CheckIn, Holiday, LeaveRequest, Outing, Person, PersonRole, Station
+from db.models import (
+    CheckIn,
+    Holiday,
+    LeaveRequest,
+    OutboxMessage,
+    Outing,
+    Person,
+    PersonRole,
+    Station,
+)
 from services.clock import Clock, ensure_utc
 from services.errors import InvalidInput, NotAllowed
-from services.localtime import at_local, day_bounds, local_date, station_zone
+from services.localtime import at_local, local_date, station_zone
 from services.notify import notify
 from services.people import Actor
 
@@ -43,6 +52,8 @@ class Position:
     accuracy_m: float | None = None
     live: bool = False
     forwarded: bool = False
+    # When a live location stops updating (None: a pin, or shared until stopped).
+    live_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,7 @@ async def record_checkin(
         inside_geofence=distance <= station.radius_m,
         poor_accuracy=poor,
         live=position.live,
+        live_until=position.live_until,
         telegram_message_id=message_id,
     )
     if not checkin.inside_geofence and station.notify_head_outside_geofence:
@@ -174,29 +186,49 @@ def _result(checkin: CheckIn, station: Station, zone: object, *, repeated: bool)
 
 async def update_live_position(
     *, actor: Actor, message_id: int, position: Position, clock: Clock
-) -> CheckIn | None:
-    """Keep the latest position of a live location that made a check-in; None if none did."""
+) -> CheckInResult | None:
+    """Follow a live location that made a check-in.
+
+    The check-in keeps the position and geofence verdict it was made with; the latest position
+    goes to its `last_*` columns until the station's working day ends. On a later local day,
+    the first position once the station's check-in window has opened is that day's check-in,
+    which is returned (also when the day already had one: `repeated`). A stale position, or
+    one from a live location that made no check-in, changes nothing.
+    """
+    now = clock.now()
+    if now - ensure_utc(position.sent_at) > MAX_POSITION_AGE:
+        return None
     checkin = await CheckIn.filter(
         person_id=actor.person.id, telegram_message_id=message_id, live=True
     ).order_by("-at").first()
-    if checkin is None:
+    if checkin is None or (checkin.live_until is not None and now > checkin.live_until):
         return None
-    station = await Station.get(id=checkin.station_id)
-    distance = distance_m(station, position.lat, position.lon)
-    checkin.lat, checkin.lon = position.lat, position.lon
-    checkin.accuracy_m = position.accuracy_m
-    checkin.distance_m = distance
-    checkin.poor_accuracy = (position.accuracy_m or 0) > POOR_ACCURACY_M
-    await checkin.save(
-        update_fields=["lat", "lon", "accuracy_m", "distance_m", "poor_accuracy"]
-    )
-    return checkin
+    station = await _station_of(actor)
+    zone = station_zone(station)
+    today = local_date(now, zone)
+    hours = StationHours.of(station)
+    if checkin.local_date != today:
+        if now < at_local(today, hours.opens, zone):
+            return None
+        try:
+            return await record_checkin(
+                actor=actor, position=position, clock=clock, kind=CheckInKind.IN,
+                message_id=message_id,
+            )
+        except CheckInRefused:
+            return None
+    if now >= at_local(today, hours.workday_ends, zone):
+        return None  # where people go after work is theirs: nothing is kept
+    checkin.last_lat, checkin.last_lon, checkin.last_seen_at = position.lat, position.lon, now
+    await checkin.save(update_fields=["last_lat", "last_lon", "last_seen_at"])
+    return None
 
 
 async def heads_of(station_id: int) -> list[Person]:
     """The active heads (deputies last) of a station."""
     grants = await PersonRole.filter(
-        role=Role.HEAD, person__station_id=station_id, person__active=True
+        role=Role.HEAD, person__station_id=station_id, person__active=True,
+        person__registration_step__isnull=True,
     ).prefetch_related("person").order_by("deputy", "id")
     return [grant.person for grant in grants]
 
@@ -230,10 +262,11 @@ async def is_working_day(station: Station, day: date) -> bool:
 
 
 async def expected_people(station: Station) -> list[Person]:
-    """Active staff of the station who are expected to check in."""
+    """Active staff of the station who finished registering: they are expected to check in."""
     return (
         await Person.filter(
-            station_id=station.id, active=True, roles__role=Role.STAFF
+            station_id=station.id, active=True, registration_step__isnull=True,
+            roles__role=Role.STAFF,
         ).distinct().order_by("name")
     )
 
@@ -246,12 +279,19 @@ async def excused_ids(station: Station, day: date) -> set[int]:
         start_date__lte=day,
         end_date__gte=day,
     ).values_list("person_id", flat=True)
-    start, end = day_bounds(day, station_zone(station))
+    # An outing excuses the check-in when it covers part of the check-in window: from when
+    # the person left (or, not gone yet, from its approval) until they came back (or, still
+    # out, the return they promised).
+    hours, zone = StationHours.of(station), station_zone(station)
+    opens, closes = at_local(day, hours.opens, zone), at_local(day, hours.closes, zone)
     out = await Outing.filter(
         Q(station_id=station.id)
         & Q(status__in=[OutingStatus.APPROVED, OutingStatus.OUT, OutingStatus.RETURNED])
-        & Q(leaves_at__lt=end)
-        & Q(expected_return_at__gte=start)
+        & (Q(leaves_at__lt=closes) | Q(leaves_at__isnull=True, decided_at__lt=closes))
+        & (
+            Q(returned_at__isnull=True, expected_return_at__gt=opens)
+            | Q(returned_at__gt=opens)
+        )
     ).values_list("person_id", flat=True)
     return set(cast("list[int]", [*on_leave, *out]))
 
@@ -281,33 +321,74 @@ class DayEvents:
 
 
 async def run_station_day(station: Station, *, clock: Clock) -> DayEvents:
-    """Do what is due today at this station: reminders at the window's start, the missed
-    check-in digest to the heads at its end. Idempotent: safe at any time, any number of times.
+    """Do what is due at this station: reminders at the window's start, the missed check-in
+    digest to the heads at its end. Idempotent: safe at any time, any number of times.
+
+    The previous working day's digest is made up for too, when Outpost was stopped over its
+    end and past the station's midnight (it is computed from the database, like today's).
     """
     zone = station_zone(station)
     now = clock.now()
     today = local_date(now, zone)
-    if not station.active or not await is_working_day(station, today):
+    if not station.active:
+        return DayEvents()
+    await _catch_up_digest(station, today - timedelta(days=1), clock=clock)
+    if not await is_working_day(station, today):
         return DayEvents()
     hours = StationHours.of(station)
     opens, closes = at_local(today, hours.opens, zone), at_local(today, hours.closes, zone)
     if now < opens:
         return DayEvents()
     missing = await missing_checkins(station, today)
-    if now < closes:
-        for person in missing:
-            await notify(
-                recipient=person,
-                msgid="checkin.reminder",
-                params={"closes": hours.closes.strftime("%H:%M")},
-                buttons=[[{"text": "checkin.button", "callback_data": "checkin:ask"}]],
-                lane=Lane.ROUTINE,
-                idempotency_key=f"checkin-reminder:{today.isoformat()}:{person.id}",
-                source_kind="station_day",
-                source_id=station.id,
-                clock=clock,
-            )
-        return DayEvents(reminders=len(missing))
+    if now >= closes:
+        return await _send_digest(station, today, missing, clock=clock)
+    for person in missing:
+        await notify(
+            recipient=person,
+            msgid="checkin.reminder",
+            params={"closes": hours.closes.strftime("%H:%M")},
+            buttons=[[{"text": "checkin.button", "callback_data": "checkin:ask"}]],
+            lane=Lane.ROUTINE,
+            idempotency_key=_reminder_key(today, person.id),
+            source_kind="station_day",
+            source_id=station.id,
+            clock=clock,
+        )
+    return DayEvents(reminders=len(missing))
+
+
+def _reminder_key(day: date, person_id: int) -> str:
+    return f"checkin-reminder:{day.isoformat()}:{person_id}"
+
+
+def _digest_key(station: Station, day: date, head_id: int) -> str:
+    return f"missed-digest:{station.id}:{day.isoformat()}:{head_id}"
+
+
+async def _catch_up_digest(station: Station, day: date, *, clock: Clock) -> None:
+    """Send `day`'s digest if Outpost stopped before sending it, but only if the station's
+    day happened in Outpost (a reminder went out or someone checked in): right after
+    installation nobody is reported for a day they could not check in."""
+    if not await is_working_day(station, day):
+        return
+    heads = await heads_of(station.id)
+    keys = [_digest_key(station, day, head.id) for head in heads]
+    if not keys or await OutboxMessage.filter(idempotency_key__in=keys).count() == len(keys):
+        return
+    missing = await missing_checkins(station, day)
+    if not missing:
+        return
+    reminded = await OutboxMessage.filter(
+        idempotency_key__in=[_reminder_key(day, person.id) for person in missing]
+    ).exists()
+    if reminded or await CheckIn.filter(station_id=station.id, local_date=day).exists():
+        await _send_digest(station, day, missing, clock=clock)
+
+
+async def _send_digest(
+    station: Station, day: date, missing: list[Person], *, clock: Clock
+) -> DayEvents:
+    """The missed check-ins of `day` to the station's heads, once per head and day."""
     if not missing:
         return DayEvents()
     names = ", ".join(person.name for person in missing)
@@ -317,12 +398,12 @@ async def run_station_day(station: Station, *, clock: Clock) -> DayEvents:
             msgid="attendance.missed_digest",
             params={
                 "station": station.name,
-                "date": today.isoformat(),
+                "date": day.isoformat(),
                 "count": len(missing),
                 "names": names,
             },
             lane=Lane.ESCALATION,
-            idempotency_key=f"missed-digest:{station.id}:{today.isoformat()}:{head.id}",
+            idempotency_key=_digest_key(station, day, head.id),
             source_kind="station_day",
             source_id=station.id,
             clock=clock,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -19,10 +20,13 @@ from services.clock import Clock
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, station_zone
 from services.notify import Attachment, notify
-from services.people import Actor
+from services.people import Actor, station_today
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-COLUMNS = ("name", "expected", "present", "late", "missed", "on_leave", "outside")
+# present + missed + on_leave + on_outing = expected; late and outside count present days.
+COLUMNS = (
+    "name", "expected", "present", "late", "missed", "on_leave", "on_outing", "outside"
+)
 
 
 @dataclass
@@ -35,6 +39,7 @@ class PersonMonth:
     late: int = 0
     missed: int = 0
     on_leave: int = 0
+    on_outing: int = 0
     outside: int = 0
 
 
@@ -60,8 +65,41 @@ def _month_days(month: date) -> list[date]:
     return [month + timedelta(days=i) for i in range((following - month).days)]
 
 
+@dataclass(frozen=True)
+class Membership:
+    """The station's local days on which a person belonged to it: [joined, left)."""
+
+    joined: date
+    left: date | None
+
+    @classmethod
+    def of(cls, person: Person, zone: ZoneInfo, closes: time) -> Membership:
+        """From the person's creation to their deactivation, as local dates of the station.
+
+        A day counts when they belonged at the close of its check-in window, as in the daily
+        digest: who joins after it is expected from the next day, who leaves after it was
+        expected that day.
+        """
+        def first_day_after(moment: datetime) -> date:
+            local = moment.astimezone(zone)
+            return local.date() + timedelta(days=1 if local.time() >= closes else 0)
+
+        left = None
+        if not person.active and person.deactivated_at is not None:
+            left = first_day_after(person.deactivated_at)
+        return cls(joined=first_day_after(person.created_at), left=left)
+
+    def includes(self, day: date) -> bool:
+        """True when the person belonged to the station on `day`."""
+        return self.joined <= day and (self.left is None or day < self.left)
+
+
 async def station_month(station: Station, month: date, *, clock: Clock) -> StationMonth:
-    """Count each staff member's month; a day counts once its check-in window has closed."""
+    """Count each staff member's month; a day counts once its check-in window has closed.
+
+    A person counts from the local day they joined until the day before they were deactivated
+    (there is no history of moves between stations: a person counts at their current one).
+    """
     zone = station_zone(station)
     hours = StationHours.of(station)
     now = clock.now()
@@ -101,9 +139,12 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
     excused_by_day = {day: await excused_ids(station, day) for day in closed_days}
     result = StationMonth(station=station)
     for person in people:
+        membership = Membership.of(person, zone, hours.closes)
+        if not any(membership.includes(day) for day in days):
+            continue
         row = PersonMonth(person=person)
         for day in closed_days:
-            if not person.active and person.deactivated_at and person.deactivated_at.date() < day:
+            if not membership.includes(day):
                 continue
             row.expected += 1
             first = first_in.get((person.id, day))
@@ -115,10 +156,18 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
                     row.outside += 1
             elif day in leave_days[person.id]:
                 row.on_leave += 1
-            elif person.id not in excused_by_day[day]:
+            elif person.id in excused_by_day[day]:
+                # The daily digest's excuse: leave, handled above, or an approved outing.
+                row.on_outing += 1
+            else:
                 row.missed += 1
         result.rows.append(row)
     return result
+
+
+async def month_now(actor: Actor, *, clock: Clock) -> date:
+    """The month it is for the reader: on their station's calendar, UTC's without a station."""
+    return (await station_today(actor, clock)).replace(day=1)
 
 
 async def stations_for(actor: Actor) -> list[Station]:
@@ -202,11 +251,15 @@ def month_reported_on(day: date) -> date:
 
 
 async def send_monthly_sheets(*, clock: Clock, day_of_month: int) -> int:
-    """On the configured day, queue the sheet to every HQ person once; returns how many."""
+    """From the configured day to the month's end, queue the sheet to every HQ person who has
+    not had it yet; returns how many. Run hourly, so a bot down on the day sends it later.
+    """
+    # UTC: the sheet covers every station, so no one station's calendar decides the day.
     today = clock.now().date()
-    if today.day != day_of_month:
+    if today.day < day_of_month:
         return 0
-    month = month_reported_on(today)
+    # The month due on the configured day, also when caught up after the 16th.
+    month = month_reported_on(today.replace(day=day_of_month))
     queued = 0
     recipients = await Person.filter(active=True, roles__role=Role.HQ).distinct().order_by("id")
     for person in recipients:

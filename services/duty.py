@@ -8,12 +8,11 @@ from datetime import date, timedelta
 from tortoise.transactions import in_transaction
 
 from db.enums import Lane, Role
-from db.models import AuditLog, DutyRoster, Person, Station
+from db.models import AuditLog, DutyRoster, Person
 from services.clock import Clock
 from services.errors import InvalidInput, NotAllowed
-from services.localtime import local_date, station_zone
 from services.notify import notify
-from services.people import Actor
+from services.people import Actor, station_today
 
 ROSTER_DAYS = 7
 MAX_DAYS_AHEAD = 62
@@ -33,12 +32,6 @@ def _station_id(actor: Actor) -> int:
     return actor.person.station_id
 
 
-async def station_today(actor: Actor, clock: Clock) -> date:
-    """Today on the actor's station's calendar."""
-    station = await Station.get_or_none(id=actor.person.station_id)
-    return local_date(clock.now(), station_zone(station)) if station else clock.now().date()
-
-
 async def roster(*, actor: Actor, clock: Clock, days: int = ROSTER_DAYS) -> list[RosterDay]:
     """The next `days` days of the head's station roster, from today."""
     station_id = _station_id(actor)
@@ -54,9 +47,11 @@ async def roster(*, actor: Actor, clock: Clock, days: int = ROSTER_DAYS) -> list
 
 
 async def candidates(*, actor: Actor) -> list[Person]:
-    """Who the head may put on duty: active people of the station."""
+    """Who the head may put on duty: active people of the station who finished registering."""
     station_id = _station_id(actor)
-    return await Person.filter(station_id=station_id, active=True).order_by("name")
+    return await Person.filter(
+        station_id=station_id, active=True, registration_step__isnull=True
+    ).order_by("name")
 
 
 async def set_duty(*, actor: Actor, day: date, person_id: int, clock: Clock) -> DutyRoster:
@@ -65,7 +60,9 @@ async def set_duty(*, actor: Actor, day: date, person_id: int, clock: Clock) -> 
     today = await station_today(actor, clock)
     if not today <= day <= today + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidInput("day out of range", msgid="duty.bad_day", days=MAX_DAYS_AHEAD)
-    person = await Person.get_or_none(id=person_id, station_id=station_id, active=True)
+    person = await Person.get_or_none(
+        id=person_id, station_id=station_id, active=True, registration_step__isnull=True
+    )
     if person is None:
         raise NotAllowed("not a person of this station")
     async with in_transaction():

@@ -8,13 +8,12 @@ from datetime import date, timedelta
 from tortoise.transactions import in_transaction
 
 from db.enums import Lane, RequestStatus, Role
-from db.models import AuditLog, LeaveRequest, Person, PersonRole, Station
+from db.models import AuditLog, LeaveRequest, Person, PersonRole
 from services.attendance import heads_of
 from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from services.localtime import local_date, station_zone
 from services.notify import notify
-from services.people import Actor
+from services.people import Actor, station_today
 
 MAX_LEAVE_DAYS = 90
 # The furthest in the past a leave may start: a day missed yesterday can still be explained.
@@ -32,9 +31,9 @@ class LeaveDecision:
 async def _deciders(person: Person, roles: frozenset[Role]) -> list[Person]:
     """Who decides this person's leave: the station's heads, or HQ for a head."""
     if Role.HEAD in roles or person.station_id is None:
-        grants = await PersonRole.filter(role=Role.HQ, person__active=True).prefetch_related(
-            "person"
-        )
+        grants = await PersonRole.filter(
+            role=Role.HQ, person__active=True, person__registration_step__isnull=True
+        ).prefetch_related("person")
         return [grant.person for grant in grants if grant.person.id != person.id]
     return [head for head in await heads_of(person.station_id) if head.id != person.id]
 
@@ -51,8 +50,7 @@ async def request_leave(
     if not reason:
         raise InvalidInput("no reason", msgid="leave.no_reason")
     person = actor.person
-    station = await Station.get_or_none(id=person.station_id) if person.station_id else None
-    today = local_date(clock.now(), station_zone(station)) if station else clock.now().date()
+    today = await station_today(actor, clock)
     if start < today - MAX_BACKDATE:
         raise InvalidInput("too far back", msgid="leave.too_old")
     overlapping = await LeaveRequest.filter(

@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from db.enums import ContactKind, Role
 from db.models import AuditLog, Contact, Holiday, Person, PersonRole, Station
+from services.attendance import DEFAULT_CHECKIN_CLOSES, DEFAULT_CHECKIN_OPENS
 from services.clock import Clock, SystemClock
 from services.errors import InvalidInput
 from services.localtime import zone_at, zone_named
@@ -299,6 +300,15 @@ def _validate_station(entry: Any, where: str, errors: _Errors) -> _StationEntry 
     for name_ in ("checkin_opens", "checkin_closes", "workday_ends"):
         if name_ in entry:
             values[name_] = _wall_time(entry[name_], errors, f"{where}.{name_}")
+    opens = values.get("checkin_opens") or DEFAULT_CHECKIN_OPENS
+    closes = values.get("checkin_closes") or DEFAULT_CHECKIN_CLOSES
+    if ("checkin_opens" in entry or "checkin_closes" in entry) and isinstance(opens, time) \
+            and isinstance(closes, time) and closes <= opens:
+        errors.add(
+            f"{where}.checkin_closes",
+            f"must be later than checkin_opens ({opens:%H:%M}; 08:00 when not given): "
+            "the check-in window lies within one day",
+        )
     if "currency" in entry:
         currency = entry["currency"]
         if not isinstance(currency, str) or not re.match(r"^[A-Za-z]{3}$", currency):

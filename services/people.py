@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from db.enums import Role
-from db.models import AuditLog, Person, PersonRole
+from db.models import AuditLog, Person, PersonRole, Station
 from db.queries import person_roles_sql, split_roles
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound
+from services.localtime import local_date, station_zone
 from services.validation import language_tag
 
 
@@ -79,6 +81,17 @@ async def access(telegram_id: int) -> Access:
     if person.registration_step is not None:
         return Access(Standing.REGISTERING, person=person)
     return Access(Standing.REGISTERED, actor=Actor(person, roles), person=person)
+
+
+async def station_today(actor: Actor, clock: Clock) -> date:
+    """Today on the calendar of the actor's station (UTC's for people without a station)."""
+    station_id = actor.person.station_id
+    if station_id is None:
+        return clock.now().date()
+    station = actor.person.station
+    if not (isinstance(station, Station) and station.id == station_id):
+        station = await Station.get(id=station_id)  # not read with the person
+    return local_date(clock.now(), station_zone(station))
 
 
 def require(actor: Actor | None, *roles: Role) -> Actor:

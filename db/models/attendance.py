@@ -34,8 +34,13 @@ class CheckIn(Model):
     inside_geofence = fields.BooleanField(default=False)
     poor_accuracy = fields.BooleanField(default=False)
     live = fields.BooleanField(default=False)
-    # While a live location runs, its latest position updates this row.
+    # When the live location that made it stops (null: a pin, or shared until stopped).
     live_until = fields.DatetimeField(null=True)
+    # The check-in keeps the position and verdict it was made with. While its live location
+    # runs, the latest position goes here instead.
+    last_lat = fields.FloatField(null=True)
+    last_lon = fields.FloatField(null=True)
+    last_seen_at = fields.DatetimeField(null=True)
     telegram_message_id = fields.BigIntField(null=True)
 
     class Meta:

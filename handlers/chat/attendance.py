@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
@@ -26,6 +27,7 @@ from services.attendance import (
 )
 from services.attendance_sheet import (
     attendance_workbook,
+    month_now,
     parse_month,
     sheet_file_name,
     stations_for,
@@ -65,16 +67,27 @@ async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
+# Telegram's live_period for a live location shared until the person stops it.
+LIVE_INDEFINITELY = 0x7FFFFFFF
+
+
 def _position(message: Message) -> Position:
     location = message.location
     assert location is not None
+    period = location.live_period
+    seconds = int(period.total_seconds()) if isinstance(period, timedelta) else period
+    live_until = None
+    if seconds is not None and seconds != LIVE_INDEFINITELY:
+        live_until = message.date + timedelta(seconds=seconds)
     return Position(
         lat=location.latitude,
         lon=location.longitude,
-        sent_at=message.date,
+        # A live location's update carries the time it moved; the message date is its start.
+        sent_at=message.edit_date or message.date,
         accuracy_m=location.horizontal_accuracy,
-        live=location.live_period is not None,
+        live=seconds is not None,
         forwarded=message.forward_origin is not None,
+        live_until=live_until,
     )
 
 
@@ -126,19 +139,21 @@ async def location_received(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def live_location_moved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A live location moved: keep its latest position on the check-in it made."""
+    """A live location moved: keep its latest position; on a new day it checks in again."""
     message = update.edited_message
     if message is None or message.location is None or update.effective_user is None:
         return
     actor = await actor_of(context, update.effective_user.id)
     if actor is None:
         return
-    await update_live_position(
+    result = await update_live_position(
         actor=actor,
         message_id=message.message_id,
         position=_position(message),
         clock=clock_of(context),
     )
+    if result is not None and not result.repeated:
+        await message.reply_text(render_result(actor.language, result))
 
 
 async def attendance_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -149,7 +164,10 @@ async def attendance_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     clock = clock_of(context)
     try:
-        month = parse_month(context.args[0]) if context.args else clock.now().date().replace(day=1)
+        if context.args:
+            month = parse_month(context.args[0])
+        else:
+            month = await month_now(actor, clock=clock)
         stations = await stations_for(actor)
         data = await attendance_workbook(
             month, clock=clock, stations=stations, language=actor.language

@@ -12,13 +12,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from handlers.chat.common import actor_of, actor_or_refuse, clock_of
 from i18n import translate
 from services.errors import Conflict, DomainError
-from services.leave import decide_leave, request_leave
+from services.leave import MAX_BACKDATE, decide_leave, request_leave
+from services.people import station_today
 
 DATE = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$")
 
 
 def parse_day(text: str, today: date) -> date | None:
-    """2026-12-01, or 12-01 (this year, or next year when already past)."""
+    """2026-12-01, or 12-01: this year's, unless that is further back than a leave may start
+    (then next year's), so `/leave 03-04` on 5 March explains yesterday."""
     match = DATE.match(text)
     if match is None:
         return None
@@ -27,8 +29,11 @@ def parse_day(text: str, today: date) -> date | None:
         parsed = date(int(year or today.year), int(month), int(day))
     except ValueError:
         return None
-    if year is None and parsed < today:
-        parsed = parsed.replace(year=today.year + 1)
+    if year is None and parsed < today - MAX_BACKDATE:
+        try:
+            parsed = parsed.replace(year=today.year + 1)
+        except ValueError:  # 29 February
+            return None
     return parsed
 
 
@@ -51,7 +56,7 @@ async def leave_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if actor is None or message is None:
         return
     clock = clock_of(context)
-    parsed = parse_leave(list(context.args or []), clock.now().date())
+    parsed = parse_leave(list(context.args or []), await station_today(actor, clock))
     if parsed is None:
         await message.reply_text(translate(actor.language, "leave.usage"))
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
@@ -83,9 +83,12 @@ async def test_live_location_required_and_followed(
     live.move(6.4300, 3.4219)
 
     async def moved() -> bool:
-        return (await CheckIn.get()).lat == 6.4300
+        return (await CheckIn.get()).last_lat == 6.4300
 
     await eventually(moved)
+    checkin = await CheckIn.get()
+    assert (checkin.lat, checkin.inside_geofence) == (LAGOS[0], True)
+    assert checkin.live_until == clock.now() + timedelta(seconds=900)
     assert await CheckIn.all().count() == 1
 
 

@@ -103,10 +103,11 @@ async def test_forwarded_stale_and_live_required(db: str, clock: ManualClock) ->
     assert result.poor_accuracy
     moved = await update_live_position(actor=actor, message_id=77,
                                        position=_at(clock, 6.4300, 3.4219, live=True), clock=clock)
-    assert moved is not None
-    assert moved.id == result.checkin.id
-    assert moved.distance_m is not None
-    assert moved.distance_m > 200
+    assert moved is None  # the same day: no new check-in
+    row = await CheckIn.get(id=result.checkin.id)
+    # The check-in keeps where it was made and its verdict; the live track is beside it.
+    assert (row.lat, row.inside_geofence) == (LAGOS[0], True)
+    assert (row.last_lat, row.last_lon, row.last_seen_at) == (6.4300, 3.4219, clock.now())
     assert await CheckIn.all().count() == 1
 
 
@@ -203,3 +204,113 @@ async def test_two_stations_keep_their_own_days(db: str, clock: ManualClock) -> 
     clock.set(datetime(2026, 1, 6, 0, 5, tzinfo=UTC))  # 07:05 Jakarta: its digest
     assert (await run_station_day(jakarta, clock=clock)).digest_sent
     assert not (await run_station_day(lagos, clock=clock)).digest_sent
+
+
+async def test_a_live_location_checks_in_again_on_the_next_day_and_not_after_work(
+    db: str, clock: ManualClock
+) -> None:
+    """Shared until stopped: day 2's first position after the window opens is day 2's
+    check-in; after the working day nothing is kept; a stale update changes nothing."""
+    station = await _station()
+    await _person(1, station)
+    actor = await identify(1)
+    assert actor is not None
+    clock.set(datetime(2026, 1, 5, 7, 10, tzinfo=UTC))  # Monday 08:10 in Lagos
+    first = await record_checkin(actor=actor, position=_at(clock, live=True), clock=clock,
+                                 message_id=5)
+    clock.set(datetime(2026, 1, 5, 16, 30, tzinfo=UTC))  # 17:30: after work
+    far = _at(clock, 6.60, 3.40, live=True)
+    assert await update_live_position(actor=actor, message_id=5, position=far, clock=clock) is None
+    assert (await CheckIn.get(id=first.checkin.id)).last_lat is None
+    clock.set(datetime(2026, 1, 6, 6, 30, tzinfo=UTC))  # Tuesday 07:30: window not open yet
+    early = _at(clock, live=True)
+    assert await update_live_position(actor=actor, message_id=5, position=early,
+                                      clock=clock) is None
+    assert await CheckIn.all().count() == 1
+    clock.set(datetime(2026, 1, 6, 7, 5, tzinfo=UTC))  # 08:05
+    stale = Position(lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() - timedelta(minutes=10),
+                     live=True)
+    assert await update_live_position(actor=actor, message_id=5, position=stale,
+                                      clock=clock) is None
+    second = await update_live_position(actor=actor, message_id=5,
+                                        position=_at(clock, live=True), clock=clock)
+    assert second is not None
+    assert not second.repeated
+    assert (second.checkin.local_date, second.kind, second.checkin.live) == (
+        date(2026, 1, 6), CheckInKind.IN, True
+    )
+    clock.advance(minutes=5)
+    moved = await update_live_position(actor=actor, message_id=5,
+                                       position=_at(clock, 6.4290, 3.4219, live=True),
+                                       clock=clock)
+    assert moved is None
+    assert (await CheckIn.get(id=second.checkin.id)).last_lat == 6.4290
+    assert await CheckIn.all().count() == 2
+
+
+async def test_outings_excuse_only_the_window_they_cover(db: str, clock: ManualClock) -> None:
+    """Approved and not gone yet: excused. An evening outing, or one back before the window
+    opened, does not excuse the morning check-in."""
+    station = await _station()
+    await _person(9, station, Role.HEAD)
+    waiting, evening, back_early = [await _person(n, station) for n in (1, 2, 3)]
+    day = datetime(2026, 1, 5, tzinfo=UTC)  # Lagos is UTC+1
+    await Outing.create(person=waiting, station=station, destination="Port",
+                        status=OutingStatus.APPROVED, decided_at=day.replace(hour=6),
+                        expected_return_at=day.replace(hour=12))
+    await Outing.create(person=evening, station=station, destination="Dinner",
+                        status=OutingStatus.APPROVED, leaves_at=day.replace(hour=17),
+                        decided_at=day.replace(hour=6), expected_return_at=day.replace(hour=18))
+    await Outing.create(person=back_early, station=station, destination="Bank",
+                        status=OutingStatus.RETURNED, leaves_at=day.replace(hour=5),
+                        returned_at=day.replace(hour=6, minute=30),
+                        expected_return_at=day.replace(hour=12))
+    clock.set(day.replace(hour=8, minute=31))  # 09:31 in Lagos
+    await run_station_day(station, clock=clock)
+    (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
+    assert digest.params["names"] == "P2, P3"
+
+
+async def test_people_still_registering_are_neither_reminded_nor_told(
+    db: str, clock: ManualClock
+) -> None:
+    """A staff member or head who has not finished registering is not part of the day yet."""
+    station = await _station()
+    head = await _person(9, station, Role.HEAD)
+    await _person(8, station, Role.HEAD)
+    await Person.filter(telegram_id=8).update(registration_step="phone")
+    await _person(1, station)
+    await _person(2, station)
+    await Person.filter(telegram_id=2).update(registration_step="language")
+    clock.set(datetime(2026, 1, 5, 7, 1, tzinfo=UTC))
+    assert (await run_station_day(station, clock=clock)).reminders == 1
+    clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))
+    await run_station_day(station, clock=clock)
+    (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
+    assert (digest.recipient_id, digest.params["names"]) == (head.id, "P1")
+
+
+async def test_a_digest_missed_while_stopped_is_made_up_the_next_day(
+    db: str, clock: ManualClock
+) -> None:
+    """Stopped from 09:00 Monday to Tuesday 00:30: Monday's digest goes out on restart. Right
+    after installation, a day nobody could check in is not reported."""
+    station = await _station()
+    head = await _person(9, station, Role.HEAD)
+    await _person(1, station)
+    clock.set(datetime(2026, 1, 4, 23, 30, tzinfo=UTC))  # Monday 00:30: installed
+    await run_station_day(station, clock=clock)  # Sunday: nothing to make up
+    clock.set(datetime(2026, 1, 5, 7, 1, tzinfo=UTC))  # Monday 08:01: reminded
+    assert (await run_station_day(station, clock=clock)).reminders == 1
+    clock.set(datetime(2026, 1, 5, 23, 30, tzinfo=UTC))  # Tuesday 00:30 in Lagos
+    assert (await run_station_day(station, clock=clock)).reminders == 0
+    (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
+    assert (digest.recipient_id, digest.params["date"]) == (head.id, "2026-01-05")
+    await run_station_day(station, clock=clock)
+    assert await OutboxMessage.filter(msgid="attendance.missed_digest").count() == 1
+
+    other = await _station("ABV")
+    await _person(19, other, Role.HEAD)
+    await _person(11, other)
+    await run_station_day(other, clock=clock)  # first tick ever for ABV: Monday not reported
+    assert await OutboxMessage.filter(msgid="attendance.missed_digest").count() == 1

@@ -72,8 +72,10 @@ async def test_nobody_else_may_decide(db: str, clock: ManualClock, who: str) -> 
 
 
 async def test_a_heads_leave_goes_to_hq(db: str, clock: ManualClock) -> None:
-    """Only HQ decides a head's leave."""
+    """Only HQ decides a head's leave (HQ people who finished registering)."""
     people = await _people()
+    newcomer = await Person.create(telegram_id=6, name="new hq", registration_step="phone")
+    await PersonRole.create(person=newcomer, role=Role.HQ)
     leave = await request_leave(actor=await _actor(people["head"]), start=date(2026, 1, 8),
                                 end=date(2026, 1, 8), reason="rest", clock=clock)
     ask = await OutboxMessage.get(source_kind="leave", source_id=leave.id)

@@ -208,6 +208,8 @@ _DELETE = object()
         ("stations.0.timezone", "Africa/Atlantis",
          "org.yaml: stations[0].timezone: unknown time zone 'Africa/Atlantis'"),
         ("stations.1.checkin_opens", "25:00", "org.yaml: stations[1].checkin_opens: not a time"),
+        ("stations.0.checkin_closes", "07:00",
+         "org.yaml: stations[0].checkin_closes: must be later than checkin_opens (08:00"),
         ("people.0.roles", ["staff", "boss"], "org.yaml: people[0].roles: unknown role 'boss'"),
         ("people.0.roles", [], "org.yaml: people[0].roles: a list of staff"),
         ("people.0.language", "xx-Nope", "org.yaml: people[0].language: unknown language tag"),

@@ -23,7 +23,7 @@ from bot.delivery.service import DeliveryService
 from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
 from bot.scheduler import Scheduler, build_scheduler
-from bot.settings import Settings
+from bot.settings import SANDBOX_DATABASE_URL, Settings
 from db.database import (
     DatabaseNotMigrated,
     apply_migrations,
@@ -96,16 +96,18 @@ async def _log_error(update: object, context: Any) -> None:
 
 
 def build_web(
-    *, telegram: TelegramApp, clock: Clock, webhook_secret: str
+    *, telegram: TelegramApp, clock: Clock, webhook_secret: str | None
 ) -> web.Application:
-    """The aiohttp application: health, the Telegram webhook and (later) the web app."""
+    """The aiohttp application: health, the Telegram webhook (only when updates come by
+    webhook: `webhook_secret` set) and (later) the web app."""
     app = web.Application(client_max_size=20 * 1024 * 1024)
     app[TELEGRAM] = telegram
     app[CLOCK] = clock
-    app[WEBHOOK_SECRET] = webhook_secret
     app[VERSION] = __version__
     app.router.add_get("/healthz", healthz)
-    app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    if webhook_secret is not None:
+        app[WEBHOOK_SECRET] = webhook_secret
+        app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     return app
 
 
@@ -128,6 +130,16 @@ class Outpost:
 
     async def start(self) -> None:
         """Open the database, then Telegram, then the web server; undo all on failure."""
+        if self.settings.sandbox and self.settings.database_url != SANDBOX_DATABASE_URL:
+            # An empty or lost token must not turn a real deployment into the demo: the
+            # sandbox writes its demo people (with made-up Telegram ids and roles) into its
+            # database.
+            raise StartupError(
+                "OUTPOST_DATABASE_URL is set but OUTPOST_TELEGRAM_TOKEN is not: refusing to run "
+                "the sandbox, whose demo data would go into that database. Set the token to run "
+                "the bot, or unset OUTPOST_DATABASE_URL to try the sandbox "
+                f"({SANDBOX_DATABASE_URL})"
+            )
         try:
             await self._start_database()
             endpoint = await self._start_sandbox()
@@ -194,7 +206,9 @@ class Outpost:
         app = build_web(
             telegram=self.telegram,
             clock=self.clock,
-            webhook_secret=self.settings.effective_webhook_secret(),
+            webhook_secret=(
+                self.settings.effective_webhook_secret() if self.settings.webhook else None
+            ),
         )
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()

@@ -75,9 +75,13 @@ async def seed_demo_organisation() -> None:
         )
 
 
+SANDBOX_HOST = "127.0.0.1"
+
+
 async def start_demo_sandbox(settings: Settings) -> tuple[SandboxServer, str]:
     """Start the sandbox with the demo people, seed the database; returns it and the token."""
-    server = SandboxServer(settings.web_host, settings.sandbox_port)
+    # Loopback only, whatever OUTPOST_WEB_HOST says: the sandbox lets anyone act as anyone.
+    server = SandboxServer(SANDBOX_HOST, settings.sandbox_port)
     server.add_bot(DEMO_TOKEN, DEMO_BOT_USERNAME, "Outpost")
     await seed_demo_organisation()
     for demo in DEMO_PEOPLE:

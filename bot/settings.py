@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +32,9 @@ ENV_PREFIX = "OUTPOST_"
 DEFAULT_DATABASE_URL = "sqlite://var/outpost.sqlite3"
 # The sandbox keeps its demo data apart from a real deployment's.
 SANDBOX_DATABASE_URL = "sqlite://var/sandbox.sqlite3"
+# New for each process: the sandbox's bot token is in the source, so its webhook secret
+# cannot be derived from it.
+_SANDBOX_WEBHOOK_SECRET = secrets.token_urlsafe(32)
 
 
 class SettingsError(Exception):
@@ -101,6 +105,10 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _sandbox_database(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            # An empty variable (`OUTPOST_PUBLIC_URL=` in a copied .env.example) means unset.
+            data = {key: value for key, value in data.items()
+                    if not (isinstance(value, str) and not value.strip())}
         if isinstance(data, dict) and not data.get("database_url"):
             token = data.get("telegram_token")
             if token is None or (isinstance(token, str) and not token.strip()):
@@ -215,7 +223,9 @@ class Settings(BaseSettings):
         """The secret Telegram echoes in X-Telegram-Bot-Api-Secret-Token."""
         if self.webhook_secret is not None:
             return self.webhook_secret.get_secret_value()
-        token = self.telegram_token.get_secret_value() if self.telegram_token else "sandbox"
+        if self.telegram_token is None:
+            return _SANDBOX_WEBHOOK_SECRET  # the sandbox's token is public: its secret is not
+        token = self.telegram_token.get_secret_value()
         return hashlib.sha256(b"outpost-webhook:" + token.encode()).hexdigest()
 
     def sqlite_directory(self) -> Path | None:

@@ -147,3 +147,35 @@ def test_email_without_sender_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     """An SMTP host without a From address is a configuration error naming the variable."""
     message = _error(monkeypatch, OUTPOST_SMTP_HOST="smtp.example.org")
     assert message.startswith("OUTPOST_SMTP_FROM:")
+
+
+def test_the_example_file_as_it_is_runs_the_sandbox(tmp_path: Path) -> None:
+    """`.env.example` copied to `.env` unchanged: the sandbox on its own database; with a
+    token added, var/outpost.sqlite3 (an empty value means the default)."""
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    (tmp_path / ".env").write_text(example)
+    settings = load_settings()
+    assert (settings.sandbox, settings.database_url) == (True, SANDBOX_DATABASE_URL)
+    (tmp_path / ".env").write_text(example.replace("OUTPOST_TELEGRAM_TOKEN=",
+                                                   f"OUTPOST_TELEGRAM_TOKEN={TOKEN}"))
+    settings = load_settings()
+    assert (settings.sandbox, settings.database_url) == (False, "sqlite://var/outpost.sqlite3")
+
+
+def test_the_sandbox_webhook_secret_cannot_be_guessed() -> None:
+    """The sandbox's token is public, so its secret is random (and stable in one process);
+    a real token's secret is derived from it unless set."""
+    import hashlib
+
+    sandbox = load_settings()
+    assert sandbox.effective_webhook_secret() == load_settings().effective_webhook_secret()
+    assert sandbox.effective_webhook_secret() != hashlib.sha256(
+        b"outpost-webhook:sandbox"
+    ).hexdigest()
+    assert len(sandbox.effective_webhook_secret()) >= 32
+    real = load_settings(telegram_token=TOKEN)
+    assert real.effective_webhook_secret() == load_settings(
+        telegram_token=TOKEN
+    ).effective_webhook_secret()
+    assert load_settings(telegram_token=TOKEN, webhook_secret="s3cret-value-long-enough") \
+        .effective_webhook_secret() == "s3cret-value-long-enough"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import aiohttp
+from pathlib import Path
 
-from bot.app import Outpost
-from bot.demo import seed_demo_organisation
+import aiohttp
+import pytest
+
+from bot.app import Outpost, StartupError
+from bot.demo import seed_demo_organisation, start_demo_sandbox
 from bot.sandbox import SandboxServer
+from bot.settings import Settings
 from db.enums import Role
 from db.models import Person, PersonRole, ProcessedUpdate, Station
 from handlers.web.webhook import SECRET_HEADER, WEBHOOK_PATH
@@ -58,10 +62,39 @@ async def test_command_menu_is_localised(outpost: Outpost, sandbox: SandboxServe
 
 
 async def test_healthz(outpost: Outpost) -> None:
-    """The health endpoint answers 200 with the database reachable."""
-    async with aiohttp.ClientSession() as http, http.get(f"{outpost.web_url}/healthz") as resp:
-        assert resp.status == 200
-        assert (await resp.json())["database"] == "ok"
+    """The health endpoint answers 200 with the database reachable; taking updates by
+    polling, there is no webhook to post forged updates to."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{outpost.web_url}/healthz") as resp:
+            assert resp.status == 200
+            assert (await resp.json())["database"] == "ok"
+        async with http.post(f"{outpost.web_url}{WEBHOOK_PATH}", json={"update_id": 1}) as resp:
+            assert resp.status in (404, 405)
+
+
+async def test_no_token_with_a_real_database_is_refused(tmp_path: Path) -> None:
+    """A lost token must not turn a deployment into the demo: nothing is opened or written."""
+    real = tmp_path / "outpost.sqlite3"
+    settings = Settings(_env_file=None, database_url=f"sqlite://{real}")  # type: ignore[call-arg]
+    with pytest.raises(StartupError, match="OUTPOST_TELEGRAM_TOKEN is not"):
+        await Outpost(settings, ticking=False).start()
+    assert not real.exists()
+
+
+async def test_the_demo_sandbox_listens_on_loopback_only(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even with OUTPOST_WEB_HOST=0.0.0.0 the sandbox (anyone can act as anyone) stays local."""
+    from tests.e2e.conftest import free_port
+
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, web_host="0.0.0.0", sandbox_port=free_port()
+    )
+    server, _ = await start_demo_sandbox(settings)
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+    finally:
+        await server.stop()
 
 
 async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(

@@ -34,7 +34,7 @@ from db.database import (
 from db.enums import Channel
 from handlers.chat.common import OutpostContext
 from handlers.web.health import healthz
-from handlers.web.keys import CLOCK, TELEGRAM, VERSION, WEBHOOK_SECRET
+from handlers.web.keys import CLOCK, TELEGRAM, UPDATES_IN_HAND, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
 from services.clock import Clock, SystemClock
 
@@ -107,6 +107,7 @@ def build_web(
     app.router.add_get("/healthz", healthz)
     if webhook_secret is not None:
         app[WEBHOOK_SECRET] = webhook_secret
+        app[UPDATES_IN_HAND] = set()
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     return app
 

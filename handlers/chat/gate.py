@@ -7,6 +7,7 @@ ApplicationHandlerStop when the sender may not go on.
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from handlers.chat.common import remember_actor
@@ -31,6 +32,11 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None:
         return
+    await _private_chats_only(update, user.language_code)
+    edited = update.edited_message
+    if edited is not None and edited.location is None:
+        # Only a live location's moves count; an edited command or text is not run again.
+        raise ApplicationHandlerStop
     state = await access(user.id)
     command = _command(update)
     query = update.callback_query
@@ -73,6 +79,20 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(refusal, show_alert=True)
     elif update.message is not None:
         await update.message.reply_text(refusal)
+    raise ApplicationHandlerStop
+
+
+async def _private_chats_only(update: Update, language: str | None) -> None:
+    """Outpost talks to each person alone: nothing personal may land in a group, and a
+    location shared there is not a check-in. A command there gets one line, the rest nothing."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    text = translate(language, "chat.private_only")
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif _command(update) is not None and update.message is not None:
+        await update.message.reply_text(text)
     raise ApplicationHandlerStop
 
 

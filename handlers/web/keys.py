@@ -12,4 +12,6 @@ from services.clock import Clock
 TELEGRAM = web.AppKey("telegram", Application[Any, Any, Any, Any, Any, Any])
 CLOCK = web.AppKey("clock", Clock)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
+# Update ids this process is handling right now (a redelivery meanwhile must wait).
+UPDATES_IN_HAND = web.AppKey("updates_in_hand", set[int])
 VERSION = web.AppKey("version", str)

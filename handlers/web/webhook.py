@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 from telegram import Update
 
-from handlers.web.keys import CLOCK, TELEGRAM, WEBHOOK_SECRET
+from handlers.web.keys import CLOCK, TELEGRAM, UPDATES_IN_HAND, WEBHOOK_SECRET
 from services.updates import already_processed, mark_processed
 
 logger = logging.getLogger(__name__)
@@ -32,9 +32,19 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="not a Telegram update")
     update = Update.de_json(payload, application.bot)
     bot_id = application.bot.id
+    in_hand = request.app[UPDATES_IN_HAND]
+    if update.update_id in in_hand:
+        # Telegram gave up waiting and sent it again while it is being handled: answering 200
+        # would lose it if this process died now, handling it again would do it twice.
+        # Telegram retries later and is then told it was handled.
+        return web.Response(status=503, text="being handled")
     if await already_processed(bot_id, update.update_id):
         return web.Response(text="ok")
     # Answering only after the update was handled lets Telegram redeliver it after a crash.
-    await application.process_update(update)
-    await mark_processed(bot_id, update.update_id, clock=request.app[CLOCK])
+    in_hand.add(update.update_id)
+    try:
+        await application.process_update(update)
+        await mark_processed(bot_id, update.update_id, clock=request.app[CLOCK])
+    finally:
+        in_hand.discard(update.update_id)
     return web.Response(text="ok")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -13,9 +14,10 @@ from bot.sandbox import SandboxServer
 from bot.settings import Settings
 from db.enums import Role
 from db.models import Person, PersonRole, ProcessedUpdate, Station
+from handlers.web.keys import UPDATES_IN_HAND
 from handlers.web.webhook import SECRET_HEADER, WEBHOOK_PATH
 from services.clock import ManualClock
-from tests.e2e.conftest import outpost_settings
+from tests.e2e.conftest import eventually, outpost_settings
 
 
 async def _register(telegram_id: int, name: str, language: str) -> Person:
@@ -127,6 +129,52 @@ async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
                 assert resp.status == 401
             async with http.post(f"{app.web_url}{WEBHOOK_PATH}", json={"update_id": 1}) as resp:
                 assert resp.status == 401
+    finally:
+        await app.stop()
+
+
+async def test_a_webhook_redelivery_during_handling_waits_for_it(
+    sandbox: SandboxServer, database_url: str, clock: ManualClock
+) -> None:
+    """Sent again while the first delivery is still handled: 503 (Telegram retries), never a
+    second handling; once handled, a redelivery is acknowledged without handling it."""
+    from tests.e2e.conftest import free_port
+
+    port = free_port()
+    settings = outpost_settings(
+        sandbox, database_url, webhook=True, web_port=port,
+        public_url=f"http://127.0.0.1:{port}", webhook_secret="e2e-secret",
+    )
+    app = Outpost(settings, clock=clock, ticking=False)
+    await app.start()
+    try:
+        visitor = sandbox.add_person(779, "Visitor", "en")
+        sandbox.sandbox.faults.add("slow", methods=["sendMessage"], delay=0.5)
+        update = {"update_id": 4242, "message": {
+            "message_id": 1, "date": int(clock.now().timestamp()),
+            "chat": {"id": 779, "type": "private", "first_name": "Visitor"},
+            "from": {"id": 779, "is_bot": False, "first_name": "Visitor"},
+            "text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        }}
+        url, headers = f"{app.web_url}{WEBHOOK_PATH}", {SECRET_HEADER: "e2e-secret"}
+        async with aiohttp.ClientSession() as http:
+            first = asyncio.create_task(http.post(url, json=update, headers=headers))
+            assert app.web_runner is not None
+            in_hand = app.web_runner.app[UPDATES_IN_HAND]
+
+            async def being_handled() -> bool:
+                return 4242 in in_hand
+
+            await eventually(being_handled)
+            async with http.post(url, json=update, headers=headers) as again:
+                assert again.status == 503
+            async with await first as done:
+                assert done.status == 200
+            async with http.post(url, json=update, headers=headers) as late:
+                assert late.status == 200
+        # The first delivery answered only once handled: nothing more is on its way.
+        assert len(visitor.messages) == 1
+        assert await ProcessedUpdate.all().count() == 1
     finally:
         await app.stop()
 

@@ -9,7 +9,7 @@ import pytest
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import ContactKind, Role
-from db.models import Contact, Invite, OutboxMessage, Person, PersonRole, Station
+from db.models import CheckIn, Contact, Invite, OutboxMessage, Person, PersonRole, Station
 from i18n import language_name
 from services.clock import ManualClock
 from services.invites import create_invite
@@ -182,6 +182,36 @@ async def test_a_menu_telegram_refuses_does_not_stop_the_gate(
     musa.send_command("help")
     await musa.wait_for_message()
     await eventually(lambda: _has_menu(musa))
+
+
+async def test_groups_get_nothing_personal_and_edited_commands_run_nothing(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """In a group: a command gets one line pointing to the private chat, a location is no
+    check-in. A message edited into a command is not run."""
+    station = await _station()
+    await _person(station, 7361, "Head", "en", Role.HEAD)
+    await _person(station, 7362, "Ife", "en", Role.STAFF)
+    head = sandbox.add_person(7361, "Head", "en")
+    ife = sandbox.add_person(7362, "Ife", "en")
+    group = sandbox.add_group("LOS team", [head, ife])
+    group.say(head, "/attendance")
+    assert "private chats only" in (await group.wait_for_message()).raw_text
+    ife._send({"location": {"latitude": 6.4281, "longitude": 3.4219}}, chat=group.chat)
+    group.say(head, "/help")
+    assert "private chats only" in (await group.wait_for_message()).raw_text
+    assert not await CheckIn.exists()
+    assert [m.raw_text for m in group.messages if "Lagos" in (m.raw_text or "")] == []
+
+    ife.send_command("help")
+    await ife.wait_for_message()
+    edited = dict(ife.send_text("hello").data, text="/duty",
+                  entities=[{"type": "bot_command", "offset": 0, "length": 5}],
+                  edit_date=sandbox.sandbox.now())
+    sandbox.sandbox.push_update(ife.account, "edited_message", edited)
+    ife.send_command("help")
+    assert "/checkin" in (await ife.wait_for_message()).raw_text
+    assert not [m for m in ife.messages if "not allowed" in (m.raw_text or "")]
 
 
 async def test_menus_follow_role_and_language(

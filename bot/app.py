@@ -22,6 +22,7 @@ from bot.delivery.email import EmailSender
 from bot.delivery.service import DeliveryService
 from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
+from bot.ordering import PerPersonUpdateProcessor
 from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import SANDBOX_DATABASE_URL, Settings
 from db.database import (
@@ -72,7 +73,8 @@ def build_telegram(
         # (docs/performance.md).
         .request(AiohttpRequest(connection_pool_size=64))
         .get_updates_request(AiohttpRequest(connection_pool_size=2))
-        .concurrent_updates(True)
+        # Many people at once, each person's updates in order (bot/ordering.py).
+        .concurrent_updates(PerPersonUpdateProcessor())
         .context_types(ContextTypes(context=OutpostContext))
     )
     if rate_limited:

@@ -99,10 +99,10 @@ async def test_the_demo_sandbox_listens_on_loopback_only(
         await server.stop()
 
 
-async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
+async def _webhook_outpost(
     sandbox: SandboxServer, database_url: str, clock: ManualClock
-) -> None:
-    """In webhook mode a wrong secret is refused and a duplicate delivery answered once."""
+) -> Outpost:
+    """A started Outpost taking updates by webhook (secret "e2e-secret"); the caller stops it."""
     from tests.e2e.conftest import free_port
 
     port = free_port()
@@ -112,6 +112,14 @@ async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
     )
     app = Outpost(settings, clock=clock, ticking=False)
     await app.start()
+    return app
+
+
+async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
+    sandbox: SandboxServer, database_url: str, clock: ManualClock
+) -> None:
+    """In webhook mode a wrong secret is refused and a duplicate delivery answered once."""
+    app = await _webhook_outpost(sandbox, database_url, clock)
     try:
         account = next(iter(sandbox.sandbox.bots.values()))
         account.duplicate_deliveries = 1
@@ -138,15 +146,7 @@ async def test_a_webhook_redelivery_during_handling_waits_for_it(
 ) -> None:
     """Sent again while the first delivery is still handled: 503 (Telegram retries), never a
     second handling; once handled, a redelivery is acknowledged without handling it."""
-    from tests.e2e.conftest import free_port
-
-    port = free_port()
-    settings = outpost_settings(
-        sandbox, database_url, webhook=True, web_port=port,
-        public_url=f"http://127.0.0.1:{port}", webhook_secret="e2e-secret",
-    )
-    app = Outpost(settings, clock=clock, ticking=False)
-    await app.start()
+    app = await _webhook_outpost(sandbox, database_url, clock)
     try:
         visitor = sandbox.add_person(779, "Visitor", "en")
         sandbox.sandbox.faults.add("slow", methods=["sendMessage"], delay=0.5)

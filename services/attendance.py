@@ -25,7 +25,7 @@ from services.clock import Clock, ensure_utc
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, local_date, station_zone
 from services.notify import notify
-from services.people import Actor
+from services.people import Actor, actor_station
 
 logger = logging.getLogger(__name__)
 
@@ -107,13 +107,10 @@ def _check_position(position: Position, station: Station, now: datetime) -> None
 
 
 async def _station_of(actor: Actor) -> Station:
-    station_id = actor.person.station_id
-    if station_id is None:
+    station = await actor_station(actor)
+    if station is None:
         raise NotAllowed("no station", msgid="checkin.no_station")
-    loaded = actor.person.station
-    if isinstance(loaded, Station) and loaded.id == station_id:
-        return loaded  # read with the person (services.people)
-    return await Station.get(id=station_id)
+    return station
 
 
 async def record_checkin(

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from geopy.distance import geodesic
 
 from db.enums import ContactKind
-from db.models import CheckIn, Contact, Station
+from db.models import CheckIn, Contact
 from services.errors import NotFound
-from services.people import Actor
+from services.people import Actor, actor_station
 from services.validation import display_phone
 
 # Embassy and consulate first: the regulations say they are told at once.
@@ -44,8 +44,7 @@ class Directory:
 
 async def directory(actor: Actor) -> Directory:
     """The contacts for the country of the actor's station, embassy first."""
-    station_id = actor.person.station_id
-    station = await Station.get_or_none(id=station_id) if station_id else None
+    station = await actor_station(actor)
     if station is None:
         raise NotFound("no station", msgid="contacts.no_station")
     last = await CheckIn.filter(person_id=actor.person.id).order_by("-at").first()

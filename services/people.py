@@ -83,14 +83,22 @@ async def access(telegram_id: int) -> Access:
     return Access(Standing.REGISTERED, actor=Actor(person, roles), person=person)
 
 
-async def station_today(actor: Actor, clock: Clock) -> date:
-    """Today on the calendar of the actor's station (UTC's for people without a station)."""
+async def actor_station(actor: Actor) -> Station | None:
+    """The actor's station: the one read with them (see `_load`), else from the database."""
     station_id = actor.person.station_id
     if station_id is None:
-        return clock.now().date()
+        return None
     station = actor.person.station
-    if not (isinstance(station, Station) and station.id == station_id):
-        station = await Station.get(id=station_id)  # not read with the person
+    if isinstance(station, Station) and station.id == station_id:
+        return station
+    return await Station.get(id=station_id)
+
+
+async def station_today(actor: Actor, clock: Clock) -> date:
+    """Today on the calendar of the actor's station (UTC's for people without a station)."""
+    station = await actor_station(actor)
+    if station is None:
+        return clock.now().date()
     return local_date(clock.now(), station_zone(station))
 
 

@@ -94,33 +94,17 @@ class Settings(BaseSettings):
     sms_from: str | None = None
     voice_url: AnyHttpUrl | None = None
 
-    @field_validator("smtp_host", "smtp_username", "smtp_from", "sms_username", "sms_from",
-                     "sms_url", "voice_url", "smtp_password", "sms_token", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
-
     @model_validator(mode="before")
     @classmethod
-    def _sandbox_database(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            # An empty variable (`OUTPOST_PUBLIC_URL=` in a copied .env.example) means unset.
-            data = {key: value for key, value in data.items()
-                    if not (isinstance(value, str) and not value.strip())}
-        if isinstance(data, dict) and not data.get("database_url"):
-            token = data.get("telegram_token")
-            if token is None or (isinstance(token, str) and not token.strip()):
-                data = {**data, "database_url": SANDBOX_DATABASE_URL}
+    def _empty_is_unset(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        # An empty variable (`OUTPOST_PUBLIC_URL=` in a copied .env.example) means unset.
+        data = {key: value for key, value in data.items()
+                if not (isinstance(value, str) and not value.strip())}
+        if data.get("telegram_token") is None and not data.get("database_url"):
+            data["database_url"] = SANDBOX_DATABASE_URL
         return data
-
-    @field_validator("telegram_token", mode="before")
-    @classmethod
-    def _empty_token_is_none(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value
 
     @field_validator("telegram_token")
     @classmethod

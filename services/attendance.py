@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import cast
+from zoneinfo import ZoneInfo
 
 from geopy.distance import geodesic
 from tortoise.expressions import Q
@@ -293,18 +294,50 @@ async def excused_ids(station: Station, day: date) -> set[int]:
     return set(cast("list[int]", [*on_leave, *out]))
 
 
+@dataclass(frozen=True)
+class Membership:
+    """The station's local days on which a person belonged to it: [joined, left)."""
+
+    joined: date
+    left: date | None
+
+    @classmethod
+    def of(cls, person: Person, zone: ZoneInfo, closes: time) -> Membership:
+        """From the person's creation to their deactivation, as local dates of the station.
+
+        A day counts when they belonged at the close of its check-in window, as in the daily
+        digest: who joins after it is expected from the next day, who leaves after it was
+        expected that day.
+        """
+        def first_day_after(moment: datetime) -> date:
+            local = moment.astimezone(zone)
+            return local.date() + timedelta(days=1 if local.time() >= closes else 0)
+
+        left = None
+        if not person.active and person.deactivated_at is not None:
+            left = first_day_after(person.deactivated_at)
+        return cls(joined=first_day_after(person.created_at), left=left)
+
+    def includes(self, day: date) -> bool:
+        """True when the person belonged to the station on `day`."""
+        return self.joined <= day and (self.left is None or day < self.left)
+
+
 async def missing_checkins(station: Station, day: date) -> list[Person]:
-    """Expected people with no sign-in on `day` who are not excused."""
+    """Expected people with no sign-in on `day` who are not excused and belonged to the
+    station that day (see Membership: the monthly sheet counts by the same rule)."""
     checked = set(
         await CheckIn.filter(
             station_id=station.id, local_date=day, kind=CheckInKind.IN
         ).values_list("person_id", flat=True)
     )
     excused = await excused_ids(station, day)
+    zone, closes = station_zone(station), StationHours.of(station).closes
     return [
         person
         for person in await expected_people(station)
         if person.id not in checked and person.id not in excused
+        and Membership.of(person, zone, closes).includes(day)
     ]
 
 

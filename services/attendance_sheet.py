@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -15,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from db.enums import CheckInKind, Lane, RequestStatus, Role
 from db.models import CheckIn, Holiday, LeaveRequest, OutboxMessage, Person, Station
 from i18n import translate
-from services.attendance import StationHours, excused_ids
+from services.attendance import Membership, StationHours, excused_ids
 from services.clock import Clock
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, station_zone
@@ -63,35 +62,6 @@ def parse_month(text: str) -> date:
 def _month_days(month: date) -> list[date]:
     following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
     return [month + timedelta(days=i) for i in range((following - month).days)]
-
-
-@dataclass(frozen=True)
-class Membership:
-    """The station's local days on which a person belonged to it: [joined, left)."""
-
-    joined: date
-    left: date | None
-
-    @classmethod
-    def of(cls, person: Person, zone: ZoneInfo, closes: time) -> Membership:
-        """From the person's creation to their deactivation, as local dates of the station.
-
-        A day counts when they belonged at the close of its check-in window, as in the daily
-        digest: who joins after it is expected from the next day, who leaves after it was
-        expected that day.
-        """
-        def first_day_after(moment: datetime) -> date:
-            local = moment.astimezone(zone)
-            return local.date() + timedelta(days=1 if local.time() >= closes else 0)
-
-        left = None
-        if not person.active and person.deactivated_at is not None:
-            left = first_day_after(person.deactivated_at)
-        return cls(joined=first_day_after(person.created_at), left=left)
-
-    def includes(self, day: date) -> bool:
-        """True when the person belonged to the station on `day`."""
-        return self.joined <= day and (self.left is None or day < self.left)
 
 
 async def station_month(station: Station, month: date, *, clock: Clock) -> StationMonth:

@@ -12,6 +12,8 @@ from services.clock import ManualClock
 from tests.e2e.conftest import eventually
 
 LAGOS = (6.4281, 3.4219)
+# Before every day the tests play (created_at would otherwise be the machine's today).
+JOINED = datetime(2025, 12, 1, tzinfo=UTC)
 
 
 async def _staff(telegram_id: int, language: str = "en", **station: object) -> Person:
@@ -23,7 +25,7 @@ async def _staff(telegram_id: int, language: str = "en", **station: object) -> P
     values.update(station)
     st = await Station.create(**values)
     person = await Person.create(telegram_id=telegram_id, name="Amina", language=language,
-                                 station=st)
+                                 station=st, created_at=JOINED)
     await PersonRole.create(person=person, role=Role.STAFF)
     return person
 
@@ -122,7 +124,8 @@ async def test_station_day_reminds_then_tells_the_head(
 ) -> None:
     """Across Lagos's morning: a reminder at 08:00, a check-in, the missed digest at 09:30."""
     staff = await _staff(3020)
-    late = await Person.create(telegram_id=3021, name="Bola", station_id=staff.station_id)
+    late = await Person.create(telegram_id=3021, name="Bola", station_id=staff.station_id,
+                               created_at=JOINED)
     await PersonRole.create(person=late, role=Role.STAFF)
     head = await Person.create(telegram_id=3022, name="Head", station_id=staff.station_id)
     await PersonRole.create(person=head, role=Role.HEAD)

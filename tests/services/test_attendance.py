@@ -28,6 +28,8 @@ from services.clock import ManualClock
 from services.people import identify
 
 LAGOS = (6.4281, 3.4219)
+# Before every day the tests play (created_at would otherwise be the machine's today).
+JOINED = datetime(2025, 12, 1, tzinfo=UTC)
 
 
 async def _station(code: str = "LOS", **extra: object) -> Station:
@@ -42,7 +44,7 @@ async def _station(code: str = "LOS", **extra: object) -> Station:
 
 async def _person(tid: int, station: Station, *roles: Role, language: str = "en") -> Person:
     person = await Person.create(telegram_id=tid, name=f"P{tid}", station=station,
-                                 language=language)
+                                 language=language, created_at=JOINED)
     for role in roles or (Role.STAFF,):
         await PersonRole.create(person=person, role=role)
     return person
@@ -302,10 +304,14 @@ async def test_a_digest_missed_while_stopped_is_made_up_the_next_day(
     await run_station_day(station, clock=clock)  # Sunday: nothing to make up
     clock.set(datetime(2026, 1, 5, 7, 1, tzinfo=UTC))  # Monday 08:01: reminded
     assert (await run_station_day(station, clock=clock)).reminders == 1
+    # Joined on Monday afternoon, after the window closed: not missed on Monday.
+    await _person(2, station)
+    await Person.filter(telegram_id=2).update(created_at=datetime(2026, 1, 5, 15, 0, tzinfo=UTC))
     clock.set(datetime(2026, 1, 5, 23, 30, tzinfo=UTC))  # Tuesday 00:30 in Lagos
     assert (await run_station_day(station, clock=clock)).reminders == 0
     (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
     assert (digest.recipient_id, digest.params["date"]) == (head.id, "2026-01-05")
+    assert digest.params["names"] == "P1"
     await run_station_day(station, clock=clock)
     assert await OutboxMessage.filter(msgid="attendance.missed_digest").count() == 1
 

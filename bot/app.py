@@ -255,7 +255,7 @@ class Outpost:
             self.scheduler.start()
         self._started.append("scheduler")
         # Catch up at once on whatever fell due while Outpost was stopped.
-        await self.scheduler.run_now("station_days")
+        await self.scheduler.run_now("station_days_catch_up")
         await self.scheduler.run_now("attendance_sheets")
 
     async def stop(self) -> None:

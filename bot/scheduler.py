@@ -39,6 +39,10 @@ class Scheduler:
         except Exception:
             logger.exception("scheduled tick %s failed", name)
 
+    def add_startup_tick(self, name: str, tick: Tick) -> None:
+        """A tick run only by hand (`run_now`), at start-up."""
+        self._ticks[name] = tick
+
     async def run_now(self, name: str) -> None:
         """Run one tick at once (at start-up, to catch up after a stop)."""
         await self._run(name)
@@ -61,6 +65,10 @@ def build_scheduler(clock: Clock, *, attendance_sheet_day: int = 26) -> Schedule
     # idempotency keys make a repeated tick harmless.
     scheduler.add_tick(
         "station_days", lambda: run_all_station_days(clock=clock), CronTrigger(second=5)
+    )
+    # At start-up the same, and a digest that fell due while Outpost was stopped.
+    scheduler.add_startup_tick(
+        "station_days_catch_up", lambda: run_all_station_days(clock=clock, catch_up=True)
     )
     # The monthly sheet to HQ: checked every hour, sent once per month and person.
     scheduler.add_tick(

@@ -350,19 +350,23 @@ class DayEvents:
     digest_sent: bool = False
 
 
-async def run_station_day(station: Station, *, clock: Clock) -> DayEvents:
+async def run_station_day(
+    station: Station, *, clock: Clock, catch_up: bool = False
+) -> DayEvents:
     """Do what is due at this station: reminders at the window's start, the missed check-in
     digest to the heads at its end. Idempotent: safe at any time, any number of times.
 
-    The previous working day's digest is made up for too, when Outpost was stopped over its
-    end and past the station's midnight (it is computed from the database, like today's).
+    With `catch_up` (at start-up), the previous working day's digest is made up for too, when
+    Outpost was stopped over its end and past the station's midnight (it is computed from the
+    database, like today's). A running Outpost sends each digest on its day.
     """
     zone = station_zone(station)
     now = clock.now()
     today = local_date(now, zone)
     if not station.active:
         return DayEvents()
-    await _catch_up_digest(station, today - timedelta(days=1), clock=clock)
+    if catch_up:
+        await _catch_up_digest(station, today - timedelta(days=1), clock=clock)
     if not await is_working_day(station, today):
         return DayEvents()
     hours = StationHours.of(station)
@@ -441,12 +445,12 @@ async def _send_digest(
     return DayEvents(missed=len(missing), digest_sent=True)
 
 
-async def run_all_station_days(*, clock: Clock) -> dict[str, DayEvents]:
+async def run_all_station_days(*, clock: Clock, catch_up: bool = False) -> dict[str, DayEvents]:
     """Tick every active station's day; one station's failure does not stop the others."""
     results: dict[str, DayEvents] = {}
     for station in await Station.filter(active=True).order_by("code"):
         try:
-            results[station.code] = await run_station_day(station, clock=clock)
+            results[station.code] = await run_station_day(station, clock=clock, catch_up=catch_up)
         except Exception:
             logger.exception("station day failed for station id %s", station.id)
     return results

@@ -306,7 +306,8 @@ def _validate_station(entry: Any, where: str, errors: _Errors) -> _StationEntry 
             and isinstance(closes, time) and closes <= opens:
         errors.add(
             f"{where}.checkin_closes",
-            f"must be later than checkin_opens ({opens:%H:%M}; 08:00 when not given): "
+            f"must be later than checkin_opens ({opens:%H:%M}; "
+            f"{DEFAULT_CHECKIN_OPENS:%H:%M} when not given): "
             "the check-in window lies within one day",
         )
     if "currency" in entry:

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from bot import __version__
 from bot.settings import Settings, SettingsError, load_settings
 from services.errors import DomainError
@@ -34,6 +36,10 @@ def configure_logging(level: str) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # One line a minute per scheduled tick says nothing an operator needs.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Tortoise says "Tortoise-ORM shutdown" at the end of every command; its SQL stays
+    # visible at DEBUG.
+    if logging.getLevelName(level) != logging.DEBUG:
+        logging.getLogger("tortoise").setLevel(logging.WARNING)
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,11 +106,11 @@ class _Refused(Exception):
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from services.organisation import OrganisationFileError, import_organisation, load_file
+    from services.organisation import OrganisationFileError, import_organisation
 
     path = Path(args.file)
     try:
-        data = load_file(path)
+        data = _load_organisation_file(path)
         async with _database(settings):
             report = await import_organisation(data, source=path.name, dry_run=args.dry_run)
     except OrganisationFileError as exc:
@@ -115,6 +121,27 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0
+
+
+def _load_organisation_file(path: Path) -> dict[str, Any]:
+    """The organisation file's content; a YAML syntax error names the file, line and column."""
+    from services.organisation import OrganisationFileError, load_file
+
+    try:
+        return load_file(path)
+    except OrganisationFileError as exc:
+        # PyYAML places its error in "<unicode string>" (the text it was given): say where in
+        # the file instead, as an editor counts (from 1).
+        cause = exc.__context__
+        if not isinstance(cause, yaml.MarkedYAMLError) or cause.problem_mark is None:
+            raise
+        mark, where = cause.problem_mark, cause.context_mark
+        detail = cause.problem or "syntax error"
+        if cause.context and where is not None:
+            detail += f" ({cause.context} at line {where.line + 1}, column {where.column + 1})"
+        raise OrganisationFileError(
+            [f"{path}: line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {detail}"]
+        ) from None
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -214,12 +241,27 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"outpost {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
-        "run", help="run the bot, the web app and the scheduler (the sandbox when no token)"
+        "run",
+        help="run the bot, the web app and the scheduler (the sandbox when no token)",
+        description="Run the Telegram bot, the web server (/healthz, the web app) and the "
+        "scheduler until SIGTERM or Ctrl-C. Without OUTPOST_TELEGRAM_TOKEN it starts the "
+        "sandbox instead of talking to Telegram: a local Bot API with a browser chat (at "
+        "http://127.0.0.1:OUTPOST_SANDBOX_PORT/chat) for a demo organisation, on SQLite under "
+        "./var/.",
     )
-    commands.add_parser("migrate", help="apply pending database migrations")
-    commands.add_parser("version", help="print the version")
+    commands.add_parser(
+        "migrate",
+        help="apply pending database migrations",
+        description="Create the tables of OUTPOST_DATABASE_URL, or upgrade them after an "
+        "upgrade of Outpost. Safe to run again: applied migrations are skipped.",
+    )
+    commands.add_parser("version", help="print the version", description="Print the version.")
     importing = commands.add_parser(
-        "import", help="import an organisation file (stations, people, contacts; YAML or JSON)"
+        "import",
+        help="import an organisation file (stations, people, contacts; YAML or JSON)",
+        description="Import stations, people and contacts from an organisation file (YAML, "
+        "or JSON when the name ends in .json). Everything is checked first, then written in "
+        "one transaction; nothing is deleted.",
     )
     importing.add_argument("file", help="the organisation file, e.g. org.yaml")
     importing.add_argument(
@@ -228,6 +270,8 @@ def _parser() -> argparse.ArgumentParser:
     exporting = commands.add_parser(
         "export",
         help="export data (org: the organisation file, attendance: the monthly XLSX sheet)",
+        description="Export the organisation file (org) or a month's attendance sheet "
+        "(attendance, XLSX).",
     )
     exporting.add_argument("what", choices=["org", "attendance"], help="what to export")
     exporting.add_argument(
@@ -239,8 +283,16 @@ def _parser() -> argparse.ArgumentParser:
     exporting.add_argument("--language", help="attendance: language of the headers (en, zh-Hans)")
     from db.enums import Role
 
-    inviting = commands.add_parser("invite", help="make a single-use invitation link")
-    inviting.add_argument("--role", required=True, choices=[str(r) for r in Role])
+    inviting = commands.add_parser(
+        "invite",
+        help="make a single-use invitation link",
+        description="Print a single-use link https://t.me/<bot>?start=<code>: whoever opens "
+        "it is registered with the role (and station) given here.",
+    )
+    inviting.add_argument(
+        "--role", required=True, choices=[str(r) for r in Role],
+        help="the role the invited person gets",
+    )
     inviting.add_argument("--station", help="station code (needed for staff and heads)")
     inviting.add_argument(
         "--expires", default="7d", help="how long the link works: 7d, 12h, 30m or never"
@@ -249,10 +301,17 @@ def _parser() -> argparse.ArgumentParser:
         "--bot-username", help="the bot's username for the link (else asked from Telegram)"
     )
     leaving = commands.add_parser(
-        "deactivate", help="deactivate a person and hand their open items to a successor"
+        "deactivate",
+        help="deactivate a person and hand their open items to a successor",
+        description="Deactivate a person and, in one transaction, hand their open outings, "
+        "unapproved weekly plans and future duty days to a successor (a head's successor "
+        "becomes head of the station). Their own pending leave is cancelled.",
     )
-    leaving.add_argument("telegram_id", type=int)
-    leaving.add_argument("--handover-to", type=int, required=True, metavar="TELEGRAM_ID")
+    leaving.add_argument("telegram_id", type=int, help="Telegram user id of the person leaving")
+    leaving.add_argument(
+        "--handover-to", type=int, required=True, metavar="TELEGRAM_ID",
+        help="Telegram user id of the successor (active, at the same station unless --force)",
+    )
     leaving.add_argument(
         "--force", action="store_true", help="allow a successor from another station"
     )

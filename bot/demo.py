@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 from bot.sandbox import DEMO_TOKEN, SandboxServer
@@ -89,6 +90,15 @@ async def start_demo_sandbox(settings: Settings) -> tuple[SandboxServer, str]:
                           phone_number=demo.phone)
     # A stranger, to show what someone without an invitation sees.
     server.add_person(199999, "Visitor", "en")
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:
+        from bot.app import StartupError
+
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise StartupError(
+            f"cannot start the sandbox on {SANDBOX_HOST}:{settings.sandbox_port}: {reason} "
+            "(set OUTPOST_SANDBOX_PORT to a free port)"
+        ) from None
     logger.info("sandbox Bot API at %s", server.url)
     return server, DEMO_TOKEN

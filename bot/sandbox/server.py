@@ -195,7 +195,9 @@ class SandboxServer:
         return app
 
     async def start(self) -> None:
-        """Start serving (port 0 picks a free port)."""
+        """Start serving (port 0 picks a free port); a port in use raises OSError, nothing left
+        open.
+        """
         self._stopping = asyncio.Event()
         self.sandbox.closing = False
         await self.webhooks.start()
@@ -204,7 +206,12 @@ class SandboxServer:
         )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            # The webhook client is already open: close it, or asyncio reports it unclosed.
+            await self.stop()
+            raise
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         self._bound_port = sockets[0].getsockname()[1] if sockets else self.port

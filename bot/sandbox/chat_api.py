@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -187,19 +190,18 @@ class ChatApi:
         )
 
     async def location(self, request: web.Request) -> web.Response:
-        """The person shares a location."""
+        """The person shares a location; a bad field is answered 400 with
+        `{"errors": {field: reason}}` for the form to show next to it.
+        """
         body = await self._body(request)
         person = self._person(body)
-        try:
-            lat = float(body["latitude"])
-            lon = float(body["longitude"])
-            accuracy = body.get("horizontal_accuracy")
-            accuracy_value = float(accuracy) if accuracy not in (None, "") else None
-        except (KeyError, TypeError, ValueError):
-            raise web.HTTPBadRequest(text="latitude and longitude expected") from None
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise web.HTTPBadRequest(text="coordinates out of range")
-        message = person.share_location(lat, lon, horizontal_accuracy=accuracy_value)
+        values, errors = read_location(body)
+        if errors:
+            return web.json_response({"errors": errors}, status=400)
+        message = person.share_location(
+            values["latitude"], values["longitude"],
+            horizontal_accuracy=values.get("horizontal_accuracy"),
+        )
         return web.json_response({"message_id": message.message_id})
 
     async def burst(self, request: web.Request) -> web.Response:
@@ -273,12 +275,20 @@ class ChatApi:
         return web.json_response({"ok": True})
 
     async def file(self, request: web.Request) -> web.StreamResponse:
-        """A stored file by file_id, for showing photos in the chat."""
+        """A stored file by file_id: shown in the chat (photos), or with `?download=1` saved
+        under its name (documents).
+        """
         stored = self.sandbox.files.get(request.match_info["file_id"])
         if stored is None:
             raise web.HTTPNotFound()
+        headers = {}
+        if request.query.get("download"):
+            name = stored.file_name or stored.file_path.rsplit("/", 1)[-1]
+            headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
         return web.Response(
-            body=stored.data, content_type=stored.mime_type or _image_type(stored.data)
+            body=stored.data,
+            content_type=stored.mime_type or _image_type(stored.data),
+            headers=headers,
         )
 
     # control (benchmarks in another process, CLI)
@@ -349,6 +359,59 @@ class ChatApi:
         if "seed" in body:
             self.sandbox.faults.reseed(int(body["seed"]))
         return web.json_response({"ok": True})
+
+
+@dataclass(frozen=True)
+class _NumberField:
+    """A number of the location form, with Telegram's range for it (Location in the Bot API)."""
+
+    key: str
+    label: str
+    low: float
+    high: float
+    unit: str
+    example: str
+    required: bool = True
+
+
+_LOCATION_FIELDS = (
+    _NumberField("latitude", "Latitude", -90, 90, "degrees", "6.4281"),
+    _NumberField("longitude", "Longitude", -180, 180, "degrees", "3.4219"),
+    _NumberField("horizontal_accuracy", "Accuracy", 0, 1500, "metres", "20", required=False),
+)
+
+
+def read_location(body: dict[str, Any]) -> tuple[dict[str, float], dict[str, str]]:
+    """The location form's numbers, and a reason for each field that is not a usable one."""
+    values: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for field in _LOCATION_FIELDS:
+        raw = body.get(field.key)
+        text = "" if raw is None else str(raw).strip()
+        if not text:
+            if field.required:
+                errors[field.key] = (
+                    f"{field.label} is empty: enter a number of {field.unit}, "
+                    f"e.g. {field.example}."
+                )
+            continue
+        try:
+            # A decimal comma is what many phones' number pads type.
+            number = float(text.replace(",", "."))
+        except ValueError:
+            errors[field.key] = (
+                f"{field.label} must be a number of {field.unit}, e.g. {field.example} "
+                f"(not {text[:20]!r})."
+            )
+            continue
+        if not math.isfinite(number) or not field.low <= number <= field.high:
+            errors[field.key] = (
+                f"{field.label} must be between {field.low:g} and {field.high:g} {field.unit} "
+                f"(not {text[:20]})."
+            )
+            continue
+        values[field.key] = number
+    return values, errors
 
 
 def _image_type(data: bytes) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.sandbox import BotAccount, Person, SandboxServer
 from tests.auxil.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, require_chromium
@@ -161,6 +162,19 @@ async def test_phone_chat_fits_refuses_bad_locations_and_offers_documents(
         shutil.copy(shot, ARTIFACTS / "sandbox-chat-390.png")
         if os.environ.get("OUTPOST_UPDATE_SCREENSHOTS"):
             shutil.copy(shot, DOCS_SCREENSHOT)
+
+        # Long words and a crowded keyboard wrap inside the bubble instead of widening the page.
+        crowded = InlineKeyboardMarkup([[
+            InlineKeyboardButton(f"2026-12-0{day} Wednesday afternoon", callback_data=str(day))
+            for day in range(1, 5)
+        ]])
+        await application.bot.send_message(
+            alice.id, "https://example.org/" + "a-very-long-path-segment" * 8,
+            reply_markup=crowded,
+        )
+        await expect(pane.locator(".messages li.bot .inline-keyboard button")).to_have_count(5)
+        await assert_fits_the_width(page)
+        assert await small_tap_targets(page) == []
 
         # The history comes back after a reload of the page.
         shown = await pane.locator(".messages li").count()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -235,3 +236,27 @@ async def test_plus_opens_another_person_one_at_a_time_on_a_phone_side_by_side_w
         await page.screenshot(path=str(tmp_path / "two-people-wide.png"))
     assert [m.raw_text for m in bob.messages] == ["You said: hello from Bob"]
     assert alice.all_messages == []
+
+
+async def test_mini_app_opens_in_the_chat_and_closes(
+    server: SandboxServer, bot_account: BotAccount, alice: Person, browser: Any
+) -> None:
+    from telegram import WebAppInfo
+
+    async with polling_bot(server, TOKEN) as application:
+        page = await browser.new_page(viewport=PHONE)
+        await page.goto(server.chat_url(alice))
+        app_url = f"{server.url}/static/chat.css"
+        await application.bot.send_message(alice.id, "Plan your day", reply_markup=(
+            InlineKeyboardMarkup([[InlineKeyboardButton("Open app", web_app=WebAppInfo(app_url))]])
+        ))
+        pane = page.locator(".pane.active")
+        await pane.get_by_role("button", name="Open app ⧉").click()
+        frame = pane.locator(".webapp-box iframe")
+        await expect(frame).to_have_attribute("src", re.compile(r"#tgWebAppData=.*hash"))
+        await assert_on_screen(page, ".pane.active .webapp-box")
+        await assert_on_screen(page, ".pane.active .composer .send")
+        await assert_fits_the_width(page)
+        assert await small_tap_targets(page) == []
+        await pane.get_by_role("button", name="Close app").click()
+        await expect(pane.locator(".webapp-box")).to_have_count(0)

@@ -196,12 +196,17 @@ class Pane {
   openUrl(url) {
     // Mini Apps open in a frame inside the chat, with #tgWebAppData=... as Telegram appends it.
     if (url.includes("#tgWebAppData=")) {
-      let frame = this.q("iframe.webapp");
-      if (!frame) {
-        frame = document.createElement("iframe"); frame.className = "webapp";
-        this.q(".messages").after(frame);
+      let box = this.q(".webapp-box");
+      if (!box) {
+        box = document.createElement("div"); box.className = "webapp-box";
+        const close = document.createElement("button"); close.type = "button";
+        close.className = "close-app"; close.textContent = "Close app";
+        close.onclick = () => box.remove();
+        const frame = document.createElement("iframe"); frame.className = "webapp";
+        box.append(close, frame);
+        this.q(".messages").after(box);
       }
-      frame.src = url;
+      box.querySelector("iframe").src = url;
     } else {
       window.open(url, "_blank", "noopener");
     }

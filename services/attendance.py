@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from geopy.distance import geodesic
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
 from db.constraints import create_unless_taken
 from db.enums import CheckInKind, CheckInSource, Lane, OutingStatus, RequestStatus, Role
@@ -273,14 +274,21 @@ async def is_working_day(station: Station, day: date) -> bool:
     return not await Holiday.filter(station_id=station.id, date=day).exists()
 
 
+def counted_staff(station: Station) -> QuerySet[Person]:
+    """The people whose attendance counts at the station: its staff who finished registering.
+
+    One rule for the daily digest and the monthly sheet: someone who opened an invite and has
+    not finished the steps cannot check in yet, so no day of theirs counts (see Membership for
+    the days of those who count).
+    """
+    return Person.filter(
+        station_id=station.id, registration_step__isnull=True, roles__role=Role.STAFF
+    ).distinct()
+
+
 async def expected_people(station: Station) -> list[Person]:
     """Active staff of the station who finished registering: they are expected to check in."""
-    return (
-        await Person.filter(
-            station_id=station.id, active=True, registration_step__isnull=True,
-            roles__role=Role.STAFF,
-        ).distinct().order_by("name")
-    )
+    return await counted_staff(station).filter(active=True).order_by("name")
 
 
 async def excused_ids(station: Station, day: date) -> set[int]:

@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from db.enums import CheckInKind, Lane, RequestStatus, Role
 from db.models import CheckIn, Holiday, LeaveRequest, OutboxMessage, Person, Station
 from i18n import translate
-from services.attendance import Membership, StationHours, excused_ids
+from services.attendance import Membership, StationHours, counted_staff, excused_ids
 from services.clock import Clock
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, station_zone
@@ -67,7 +67,8 @@ def _month_days(month: date) -> list[date]:
 async def station_month(station: Station, month: date, *, clock: Clock) -> StationMonth:
     """Count each staff member's month; a day counts once its check-in window has closed.
 
-    A person counts from the local day they joined until the day before they were deactivated
+    The people are the daily digest's (`counted_staff`: staff who finished registering). A
+    person counts from the local day they joined until the day before they were deactivated
     (there is no history of moves between stations: a person counts at their current one).
     """
     zone = station_zone(station)
@@ -84,9 +85,7 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
         and day not in holidays
         and at_local(day, hours.closes, zone) <= now
     ]
-    people = await Person.filter(
-        station_id=station.id, roles__role=Role.STAFF
-    ).distinct().order_by("name")
+    people = await counted_staff(station).order_by("name")
     checkins = await CheckIn.filter(
         station_id=station.id,
         kind=CheckInKind.IN,

@@ -18,6 +18,7 @@ from db.models import (
     PersonRole,
     Station,
 )
+from services.attendance import missing_checkins, run_station_day
 from services.attendance_sheet import (
     attendance_workbook,
     month_now,
@@ -147,6 +148,29 @@ async def test_counted_until_the_local_day_they_left(db: str, clock: ManualClock
     rows = _rows(await attendance_workbook(date(2026, 11, 1), clock=clock), "HNL")
     # Mon 2 to Fri 6, Mon 9 and Tue 10.
     assert rows == {"Keola": (7, 0, 0, 7, 0, 0, 0)}
+
+
+async def test_people_still_registering_count_in_neither_sheet_nor_digest(
+    db: str, clock: ManualClock
+) -> None:
+    """One rule for both: staff who have not finished registering are not counted, in the
+    month's sheet as in the day's missed check-in digest."""
+    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
+                               timezone="Africa/Lagos")
+    await _staff("Done", 1, los, LONG_AGO)
+    await _staff("Halfway", 2, los, LONG_AGO, registration_step="phone")
+    head = await Person.create(telegram_id=3, name="Head", station=los, created_at=LONG_AGO)
+    await PersonRole.create(person=head, role=Role.HEAD)
+    # Tuesday 3 November at 12:00 in Lagos: the 2nd and the 3rd have closed.
+    clock.set(datetime(2026, 11, 3, 11, 0, tzinfo=UTC))
+    rows = _rows(await attendance_workbook(date(2026, 11, 1), clock=clock), "LOS")
+    assert rows == {"Done": (2, 0, 0, 2, 0, 0, 0)}
+    missing = await missing_checkins(los, date(2026, 11, 3))
+    assert [person.name for person in missing] == ["Done"]
+    await run_station_day(los, clock=clock)
+    (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
+    assert digest.params["names"] == "Done"
+    assert digest.params["count"] == 1
 
 
 async def test_outing_days_have_their_own_column(db: str, clock: ManualClock) -> None:

@@ -50,13 +50,28 @@ class StationMonth:
     rows: list[PersonMonth] = field(default_factory=list)
 
 
+# The months a sheet may cover: a month outside is a typing mistake (and 9999-12 has no end
+# that the calendar can reach).
+FIRST_MONTH = date(2000, 1, 1)
+LAST_MONTH = date(2099, 12, 1)
+
+
 def parse_month(text: str) -> date:
-    """'2026-11' → date(2026, 11, 1), or InvalidInput."""
+    """'2026-11' → date(2026, 11, 1), or InvalidInput saying what a month looks like."""
     try:
         year, month = (int(part) for part in text.strip().split("-"))
-        return date(year, month, 1)
+        first = date(year, month, 1)
     except ValueError:
-        raise InvalidInput(f"not a month: {text!r} (expected YYYY-MM)") from None
+        raise InvalidInput(
+            f"not a month: {text[:32]!r} (expected YYYY-MM)", msgid="attendance.usage"
+        ) from None
+    if not FIRST_MONTH <= first <= LAST_MONTH:
+        raise InvalidInput(
+            f"{first:%Y-%m} is outside {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m}",
+            msgid="attendance.bad_month", first=f"{FIRST_MONTH:%Y-%m}",
+            last=f"{LAST_MONTH:%Y-%m}",
+        )
+    return first
 
 
 def _month_days(month: date) -> list[date]:

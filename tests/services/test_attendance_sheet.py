@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, time
 
+import pytest
 from openpyxl import load_workbook
 
 from db.enums import CheckInKind, OutingStatus, RequestStatus, Role
@@ -26,6 +27,7 @@ from services.attendance_sheet import (
     send_monthly_sheets,
 )
 from services.clock import ManualClock
+from services.errors import InvalidInput
 from services.people import Actor
 
 # Joined well before the months these tests read.
@@ -238,3 +240,32 @@ async def test_month_now_is_the_readers_station_month(db: str, clock: ManualCloc
     clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
     assert await month_now(Actor(head, frozenset({Role.HEAD})), clock=clock) == date(2026, 12, 1)
     assert await month_now(Actor(hq, frozenset({Role.HQ})), clock=clock) == date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "msgid"),
+    [
+        ("9999-12", "attendance.bad_month"),
+        ("0001-01", "attendance.bad_month"),
+        ("1999-12", "attendance.bad_month"),
+        ("2100-01", "attendance.bad_month"),
+        ("2026-00", "attendance.usage"),
+        ("2026-13", "attendance.usage"),
+        ("2026", "attendance.usage"),
+        ("2026-11-01", "attendance.usage"),
+        ("november", "attendance.usage"),
+        ("9" * 5000 + "-1", "attendance.usage"),
+    ],
+)
+def test_months_a_sheet_cannot_cover(text: str, msgid: str) -> None:
+    """Each gets InvalidInput with a message for the reader, never an overflow later on."""
+    with pytest.raises(InvalidInput) as refused:
+        parse_month(text)
+    assert refused.value.msgid == msgid
+    assert len(str(refused.value)) < 120
+
+
+def test_the_first_and_last_months_a_sheet_covers() -> None:
+    """2000-01 and 2099-12 are read; the last one's days end on 31 December."""
+    assert parse_month("2000-01") == date(2000, 1, 1)
+    assert parse_month(" 2099-12 ") == date(2099, 12, 1)

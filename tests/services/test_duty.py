@@ -12,7 +12,7 @@ from db.models import DutyRoster
 from services.clock import ManualClock
 from services.commands import may_press, may_run
 from services.duty import roster, set_duty
-from services.errors import NotAllowed
+from services.errors import NotAllowed, NotFound
 from tests.auxil.factories import actor_of, make_person, make_station
 
 ROLE_SETS = [frozenset(c) for n in range(1, 3) for c in combinations(sorted(Role), n)]
@@ -48,3 +48,15 @@ async def test_an_admin_is_not_offered_the_roster(db: str, clock: ManualClock) -
     assert may_run("duty", both.roles)
     entry = await set_duty(actor=both, day=date(2026, 1, 6), person_id=staff.id, clock=clock)
     assert await DutyRoster.get(id=entry.id, person_id=staff.id)
+
+
+@pytest.mark.parametrize("person_id", [0, 2**31, 2**63, 2**64 + 5])
+async def test_ids_out_of_range_are_not_found(
+    db: str, clock: ManualClock, person_id: int
+) -> None:
+    """A forged button naming an id no row can have is NotFound, and the roster is unchanged."""
+    station = await make_station()
+    head = await actor_of(await make_person(1, station, Role.HEAD))
+    with pytest.raises(NotFound):
+        await set_duty(actor=head, day=date(2026, 1, 6), person_id=person_id, clock=clock)
+    assert not await DutyRoster.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -20,7 +21,7 @@ async def test_a_refused_insert_keeps_the_surrounding_transaction(
     PostgreSQL a failed statement outside a savepoint would abort it)."""
     station = await make_station()
     person = await make_person(1, station)
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "person_id": person.id, "station_id": station.id, "kind": CheckInKind.IN,
         "at": clock.now(), "local_date": date(2026, 1, 5), "lat": LAGOS[0], "lon": LAGOS[1],
         "first_of_day": True,
@@ -41,7 +42,7 @@ async def test_a_refused_insert_outside_any_transaction(db: str, clock: ManualCl
     """Without a caller's transaction the insert has its own; the next one is unaffected."""
     station = await make_station()
     person = await make_person(1, station)
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "person_id": person.id, "station_id": station.id, "at": clock.now(),
         "local_date": date(2026, 1, 5), "lat": LAGOS[0], "lon": LAGOS[1], "first_of_day": True,
     }

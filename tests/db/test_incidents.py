@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from tortoise.exceptions import IntegrityError
 
@@ -56,7 +58,9 @@ async def test_a_press_seen_again_after_closing_is_its_incident(
 async def test_the_database_refuses_a_second_open_sos(db: str, clock: ManualClock) -> None:
     """Written around open_sos, a second marked row is still refused."""
     person = await make_person(1, None)
-    sos = {"kind": IncidentKind.SOS, "reported_by": person, "opened_at": clock.now()}
+    sos: dict[str, Any] = {
+        "kind": IncidentKind.SOS, "reported_by": person, "opened_at": clock.now()
+    }
     await Incident.create(open_sos_marker=True, **sos)
     with pytest.raises(IntegrityError):
         await Incident.create(open_sos_marker=True, **sos)

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 from datetime import UTC, date, datetime, timedelta
 from types import ModuleType
+from typing import Any
 
 from tortoise import connections
 
@@ -31,7 +32,7 @@ async def test_existing_rows_are_marked_once_per_person(db: str) -> None:
     open outing and the latest open SOS get the marker; nothing else does."""
     station = await make_station()
     ada, ben = await make_person(1, station), await make_person(2, station)
-    where = {"station_id": station.id, "lat": LAGOS[0], "lon": LAGOS[1]}
+    where: dict[str, Any] = {"station_id": station.id, "lat": LAGOS[0], "lon": LAGOS[1]}
     day = date(2026, 1, 5)
     later = await CheckIn.create(person=ada, at=T0 + timedelta(minutes=1), local_date=day,
                                  **where)
@@ -40,11 +41,13 @@ async def test_existing_rows_are_marked_once_per_person(db: str) -> None:
                                kind=CheckInKind.OUT, **where)
     bens = await CheckIn.create(person=ben, at=T0 + timedelta(minutes=5), local_date=day,
                                 **where)
-    trip = {"station_id": station.id, "expected_return_at": T0, "destination": "Port"}
+    trip: dict[str, Any] = {
+        "station_id": station.id, "expected_return_at": T0, "destination": "Port"
+    }
     old_open = await Outing.create(person=ada, status=OutingStatus.OUT, **trip)
     new_open = await Outing.create(person=ada, status=OutingStatus.PENDING, **trip)
     back = await Outing.create(person=ben, status=OutingStatus.RETURNED, **trip)
-    sos = {"kind": IncidentKind.SOS, "opened_at": T0}
+    sos: dict[str, Any] = {"kind": IncidentKind.SOS, "opened_at": T0}
     old_sos = await Incident.create(reported_by=ada, **sos)
     new_sos = await Incident.create(reported_by=ada, status=IncidentStatus.ESCALATED, **sos)
     closed = await Incident.create(reported_by=ben, status=IncidentStatus.CLOSED, **sos)

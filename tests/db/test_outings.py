@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from tortoise.exceptions import IntegrityError
@@ -61,7 +62,9 @@ async def test_the_database_refuses_a_second_open_outing(db: str, clock: ManualC
     """Written around open_outing, a second marked row is still refused; closed ones are not."""
     station = await make_station()
     person = await make_person(1, station)
-    trip = {"person_id": person.id, "destination": "Port", "expected_return_at": clock.now()}
+    trip: dict[str, Any] = {
+        "person_id": person.id, "destination": "Port", "expected_return_at": clock.now()
+    }
     await Outing.create(open_marker=True, **trip)
     with pytest.raises(IntegrityError):
         await Outing.create(open_marker=True, **trip)

@@ -35,12 +35,12 @@ async def test_attendance_months_out_of_range(
         head.send_command("attendance", month)
         answer = await head.wait_for_message()
         assert answer.document is None
-        assert "from 2000-01 to 2099-12" in answer.raw_text
+        assert "from 2000-01 to 2099-12" in (answer.raw_text or "")
     for month in ("2026-00", "2026-13", "2026-1-1"):
         head.send_command("attendance", month)
         answer = await head.wait_for_message()
         assert answer.document is None
-        assert "/attendance 2026-10" in answer.raw_text
+        assert "/attendance 2026-10" in (answer.raw_text or "")
 
 
 async def test_start_codes_too_long_or_strange(
@@ -50,7 +50,7 @@ async def test_start_codes_too_long_or_strange(
     stranger = sandbox.add_person(8101, "Someone", "en")
     for code in ("a" * 65, "b" * 4000, "abc\u0000def", "a%20b"):
         stranger.send_command("start", code)
-        assert "invitation" in (await stranger.wait_for_message()).raw_text.lower()
+        assert "invitation" in ((await stranger.wait_for_message()).raw_text or "").lower()
 
 
 async def test_huge_ids_in_buttons_are_refused_politely(
@@ -79,13 +79,13 @@ async def test_leave_with_impossible_dates(
     head = sandbox.add_person(8302, "Head", "en")
     for args in ("2026-02-30 sick", "2026-13-01 sick", "2026-00-10 sick", "99999-01-01 x"):
         amina.send_command("leave", args)
-        assert "/leave 2026-12-01" in (await amina.wait_for_message()).raw_text
+        assert "/leave 2026-12-01" in ((await amina.wait_for_message()).raw_text or "")
     amina.send_command("leave", "9999-12-30 9999-12-31 far away")
-    assert "more than 366 days ahead" in (await amina.wait_for_message()).raw_text
+    assert "more than 366 days ahead" in ((await amina.wait_for_message()).raw_text or "")
     amina.send_command("leave", "0001-01-01 long ago")
-    assert "too far in the past" in (await amina.wait_for_message()).raw_text
+    assert "too far in the past" in ((await amina.wait_for_message()).raw_text or "")
     assert not await LeaveRequest.exists()
     amina.send_command("leave", f"{date(2026, 1, 8).isoformat()} family")
-    assert "2026-01-08" in (await amina.wait_for_message()).raw_text
+    assert "2026-01-08" in ((await amina.wait_for_message()).raw_text or "")
     assert await LeaveRequest.filter(status=RequestStatus.PENDING).count() == 1
-    assert "family" in (await head.wait_for_message()).raw_text
+    assert "family" in ((await head.wait_for_message()).raw_text or "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from tortoise.exceptions import IntegrityError
@@ -76,7 +77,7 @@ async def test_the_database_refuses_a_second_first_checkin(db: str, clock: Manua
     rows (sign-outs) are not."""
     station = await make_station()
     person = await make_person(1, station)
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "person_id": person.id, "station_id": station.id, "at": clock.now(),
         "local_date": date(2026, 1, 5), "lat": LAGOS[0], "lon": LAGOS[1],
     }

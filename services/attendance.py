@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from geopy.distance import geodesic
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
+from db.constraints import create_unless_taken
 from db.enums import CheckInKind, CheckInSource, Lane, OutingStatus, RequestStatus, Role
 from db.models import (
     CheckIn,
@@ -135,8 +137,9 @@ async def record_checkin(
     zone = station_zone(station)
     today = local_date(now, zone)
     local_now = now.astimezone(zone)
-    todays = CheckIn.filter(person_id=actor.person.id, local_date=today)
-    first_in = await todays.filter(kind=CheckInKind.IN).order_by("at").first()
+    first_in = await CheckIn.filter(
+        person_id=actor.person.id, local_date=today, kind=CheckInKind.IN
+    ).order_by("at").first()
     if kind is None:
         after_hours = local_now.time() >= StationHours.of(station).workday_ends
         kind = CheckInKind.OUT if after_hours and first_in is not None else CheckInKind.IN
@@ -144,7 +147,7 @@ async def record_checkin(
         return _result(first_in, station, zone, repeated=True)
     distance = distance_m(station, position.lat, position.lon)
     poor = position.accuracy_m is not None and position.accuracy_m > POOR_ACCURACY_M
-    checkin = await CheckIn.create(
+    values: dict[str, Any] = dict(
         person_id=actor.person.id,
         station_id=station.id,
         kind=kind,
@@ -161,6 +164,18 @@ async def record_checkin(
         live_until=position.live_until,
         telegram_message_id=message_id,
     )
+    if kind == CheckInKind.OUT:
+        checkin = await CheckIn.create(**values)
+    else:
+        # Two pins sent at once both get here; the unique first-of-day marker lets one insert
+        # win, and the other is answered with the winner, as a repeated sign-in.
+        created = await create_unless_taken(CheckIn, first_of_day=True, **values)
+        if created is None:
+            winner = await CheckIn.get(
+                person_id=actor.person.id, local_date=today, first_of_day=True
+            )
+            return _result(winner, station, zone, repeated=True)
+        checkin = created
     if not checkin.inside_geofence and station.notify_head_outside_geofence:
         await _tell_heads_outside(actor.person, station, checkin, clock)
     return _result(checkin, station, zone, repeated=False)
@@ -259,14 +274,21 @@ async def is_working_day(station: Station, day: date) -> bool:
     return not await Holiday.filter(station_id=station.id, date=day).exists()
 
 
+def counted_staff(station: Station) -> QuerySet[Person]:
+    """The people whose attendance counts at the station: its staff who finished registering.
+
+    One rule for the daily digest and the monthly sheet: someone who opened an invite and has
+    not finished the steps cannot check in yet, so no day of theirs counts (see Membership for
+    the days of those who count).
+    """
+    return Person.filter(
+        station_id=station.id, registration_step__isnull=True, roles__role=Role.STAFF
+    ).distinct()
+
+
 async def expected_people(station: Station) -> list[Person]:
     """Active staff of the station who finished registering: they are expected to check in."""
-    return (
-        await Person.filter(
-            station_id=station.id, active=True, registration_step__isnull=True,
-            roles__role=Role.STAFF,
-        ).distinct().order_by("name")
-    )
+    return await counted_staff(station).filter(active=True).order_by("name")
 
 
 async def excused_ids(station: Station, day: date) -> set[int]:

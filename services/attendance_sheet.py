@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from db.enums import CheckInKind, Lane, RequestStatus, Role
 from db.models import CheckIn, Holiday, LeaveRequest, OutboxMessage, Person, Station
 from i18n import translate
-from services.attendance import Membership, StationHours, excused_ids
+from services.attendance import Membership, StationHours, counted_staff, excused_ids
 from services.clock import Clock
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, station_zone
@@ -50,13 +50,28 @@ class StationMonth:
     rows: list[PersonMonth] = field(default_factory=list)
 
 
+# The months a sheet may cover: a month outside is a typing mistake (and 9999-12 has no end
+# that the calendar can reach).
+FIRST_MONTH = date(2000, 1, 1)
+LAST_MONTH = date(2099, 12, 1)
+
+
 def parse_month(text: str) -> date:
-    """'2026-11' → date(2026, 11, 1), or InvalidInput."""
+    """'2026-11' → date(2026, 11, 1), or InvalidInput saying what a month looks like."""
     try:
         year, month = (int(part) for part in text.strip().split("-"))
-        return date(year, month, 1)
+        first = date(year, month, 1)
     except ValueError:
-        raise InvalidInput(f"not a month: {text!r} (expected YYYY-MM)") from None
+        raise InvalidInput(
+            f"not a month: {text[:32]!r} (expected YYYY-MM)", msgid="attendance.usage"
+        ) from None
+    if not FIRST_MONTH <= first <= LAST_MONTH:
+        raise InvalidInput(
+            f"{first:%Y-%m} is outside {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m}",
+            msgid="attendance.bad_month", first=f"{FIRST_MONTH:%Y-%m}",
+            last=f"{LAST_MONTH:%Y-%m}",
+        )
+    return first
 
 
 def _month_days(month: date) -> list[date]:
@@ -67,7 +82,8 @@ def _month_days(month: date) -> list[date]:
 async def station_month(station: Station, month: date, *, clock: Clock) -> StationMonth:
     """Count each staff member's month; a day counts once its check-in window has closed.
 
-    A person counts from the local day they joined until the day before they were deactivated
+    The people are the daily digest's (`counted_staff`: staff who finished registering). A
+    person counts from the local day they joined until the day before they were deactivated
     (there is no history of moves between stations: a person counts at their current one).
     """
     zone = station_zone(station)
@@ -84,9 +100,7 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
         and day not in holidays
         and at_local(day, hours.closes, zone) <= now
     ]
-    people = await Person.filter(
-        station_id=station.id, roles__role=Role.STAFF
-    ).distinct().order_by("name")
+    people = await counted_staff(station).order_by("name")
     checkins = await CheckIn.filter(
         station_id=station.id,
         kind=CheckInKind.IN,

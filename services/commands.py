@@ -17,6 +17,9 @@ from i18n import N_, translate
 
 EVERYONE_REGISTERED: frozenset[Role] = frozenset(Role)
 HEADS = frozenset({Role.HEAD, Role.ADMIN})
+# The duty roster is a station's own matter, kept by its head (services.duty): an admin runs
+# Outpost, not a station, and is neither offered /duty nor its buttons.
+STATION_HEADS = frozenset({Role.HEAD})
 HQ_AND_SAFETY = frozenset({Role.HQ, Role.SAFETY, Role.ADMIN})
 
 
@@ -64,7 +67,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("outings", HEADS),
     _spec("approvals", HEADS),
     _spec("attendance", HEADS | HQ_AND_SAFETY),
-    _spec("duty", HEADS),
+    _spec("duty", STATION_HEADS),
     _spec("budget", HEADS),
     _spec("alert", HQ_AND_SAFETY),
     _spec("incidents", HQ_AND_SAFETY),
@@ -82,7 +85,7 @@ CALLBACK_ROLES: dict[str, frozenset[Role]] = {
     "lang": EVERYONE_REGISTERED,
     "checkin": EVERYONE_REGISTERED,
     "roster": HEADS | HQ_AND_SAFETY,
-    "duty": HEADS,
+    "duty": STATION_HEADS,
     "leave": frozenset({Role.HEAD, Role.HQ, Role.ADMIN}),
 }
 

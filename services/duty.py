@@ -13,6 +13,7 @@ from services.clock import Clock
 from services.errors import InvalidInput, NotAllowed
 from services.notify import notify
 from services.people import Actor, station_today
+from services.validation import row_id
 
 ROSTER_DAYS = 7
 MAX_DAYS_AHEAD = 62
@@ -61,7 +62,7 @@ async def set_duty(*, actor: Actor, day: date, person_id: int, clock: Clock) -> 
     if not today <= day <= today + timedelta(days=MAX_DAYS_AHEAD):
         raise InvalidInput("day out of range", msgid="duty.bad_day", days=MAX_DAYS_AHEAD)
     person = await Person.get_or_none(
-        id=person_id, station_id=station_id, active=True, registration_step__isnull=True
+        id=row_id(person_id), station_id=station_id, active=True, registration_step__isnull=True
     )
     if person is None:
         raise NotAllowed("not a person of this station")

@@ -25,6 +25,8 @@ STEP_PHONE = "phone"
 STEP_LANGUAGE = "language"
 DEFAULT_EXPIRY = timedelta(days=7)
 CODE_BYTES = 18  # 24 URL-safe characters; /start payloads may be 64
+# What a /start payload may hold (Telegram's deep links): anything else is no code of ours.
+INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DURATION = re.compile(r"^\s*(\d+)\s*([dhm])\s*$")
 ROLE_NOTICE = {
     Role.STAFF: N_("registration.notice.staff"),
@@ -98,7 +100,11 @@ async def claim_invite(
         if existing.registration_step is not None:
             return Registration(existing, existing.registration_step)
         raise Conflict("already registered", msgid="invite.already_registered")
-    invite = await Invite.get_or_none(code=code.strip())
+    code = code.strip()
+    if not INVITE_CODE.fullmatch(code):
+        # Longer than the column, or characters no code has (a NUL stops PostgreSQL).
+        raise NotFound("not an invitation code", msgid="invite.unknown")
+    invite = await Invite.get_or_none(code=code)
     if invite is None:
         raise NotFound("unknown invitation", msgid="invite.unknown")
     if invite.used_at is not None:

@@ -14,10 +14,13 @@ from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.notify import notify
 from services.people import Actor, station_today
+from services.validation import row_id
 
 MAX_LEAVE_DAYS = 90
 # The furthest in the past a leave may start: a day missed yesterday can still be explained.
 MAX_BACKDATE = timedelta(days=7)
+# The furthest ahead a leave may start: beyond it a date is a typing mistake (9999-12-31).
+MAX_AHEAD = timedelta(days=366)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ async def request_leave(
     today = await station_today(actor, clock)
     if start < today - MAX_BACKDATE:
         raise InvalidInput("too far back", msgid="leave.too_old")
+    if start > today + MAX_AHEAD:
+        raise InvalidInput("too far ahead", msgid="leave.too_far", days=MAX_AHEAD.days)
     overlapping = await LeaveRequest.filter(
         person_id=person.id,
         status__in=[RequestStatus.PENDING, RequestStatus.APPROVED],
@@ -114,7 +119,7 @@ async def decide_leave(
     *, actor: Actor, leave_id: int, approve: bool, clock: Clock, note: str = ""
 ) -> LeaveDecision:
     """Approve or refuse a pending leave; only its decider may, and only once."""
-    leave = await LeaveRequest.get_or_none(id=leave_id)
+    leave = await LeaveRequest.get_or_none(id=row_id(leave_id))
     if leave is None:
         raise NotFound("no such leave")
     if not await may_decide(actor, leave):

@@ -12,7 +12,7 @@ from db.queries import person_roles_sql, split_roles
 from services.clock import Clock, SystemClock
 from services.errors import NotAllowed, NotFound
 from services.localtime import local_date, station_zone
-from services.validation import language_tag
+from services.validation import language_tag, row_id
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class RosterLine:
 async def station_roster(actor: Actor | None, station_id: int) -> list[RosterLine]:
     """The active people of a station, for its head (or HQ and safety)."""
     require_station(actor, station_id)
-    people = await Person.filter(station_id=station_id, active=True).order_by("name")
+    people = await Person.filter(station_id=row_id(station_id), active=True).order_by("name")
     grants: dict[int, list[Role]] = {}
     for grant in await PersonRole.filter(person_id__in=[p.id for p in people]).order_by("role"):
         grants.setdefault(grant.person_id, []).append(  # type: ignore[attr-defined]

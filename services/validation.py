@@ -10,7 +10,7 @@ from babel import Locale, UnknownLocaleError
 from email_validator import EmailNotValidError, validate_email
 
 from i18n import normalize_language
-from services.errors import InvalidInput
+from services.errors import InvalidInput, NotFound
 
 # Local emergency and service numbers (112, 999, 10111) are dialled as they are: they have no
 # E.164 form, so they are stored as written.
@@ -126,3 +126,15 @@ def coordinate(value: object, *, low: float, high: float, name: str) -> float:
     if not low <= number <= high:
         raise InvalidInput(f"{name} {number} is outside {low:g}..{high:g}")
     return number
+
+
+# Row ids are 32-bit integer columns on PostgreSQL (IntField), SQLite takes up to 2**63 - 1.
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(value: int) -> int:
+    """An id that can name a row, or NotFound: an id from a button or a command is checked
+    before it reaches a query, where 2**31 (PostgreSQL) or 2**63 (SQLite) would overflow."""
+    if not 1 <= value <= MAX_ROW_ID:
+        raise NotFound(f"id out of range: {value}")
+    return value

@@ -42,10 +42,15 @@ class CheckIn(Model):
     last_lon = fields.FloatField(null=True)
     last_seen_at = fields.DatetimeField(null=True)
     telegram_message_id = fields.BigIntField(null=True)
+    # True on the day's first sign-in only, NULL on every other row (never False): unique with
+    # (person, local_date), so the database keeps one first sign-in per person and station day
+    # (NULLs never collide, in SQLite as in PostgreSQL).
+    first_of_day = fields.BooleanField(null=True)
 
     class Meta:
         table = "checkin"
         indexes = (("person_id", "at"), ("station_id", "local_date"), ("person_id", "local_date"))
+        unique_together = (("person", "local_date", "first_of_day"),)
 
 
 class LeaveRequest(TimestampedModel):

@@ -46,9 +46,13 @@ class Incident(TimestampedModel):
     # An SOS pressed twice (or retried by Telegram) opens one incident.
     idempotency_key = fields.CharField(max_length=128, unique=True, null=True)
     outing_id = fields.IntField(null=True)
+    # True while an SOS is not closed, NULL on any other incident (never False): unique with
+    # the reporter, so the database keeps one open SOS per person.
+    open_sos_marker = fields.BooleanField(null=True)
 
     class Meta:
         table = "incident"
+        unique_together = (("reported_by", "open_sos_marker"),)
         indexes = (("status", "next_escalation_at"), ("station_id", "status"))
 
 

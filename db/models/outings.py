@@ -41,9 +41,13 @@ class Outing(TimestampedModel):
     last_lat = fields.FloatField(null=True)
     last_lon = fields.FloatField(null=True)
     last_seen_at = fields.DatetimeField(null=True)
+    # True while the outing is open (pending, approved or out), NULL once it is over (never
+    # False): unique with the person, so the database keeps one open outing per person.
+    open_marker = fields.BooleanField(null=True)
 
     class Meta:
         table = "outing"
+        unique_together = (("person", "open_marker"),)
         indexes = (
             ("status", "expected_return_at"),
             ("next_escalation_at",),

@@ -33,7 +33,7 @@ from services.attendance_sheet import (
     stations_for,
 )
 from services.clock import Clock
-from services.errors import DomainError, NotAllowed
+from services.errors import DomainError
 
 
 def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
@@ -173,8 +173,7 @@ async def attendance_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
             month, clock=clock, stations=stations, language=actor.language
         )
     except DomainError as error:
-        key = error.msgid if isinstance(error, NotAllowed) else "attendance.usage"
-        await message.reply_text(translate(actor.language, key))
+        await message.reply_text(translate(actor.language, error.msgid, **error.params))
         return
     await message.reply_document(
         document=data,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, time
 
+import pytest
 from openpyxl import load_workbook
 
 from db.enums import CheckInKind, OutingStatus, RequestStatus, Role
@@ -18,6 +19,7 @@ from db.models import (
     PersonRole,
     Station,
 )
+from services.attendance import missing_checkins, run_station_day
 from services.attendance_sheet import (
     attendance_workbook,
     month_now,
@@ -25,6 +27,7 @@ from services.attendance_sheet import (
     send_monthly_sheets,
 )
 from services.clock import ManualClock
+from services.errors import InvalidInput
 from services.people import Actor
 
 # Joined well before the months these tests read.
@@ -149,6 +152,29 @@ async def test_counted_until_the_local_day_they_left(db: str, clock: ManualClock
     assert rows == {"Keola": (7, 0, 0, 7, 0, 0, 0)}
 
 
+async def test_people_still_registering_count_in_neither_sheet_nor_digest(
+    db: str, clock: ManualClock
+) -> None:
+    """One rule for both: staff who have not finished registering are not counted, in the
+    month's sheet as in the day's missed check-in digest."""
+    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
+                               timezone="Africa/Lagos")
+    await _staff("Done", 1, los, LONG_AGO)
+    await _staff("Halfway", 2, los, LONG_AGO, registration_step="phone")
+    head = await Person.create(telegram_id=3, name="Head", station=los, created_at=LONG_AGO)
+    await PersonRole.create(person=head, role=Role.HEAD)
+    # Tuesday 3 November at 12:00 in Lagos: the 2nd and the 3rd have closed.
+    clock.set(datetime(2026, 11, 3, 11, 0, tzinfo=UTC))
+    rows = _rows(await attendance_workbook(date(2026, 11, 1), clock=clock), "LOS")
+    assert rows == {"Done": (2, 0, 0, 2, 0, 0, 0)}
+    missing = await missing_checkins(los, date(2026, 11, 3))
+    assert [person.name for person in missing] == ["Done"]
+    await run_station_day(los, clock=clock)
+    (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
+    assert digest.params["names"] == "Done"
+    assert digest.params["count"] == 1
+
+
 async def test_outing_days_have_their_own_column(db: str, clock: ManualClock) -> None:
     """A day excused by an approved outing is counted as such: a row adds up to its days."""
     los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
@@ -214,3 +240,32 @@ async def test_month_now_is_the_readers_station_month(db: str, clock: ManualCloc
     clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
     assert await month_now(Actor(head, frozenset({Role.HEAD})), clock=clock) == date(2026, 12, 1)
     assert await month_now(Actor(hq, frozenset({Role.HQ})), clock=clock) == date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "msgid"),
+    [
+        ("9999-12", "attendance.bad_month"),
+        ("0001-01", "attendance.bad_month"),
+        ("1999-12", "attendance.bad_month"),
+        ("2100-01", "attendance.bad_month"),
+        ("2026-00", "attendance.usage"),
+        ("2026-13", "attendance.usage"),
+        ("2026", "attendance.usage"),
+        ("2026-11-01", "attendance.usage"),
+        ("november", "attendance.usage"),
+        ("9" * 5000 + "-1", "attendance.usage"),
+    ],
+)
+def test_months_a_sheet_cannot_cover(text: str, msgid: str) -> None:
+    """Each gets InvalidInput with a message for the reader, never an overflow later on."""
+    with pytest.raises(InvalidInput) as refused:
+        parse_month(text)
+    assert refused.value.msgid == msgid
+    assert len(str(refused.value)) < 120
+
+
+def test_the_first_and_last_months_a_sheet_covers() -> None:
+    """2000-01 and 2099-12 are read; the last one's days end on 31 December."""
+    assert parse_month("2000-01") == date(2000, 1, 1)
+    assert parse_month(" 2099-12 ") == date(2099, 12, 1)

@@ -85,6 +85,28 @@ async def test_refusals(db: str, clock: ManualClock) -> None:
         await create_invite(role=Role.HEAD, station_code=None, clock=clock)
 
 
+@pytest.mark.parametrize("code", ["a" * 65, "b" * 5000, "abc\u0000def", "a b", "", "   "])
+async def test_codes_no_invitation_can_have(db: str, clock: ManualClock, code: str) -> None:
+    """Over 64 characters, or characters a deep link cannot carry: unknown, before any query
+    (a NUL would stop PostgreSQL); nobody is registered."""
+    await _station()
+    with pytest.raises(NotFound) as refused:
+        await claim_invite(code=code, telegram_id=1, name="A", telegram_language=None,
+                           clock=clock)
+    assert refused.value.msgid == "invite.unknown"
+    assert not await Person.exists()
+
+
+async def test_a_code_of_64_characters_is_read(db: str, clock: ManualClock) -> None:
+    """The longest code a deep link carries is still a code."""
+    await _station()
+    invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
+    await Invite.filter(id=invite.id).update(code="Z" * 64)
+    registration = await claim_invite(code="Z" * 64, telegram_id=1, name="A",
+                                      telegram_language=None, clock=clock)
+    assert registration.step == "phone"
+
+
 def test_durations_and_links() -> None:
     """7d, 12h, 30m; links to the bot's /start."""
     assert parse_duration("7d") == timedelta(days=7)

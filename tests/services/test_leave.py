@@ -9,7 +9,7 @@ import pytest
 from db.enums import Lane, RequestStatus, Role
 from db.models import AuditLog, OutboxMessage, Person, PersonRole, Station
 from services.clock import ManualClock
-from services.errors import Conflict, InvalidInput, NotAllowed
+from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.leave import decide_leave, request_leave
 from services.people import Actor, identify
 
@@ -95,6 +95,10 @@ async def test_a_heads_leave_goes_to_hq(db: str, clock: ManualClock) -> None:
         (date(2026, 1, 8), date(2026, 6, 8), "x", "leave.too_long"),
         (date(2026, 1, 8), date(2026, 1, 8), "  ", "leave.no_reason"),
         (date(2025, 12, 1), date(2025, 12, 2), "x", "leave.too_old"),
+        (date(1, 1, 1), date(1, 1, 2), "x", "leave.too_old"),
+        (date(2027, 1, 7), date(2027, 1, 8), "x", "leave.too_far"),
+        (date(9999, 12, 30), date(9999, 12, 31), "x", "leave.too_far"),
+        (date(9999, 12, 31), date(1, 1, 1), "x", "leave.bad_order"),
     ],
 )
 async def test_bad_requests_say_why(
@@ -118,3 +122,23 @@ async def test_overlapping_leave_refused(db: str, clock: ManualClock) -> None:
         await request_leave(actor=actor, start=date(2026, 1, 10), end=date(2026, 1, 12),
                             reason="b", clock=clock)
     assert refused.value.msgid == "leave.overlaps"
+
+
+@pytest.mark.parametrize("leave_id", [0, -1, 2**31, 2**63, 2**64 + 5])
+async def test_ids_out_of_range_are_not_found(
+    db: str, clock: ManualClock, leave_id: int
+) -> None:
+    """An id no row can have (from a forged button) is NotFound before any query runs."""
+    people = await _people()
+    with pytest.raises(NotFound):
+        await decide_leave(actor=await _actor(people["head"]), leave_id=leave_id,
+                           approve=True, clock=clock)
+    assert not await AuditLog.exists()
+
+
+async def test_a_leave_a_year_ahead_is_still_taken(db: str, clock: ManualClock) -> None:
+    """366 days ahead is the furthest a leave may start (a year, leap day included)."""
+    people = await _people()
+    leave = await request_leave(actor=await _actor(people["staff"]), start=date(2027, 1, 6),
+                                end=date(2027, 1, 6), reason="x", clock=clock)
+    assert leave.status == RequestStatus.PENDING

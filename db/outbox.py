@@ -141,15 +141,20 @@ async def cancel_pending(
     )
 
 
-async def blocked_recipients(person_ids: Iterable[int]) -> set[int]:
-    """The people among these who blocked the bot (Telegram answered 403)."""
+async def blocked_recipients(person_ids: Iterable[int]) -> dict[int, frozenset[Channel]]:
+    """The people among these who blocked the bot, with the channels they have an address for."""
     ids = sorted(set(person_ids))
     if not ids:
-        return set()
-    found: list[Any] = await Person.filter(id__in=ids, bot_blocked_at__isnull=False).values_list(
-        "id", flat=True
-    )
-    return {int(person_id) for person_id in found}
+        return {}
+    found = await Person.filter(id__in=ids, bot_blocked_at__isnull=False)
+    return {
+        int(person.id): frozenset(
+            channel
+            for channel in (Channel.SMS, Channel.EMAIL, Channel.VOICE)
+            if _next_address(person, channel) is not None
+        )
+        for person in found
+    }
 
 
 async def recipient_languages(person_ids: Iterable[int]) -> dict[int, str]:

@@ -12,9 +12,10 @@ import random
 import secrets
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.delivery.base import Outcome, RenderedMessage, Sender
@@ -36,6 +37,8 @@ logger = logging.getLogger(__name__)
 FAST_POLL_SECONDS = 0.02
 FAST_POLL_WINDOW_SECONDS = 1.0
 PROBE_BATCH = 16
+# How many sent messages' Telegram ids a worker remembers for edits that follow at once.
+SENT_LATELY = 10_000
 
 
 @dataclass
@@ -50,9 +53,9 @@ class _Job:
     paid: bool
 
     @property
-    def order(self) -> tuple[int, datetime, int]:
-        """Highest lane first, then oldest."""
-        return (int(self.row.lane), self.row.next_attempt_at, int(self.row.id))
+    def order(self) -> tuple[int, int]:
+        """Highest lane first, then in the order written (a chat gets its replies in order)."""
+        return (int(self.row.lane), int(self.row.id))
 
 
 def default_worker_id() -> str:
@@ -95,6 +98,9 @@ class DeliveryService:
         self._busy_chats: set[str] = set()
         self._launching = 0
         self._next_renew = 0.0
+        # Telegram ids of messages this worker sent lately, by outbox id: an edit that follows
+        # its original at once need not wait for the original's outcome to be committed.
+        self._sent_lately: OrderedDict[int, str] = OrderedDict()
         self._settlements: list[Settlement] = []
         self._kick = asyncio.Event()
         self._settle_kick = asyncio.Event()
@@ -256,12 +262,17 @@ class DeliveryService:
             for row in rows
             if self._falls_back(row) and Channel(row.channel) == Channel.TELEGRAM
         )
+        reroute = {
+            person_id
+            for person_id, channels in blocked.items()
+            if set(channels) & set(self._next_channels_of(Channel.TELEGRAM))
+        }
         for row in rows:
             channel = Channel(row.channel)
             sender = self.senders.get(channel)
             person_id = row.recipient_id  # type: ignore[attr-defined]
             language = languages.get(person_id, row.language) if person_id else row.language
-            if channel == Channel.TELEGRAM and person_id in blocked:
+            if channel == Channel.TELEGRAM and person_id in reroute:
                 # Telegram refused this person before: the emergency goes to the next channel
                 # now instead of waiting for another 403.
                 job = _Job(row, str(row.claimed_by), language, row.address, False, False)
@@ -432,6 +443,10 @@ class DeliveryService:
         original = await OutboxMessage.get_or_none(id=row.edit_of_id)
         now = self.clock.now()
         status = DeliveryStatus(original.status) if original is not None else None
+        if original is not None and int(original.id) in self._sent_lately:
+            # Sent by this worker a moment ago; its outcome may not be committed yet.
+            status = DeliveryStatus.SENT
+            original.external_id = self._sent_lately[int(original.id)]
         if original is not None and status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
             wait = timedelta(seconds=self.config.lanes.edit_wait_seconds)
             return Settlement(
@@ -512,6 +527,10 @@ class DeliveryService:
         }
         if outcome.kind == "sent":
             self.sent += 1
+            if outcome.external_id is not None and row.action == SEND:
+                self._sent_lately[int(row.id)] = outcome.external_id
+                if len(self._sent_lately) > SENT_LATELY:
+                    self._sent_lately.popitem(last=False)
             person_id = row.recipient_id  # type: ignore[attr-defined]
             return Settlement(
                 status=DeliveryStatus.SENT,
@@ -597,8 +616,10 @@ class DeliveryService:
         """The configured channels after this row's, for a lane that falls back."""
         if not self._falls_back(row):
             return ()
+        return self._next_channels_of(Channel(row.channel))
+
+    def _next_channels_of(self, channel: Channel) -> tuple[Channel, ...]:
         order = self.config.lanes.channel_order
-        channel = Channel(row.channel)
         later = order[order.index(channel) + 1 :] if channel in order else ()
         return tuple(item for item in later if item in self.senders)
 

@@ -153,3 +153,23 @@ async def test_other_lanes_keep_failing_on_telegram(
     server.sandbox.acknowledge("blocked")
     assert sms.messages == []
     assert heard.kinds() == [("blocked", Channel.TELEGRAM), ("failed", Channel.TELEGRAM)]
+
+
+async def test_a_blocked_person_without_another_address_is_still_tried_on_telegram(
+    people: PeopleFactory, make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """No phone or e-mail: Telegram is the only way, so it is tried (they may have unblocked)."""
+    (person,) = await people(1)
+    person.bot_blocked_at = clock.now()
+    await person.save(update_fields=["bot_blocked_at"])
+    telegram = FakeSender(paced=True)
+    sms = FakeSender(Channel.SMS)
+    row = await queue(person, "sos-5", lane=Lane.EMERGENCY, name="SOS", clock=clock,
+                      source_kind="incident", source_id=5)
+    await make_service(senders={Channel.TELEGRAM: telegram, Channel.SMS: sms})
+    await until(lambda: _all_final("incident", 5, 1))
+    assert [message.message_id for message in telegram.messages] == [row.id]
+    assert sms.messages == []
+    # Reached on Telegram: the person has not blocked the bot (any more).
+    await person.refresh_from_db()
+    assert person.bot_blocked_at is None

@@ -341,11 +341,11 @@ async def edit(
 async def messages_to_edit(
     source_kind: str, source_id: int, *, msgid: str
 ) -> list[OutboxMessage]:
-    """The messages of one business object written with `msgid` (to edit them later)."""
+    """The Telegram messages of one business object written with `msgid` (to edit them)."""
     return [
         row
         for row in await outbox.messages_from(source_kind, source_id)
-        if row.action == SEND and row.msgid == msgid
+        if row.action == SEND and row.msgid == msgid and row.channel == Channel.TELEGRAM
     ]
 
 

@@ -10,7 +10,7 @@ from bot.sandbox import SandboxServer
 from db.enums import Channel, DeliveryStatus, Lane
 from db.models import DeliveryAttempt, OutboxMessage
 from services.clock import ManualClock
-from services.notify import button, cancel, edit
+from services.notify import Attachment, button, cancel, edit
 from tests.auxil.senders import FakeSender
 
 from .conftest import FAST_WORKER, PeopleFactory, ServiceFactory, queue, until
@@ -157,3 +157,23 @@ async def test_an_edit_of_a_failed_message_is_dropped(
     assert changed.last_error == "the original message was not delivered"
     assert [message.message_id for message in telegram.messages] == [original.id]
     assert await _status(original) == DeliveryStatus.FAILED
+
+
+async def test_the_caption_of_a_sent_document_is_edited(
+    people: PeopleFactory, make_service: ServiceFactory, server: SandboxServer, clock: ManualClock
+) -> None:
+    """A document's text is its caption: editMessageCaption, the file stays."""
+    (person,) = await people(1)
+    sheet = Attachment(file_name="attendance-2026-11.xlsx", data=b"PK\x03\x04data")
+    original = await queue(person, "sheet-card", name="sheet", clock=clock, attachment=sheet)
+    service = await make_service()
+    await until(lambda: _all_settled(original.id))
+    (message,) = server.sandbox.person(person.telegram_id).messages
+    assert message.raw_text == "Test message for sheet."
+    changed = await edit(original=original, msgid="outbox.test", params={"name": "new sheet"},
+                         idempotency_key="sheet-card-edit", clock=clock)
+    service.wake()
+    await until(lambda: _all_settled(changed.id))
+    assert await _status(changed) == DeliveryStatus.SENT
+    assert message.raw_text == "Test message for new sheet."
+    assert message.data["document"]["file_name"] == "attendance-2026-11.xlsx"

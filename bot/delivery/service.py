@@ -531,12 +531,14 @@ class DeliveryService:
                 self._sent_lately[int(row.id)] = outcome.external_id
                 if len(self._sent_lately) > SENT_LATELY:
                     self._sent_lately.popitem(last=False)
+            # Reached on Telegram: settle() clears the person's bot_blocked_at.
+            on_telegram = Channel(row.channel) == Channel.TELEGRAM
             person_id = row.recipient_id  # type: ignore[attr-defined]
             return Settlement(
                 status=DeliveryStatus.SENT,
                 attempts=row.attempts + 1,
                 external_id=outcome.external_id,
-                extra={"person_id": person_id if job.paced else None},
+                extra={"person_id": person_id if on_telegram else None},
                 **base,
             )
         if outcome.kind == "throttled":

@@ -10,7 +10,16 @@ from db.enums import Channel, DeliveryStatus, Lane
 from db.models import OutboxMessage
 from services.clock import SystemClock
 from tests.auxil.senders import FakeSender
+from tests.delivery import conftest as delivery
 from tests.delivery.conftest import PeopleFactory, ServiceFactory, queue, until
+
+# The delivery tests' fixtures (sandbox, people, worker factory), taken here rather than
+# through a conftest.py shared by every fault test.
+limits = delivery.limits
+sandbox_clock = delivery.sandbox_clock
+server = delivery.server
+people = delivery.people
+make_service = delivery.make_service
 
 MESSAGES = 24
 LEASE_SECONDS = 2.0

@@ -157,7 +157,7 @@ async def _wait_sent(sender: TimingSender, ids: set[int]) -> None:
 
 async def _queue_broadcast(people: list[Person], source_id: int) -> set[int]:
     """Write one broadcast to `people` (tagged with `source_id`); the ids of its rows."""
-    await notify_many(
+    rows = await notify_many(
         recipients=people,
         msgid="outbox.test",
         params={"name": "all"},
@@ -167,7 +167,7 @@ async def _queue_broadcast(people: list[Person], source_id: int) -> set[int]:
         source_id=source_id,
         clock=SystemClock(),
     )
-    return {row.id for row in await OutboxMessage.filter(source_kind="bench", source_id=source_id)}
+    return {row.id for row in rows}
 
 
 async def broadcast_with_emergencies(

@@ -19,6 +19,7 @@ from bot import __version__
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.delivery.base import Sender
 from bot.delivery.email import EmailSender
+from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.service import DeliveryService
 from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
@@ -37,11 +38,20 @@ from handlers.chat.common import OutpostContext
 from handlers.web.health import healthz
 from handlers.web.keys import CLOCK, TELEGRAM, UPDATES_IN_HAND, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
+from services import alerts
 from services.clock import Clock, SystemClock
+from services.notify import OutboxWakeup
 
 logger = logging.getLogger(__name__)
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+def delivery_hooks() -> DeliveryHooks:
+    """What each feature does when its messages are delivered, fail or find the bot blocked."""
+    hooks = DeliveryHooks()
+    hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered)
+    return hooks
 
 
 class StartupError(RuntimeError):
@@ -199,7 +209,12 @@ class Outpost:
             senders[Channel.VOICE] = SmsSender(config.sms, channel=Channel.VOICE)
         # Pacing follows the machine's monotonic clock; deadlines follow the business clock.
         self.delivery = DeliveryService(
-            senders=senders, config=config, clock=self.clock, rate_clock=time.monotonic
+            senders=senders,
+            config=config,
+            clock=self.clock,
+            rate_clock=time.monotonic,
+            hooks=delivery_hooks(),
+            wakeup=OutboxWakeup(),
         )
         await self.delivery.start()
         self._started.append("delivery")

@@ -12,7 +12,7 @@ from db.models import AuditLog, LeaveRequest, Person, PersonRole
 from services.attendance import heads_of
 from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from services.notify import notify
+from services.notify import edit, messages_to_edit, notify
 from services.people import Actor, station_today
 from services.validation import row_id
 
@@ -101,6 +101,26 @@ async def request_leave(
     return leave
 
 
+async def _tell_other_deciders(
+    leave: LeaveRequest, *, actor: Actor, approved: bool, clock: Clock
+) -> None:
+    """Every other decider's card says who decided and what, and loses its buttons.
+
+    The decider's own card is changed by the handler that took the press.
+    """
+    msgid = "leave.card_approved_by" if approved else "leave.card_refused_by"
+    for card in await messages_to_edit("leave", leave.id, msgid="leave.ask_decider"):
+        if card.recipient_id == actor.person.id:  # type: ignore[attr-defined]
+            continue
+        await edit(
+            original=card,
+            msgid=msgid,
+            params={**card.params, "by": actor.person.name},
+            idempotency_key=f"leave-decided-card:{card.id}",
+            clock=clock,
+        )
+
+
 async def may_decide(actor: Actor, leave: LeaveRequest) -> bool:
     """True when the actor decides this leave: head of its station, or HQ for a head's own."""
     if actor.person.id == leave.person_id:
@@ -152,5 +172,6 @@ async def decide_leave(
             source_id=leave.id,
             clock=clock,
         )
+        await _tell_other_deciders(leave, actor=actor, approved=approve, clock=clock)
     await leave.refresh_from_db()
     return LeaveDecision(leave=leave, approved=approve)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -12,15 +13,55 @@ from db import outbox
 from db.enums import Channel, DeliveryStatus, Lane
 from db.models import OutboxAttachment, OutboxMessage, Person
 from services.clock import Clock
-from services.errors import InvalidInput
+from services.errors import InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
 ButtonRows = Sequence[Sequence[Mapping[str, Any]]]
 Listener = Callable[[Lane], None]
 BUTTON_ACTIONS = ("callback_data", "url", "web_app")
+SEND = "send"
+EDIT = "edit"
 
-_listeners: list[Listener] = []
+
+class OutboxWakeup:
+    """Who to tell when this process writes outbox rows (the delivery workers' wake())."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def add(self, listener: Listener) -> None:
+        """Be called (with the lane) whenever rows are written where this wake-up is in use."""
+        self._listeners.append(listener)
+
+    def remove(self, listener: Listener) -> None:
+        """Stop calling `listener`."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def announce(self, lane: Lane) -> None:
+        """Call every listener; one that fails is logged and the others still run."""
+        for listener in list(self._listeners):
+            try:
+                listener(lane)
+            except Exception:
+                logger.exception("outbox wake-up listener failed")
+
+
+# The wake-up of the Outpost this code runs in: set by the wiring when its delivery worker
+# starts, and inherited by every task created after that (handlers, scheduler jobs).
+_wakeup: ContextVar[OutboxWakeup | None] = ContextVar("outbox_wakeup", default=None)
+
+
+def use_wakeup(wakeup: OutboxWakeup) -> None:
+    """Announce rows written from this context (and tasks created from it) to `wakeup`."""
+    _wakeup.set(wakeup)
+
+
+def _announce(lane: Lane) -> None:
+    wakeup = _wakeup.get()
+    if wakeup is not None:
+        wakeup.announce(lane)
 
 
 @dataclass(frozen=True)
@@ -30,25 +71,6 @@ class Attachment:
     file_name: str
     data: bytes
     mime_type: str = "application/octet-stream"
-
-
-def add_listener(listener: Listener) -> None:
-    """Be called (with the lane) whenever this process writes an outbox row."""
-    _listeners.append(listener)
-
-
-def remove_listener(listener: Listener) -> None:
-    """Stop calling `listener`."""
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-def _announce(lane: Lane) -> None:
-    for listener in list(_listeners):
-        try:
-            listener(lane)
-        except Exception:
-            logger.exception("outbox listener failed")
 
 
 def button(
@@ -209,8 +231,12 @@ async def notify_many(
     source_id: int | None = None,
     clock: Clock,
     chunk: int = 500,
-) -> int:
-    """Queue one message per person (a broadcast); keys are `{idempotency_key}/{person id}`."""
+) -> list[OutboxMessage]:
+    """Queue one message per person (a broadcast); keys are `{idempotency_key}/{person id}`.
+
+    Returns the rows (with their ids), one per person; a key written before returns its
+    first row, as with notify().
+    """
     now = clock.now()
     rows = [
         _row(
@@ -228,11 +254,117 @@ async def notify_many(
         )
         for person in recipients
     ]
+    stored: list[OutboxMessage] = []
     for start in range(0, len(rows), chunk):
-        await outbox.insert_once(rows[start : start + chunk])
+        part = rows[start : start + chunk]
+        await outbox.insert_once(part)
+        by_key = {
+            row.idempotency_key: row
+            for row in await OutboxMessage.filter(
+                idempotency_key__in=[row.idempotency_key for row in part]
+            )
+        }
+        stored.extend(by_key[row.idempotency_key] for row in part)
     if rows:
         _announce(Lane(lane))
-    return len(rows)
+    return stored
+
+
+async def cancel(
+    source_kind: str,
+    source_id: int,
+    *,
+    clock: Clock,
+    reason: str = "cancelled",
+    key_prefix: str | None = None,
+) -> int:
+    """Cancel every message of one business object that has not gone out yet; returns how many.
+
+    Runs on the caller's transaction. A row a worker has already claimed is cancelled too: the
+    worker confirms its claim in the database right before each send and drops what it lost.
+    With `key_prefix`, only rows whose idempotency key starts with it (one step of a source).
+    """
+    count = await outbox.cancel_pending(
+        source_kind, source_id, now=clock.now(), reason=reason[:200], key_prefix=key_prefix
+    )
+    if count:
+        logger.info("cancelled %d outbox message(s) of %s %s", count, source_kind, source_id)
+    return count
+
+
+async def edit(
+    *,
+    original: OutboxMessage | int,
+    msgid: str,
+    params: Mapping[str, Any] | None = None,
+    buttons: ButtonRows | None = None,
+    idempotency_key: str,
+    clock: Clock,
+    lane: Lane | None = None,
+) -> OutboxMessage:
+    """Queue an edit (text and buttons; none: the buttons go) of a message the outbox sent.
+
+    The edit waits until the original is sent, and is dropped if the original failed or was
+    cancelled. It belongs to the original's business object and goes to the same chat.
+    """
+    if isinstance(original, int):
+        found = await OutboxMessage.get_or_none(id=original)
+        if found is None:
+            raise NotFound("no such outbox message")
+        original = found
+    if original.action != SEND:
+        raise InvalidInput("only a sent message can be edited, not an edit")
+    if Channel(original.channel) != Channel.TELEGRAM:
+        raise InvalidInput("only Telegram messages can be edited")
+    row = _row(
+        recipient=original.address,
+        channel=Channel.TELEGRAM,
+        language=original.language,
+        msgid=msgid,
+        params=params,
+        buttons=buttons,
+        lane=Lane(original.lane) if lane is None else lane,
+        idempotency_key=idempotency_key,
+        source_kind=original.source_kind,
+        source_id=original.source_id,
+        now=clock.now(),
+    )
+    row.recipient_id = original.recipient_id  # type: ignore[attr-defined]
+    row.action = EDIT
+    row.edit_of_id = original.id
+    await outbox.insert_once([row])
+    stored = await OutboxMessage.get(idempotency_key=idempotency_key)
+    _announce(Lane(stored.lane))
+    return stored
+
+
+async def messages_to_edit(
+    source_kind: str, source_id: int, *, msgid: str
+) -> list[OutboxMessage]:
+    """The Telegram messages of one business object written with `msgid` (to edit them)."""
+    return [
+        row
+        for row in await outbox.messages_from(source_kind, source_id)
+        if row.action == SEND and row.msgid == msgid and row.channel == Channel.TELEGRAM
+    ]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What finally became of one outbox message, told to the feature that wrote it."""
+
+    message_id: int
+    action: str
+    source_kind: str | None
+    source_id: int | None
+    person_id: int | None
+    channel: Channel
+    lane: Lane
+    at: datetime
+    error_code: int | None = None
+    reason: str | None = None
+    # A failure that was handed on to the person's next channel (a new row).
+    fallback_message_id: int | None = None
 
 
 DeliveryState = Literal["delivered", "failed", "pending", "cancelled"]
@@ -250,6 +382,9 @@ class RecipientDelivery:
     sent_at: datetime | None
     error_code: int | None
     reason: str | None
+    action: str = SEND
+    # The row this one replaced on the next channel after it failed for good.
+    fallback_of: int | None = None
 
 
 def _state(status: DeliveryStatus) -> DeliveryState:
@@ -277,11 +412,24 @@ async def delivery_report(source_kind: str, source_id: int) -> list[RecipientDel
                 sent_at=row.sent_at,
                 error_code=row.error_code if state != "delivered" else None,
                 reason=row.last_error if state != "delivered" else None,
+                action=row.action,
+                fallback_of=row.fallback_of_id,
             )
         )
     return report
 
 
 def unreached(report: Iterable[RecipientDelivery]) -> list[RecipientDelivery]:
-    """The entries of a report that did not (yet) reach their recipient."""
-    return [entry for entry in report if entry.state != "delivered"]
+    """The messages of a report that did not (yet) reach their recipient on any channel.
+
+    A message that failed but was handed on to a next channel counts by that next message.
+    """
+    entries = list(report)
+    handed_on = {entry.fallback_of for entry in entries if entry.fallback_of is not None}
+    return [
+        entry
+        for entry in entries
+        if entry.state != "delivered"
+        and entry.action == SEND
+        and entry.message_id not in handed_on
+    ]

@@ -10,6 +10,7 @@ import signal
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+from bot.app import delivery_hooks
 from bot.delivery.config import DeliveryConfig, RateConfig, WorkerConfig
 from bot.delivery.service import DeliveryService
 from bot.delivery.telegram import TelegramSender, make_bot
@@ -42,7 +43,10 @@ async def serve(args: argparse.Namespace) -> None:
     )
     sender = TelegramSender(make_bot(args.token, args.api_url), own_bot=True)
     service = DeliveryService(
-        senders={Channel.TELEGRAM: sender}, config=config, worker_id=args.worker_id
+        senders={Channel.TELEGRAM: sender},
+        config=config,
+        worker_id=args.worker_id,
+        hooks=delivery_hooks(),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -24,6 +24,10 @@ class RenderedMessage:
     paid: bool = False
     # (file name, bytes): sent as a document with `text` as its caption.
     document: tuple[str, bytes] | None = None
+    # An edit: the channel's id of the message to change (Telegram's message_id), and
+    # whether that message is a document (its caption is edited, not a text).
+    edit_of: str | None = None
+    edit_caption: bool = False
 
 
 @dataclass(frozen=True)

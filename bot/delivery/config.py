@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from db.enums import Channel, Lane
+
 
 class RateConfig(BaseModel):
     """Telegram's flood limits as this process honours them."""
@@ -52,6 +54,24 @@ class WorkerConfig(BaseModel):
     drain_seconds: float = Field(default=10.0, gt=0, description="stop() waits this long")
 
 
+class LanePolicy(BaseModel):
+    """What a lane does when a message cannot reach its person on one channel."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Lanes whose messages to a person go to the next channel instead of failing.
+    fallback_lanes: frozenset[Lane] = frozenset({Lane.EMERGENCY})
+    # The order channels are tried in; only those with a configured sender count.
+    channel_order: tuple[Channel, ...] = (
+        Channel.TELEGRAM, Channel.SMS, Channel.EMAIL, Channel.VOICE,
+    )
+    # A fallback lane gives a channel this many tries (not the retry's max_attempts): an
+    # emergency must not spend an hour of backoff on a channel that does not answer.
+    fallback_after_attempts: int = Field(default=3, ge=1)
+    # An edit whose original is not sent yet is looked at again after this many seconds.
+    edit_wait_seconds: float = Field(default=1.0, gt=0)
+
+
 class EmailConfig(BaseModel):
     """An SMTP server for e-mail escalations."""
 
@@ -91,5 +111,6 @@ class DeliveryConfig(BaseModel):
     rate: RateConfig = RateConfig()
     retry: RetryConfig = RetryConfig()
     worker: WorkerConfig = WorkerConfig()
+    lanes: LanePolicy = LanePolicy()
     email: EmailConfig | None = None
     sms: SmsConfig | None = None

@@ -12,21 +12,23 @@ import random
 import secrets
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.delivery.base import Outcome, RenderedMessage, Sender
 from bot.delivery.config import DeliveryConfig
+from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.limiter import RateLimiter
 from db import outbox
 from db.enums import Channel, DeliveryStatus, Lane
 from db.models import OutboxAttachment, OutboxMessage
 from db.outbox import Settlement
 from i18n import translate
-from services import notify
 from services.clock import Clock, SystemClock
+from services.notify import EDIT, SEND, DeliveryResult, OutboxWakeup, use_wakeup
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 FAST_POLL_SECONDS = 0.02
 FAST_POLL_WINDOW_SECONDS = 1.0
 PROBE_BATCH = 16
+# How many sent messages' Telegram ids a worker remembers for edits that follow at once.
+SENT_LATELY = 10_000
 
 
 @dataclass
@@ -49,9 +53,9 @@ class _Job:
     paid: bool
 
     @property
-    def order(self) -> tuple[int, datetime, int]:
-        """Highest lane first, then oldest."""
-        return (int(self.row.lane), self.row.next_attempt_at, int(self.row.id))
+    def order(self) -> tuple[int, int]:
+        """Highest lane first, then in the order written (a chat gets its replies in order)."""
+        return (int(self.row.lane), int(self.row.id))
 
 
 def default_worker_id() -> str:
@@ -71,8 +75,12 @@ class DeliveryService:
         worker_id: str | None = None,
         rng: random.Random | None = None,
         rate_clock: Callable[[], float] | None = None,
+        hooks: DeliveryHooks | None = None,
+        wakeup: OutboxWakeup | None = None,
     ) -> None:
         self.config = config or DeliveryConfig()
+        self.hooks = hooks or DeliveryHooks()
+        self.wakeup = wakeup or OutboxWakeup()
         self.senders = dict(senders)
         self.clock: Clock = clock or SystemClock()
         self.worker_id = worker_id or default_worker_id()
@@ -84,6 +92,15 @@ class DeliveryService:
         self._claims = itertools.count(1)
         self._queue: list[_Job] = []
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Claimed rows between the queue and the end of their send, by message id.
+        self._held: dict[int, _Job] = {}
+        # Chats with a message being confirmed or sent: one at a time per chat, in order.
+        self._busy_chats: set[str] = set()
+        self._launching = 0
+        self._next_renew = 0.0
+        # Telegram ids of messages this worker sent lately, by outbox id: an edit that follows
+        # its original at once need not wait for the original's outcome to be committed.
+        self._sent_lately: OrderedDict[int, str] = OrderedDict()
         self._settlements: list[Settlement] = []
         self._kick = asyncio.Event()
         self._settle_kick = asyncio.Event()
@@ -116,7 +133,8 @@ class DeliveryService:
             await sender.start()
         self._stopping = False
         self._closing = False
-        notify.add_listener(self.wake)
+        self.wakeup.add(self.wake)
+        use_wakeup(self.wakeup)
         self._recorder = asyncio.create_task(self._record_loop(), name="outbox-recorder")
         self._runner = asyncio.create_task(self._run(), name="outbox-worker")
         logger.info("delivery worker %s started", self.worker_id)
@@ -125,7 +143,7 @@ class DeliveryService:
         """Stop claiming, let sends in flight finish, record them, hand back the rest."""
         if self._runner is None:
             return
-        notify.remove_listener(self.wake)
+        self.wakeup.remove(self.wake)
         self._stopping = True
         self._kick.set()
         with contextlib.suppress(asyncio.CancelledError):
@@ -161,7 +179,7 @@ class DeliveryService:
 
     async def idle(self) -> None:
         """Wait until nothing is queued, in flight or waiting to be recorded (for tests)."""
-        while self._queue or self._in_flight or self._settlements:
+        while self._queue or self._in_flight or self._settlements or self._launching:
             self._settled.clear()
             await self._settled.wait()
 
@@ -177,7 +195,9 @@ class DeliveryService:
             self._kick.clear()
             try:
                 await self._claim()
-                wait = self._dispatch()
+                await self._renew()
+                wait, chosen = self._dispatch()
+                await self._launch(chosen)
             except Exception:
                 logger.exception("delivery worker %s: claim failed", self.worker_id)
                 wait = self.config.worker.poll_seconds
@@ -237,11 +257,28 @@ class DeliveryService:
             if row.recipient_id is not None  # type: ignore[attr-defined]
         )
         paid_lane = self.config.rate.allow_paid_broadcast
+        blocked = await outbox.blocked_recipients(
+            row.recipient_id  # type: ignore[attr-defined]
+            for row in rows
+            if self._falls_back(row) and Channel(row.channel) == Channel.TELEGRAM
+        )
+        reroute = {
+            person_id
+            for person_id, channels in blocked.items()
+            if set(channels) & set(self._next_channels_of(Channel.TELEGRAM))
+        }
         for row in rows:
             channel = Channel(row.channel)
             sender = self.senders.get(channel)
             person_id = row.recipient_id  # type: ignore[attr-defined]
             language = languages.get(person_id, row.language) if person_id else row.language
+            if channel == Channel.TELEGRAM and person_id in reroute:
+                # Telegram refused this person before: the emergency goes to the next channel
+                # now instead of waiting for another 403.
+                job = _Job(row, str(row.claimed_by), language, row.address, False, False)
+                skipped = Outcome("failed", error="the person has blocked the bot")
+                self._settle(self._settlement(job, skipped, 0.0))
+                continue
             self._queue.append(
                 _Job(
                     row=row,
@@ -254,17 +291,28 @@ class DeliveryService:
             )
         self._queue.sort(key=lambda job: job.order)
 
-    def _dispatch(self) -> float:
-        """Start every send that may go now, highest lane first; returns how long to wait."""
+    def _dispatch(self) -> tuple[float, list[_Job]]:
+        """Choose every send that may go now, highest lane first; and how long to wait.
+
+        A chat has at most one message being sent: its next one waits for the answer, so the
+        replies to one update arrive in the order they were written.
+        """
         worker = self.config.worker
         give_back_after = worker.lease_seconds / 4
         wait = worker.poll_seconds
+        chosen: list[_Job] = []
+        passed: set[str] = set()
         index = 0
-        while index < len(self._queue) and len(self._in_flight) < worker.max_in_flight:
+        room = worker.max_in_flight - len(self._in_flight) - self._launching
+        while index < len(self._queue) and len(chosen) < room:
             job = self._queue[index]
+            if job.chat and (job.chat in self._busy_chats or job.chat in passed):
+                index += 1
+                continue
             if job.paced:
                 delay = self.limiter.delay(job.chat, paid=job.paid)
                 if delay > 0:
+                    passed.add(job.chat)
                     if delay > give_back_after:
                         # A chat that waits long hands its rows back instead of holding leases.
                         self._queue.pop(index)
@@ -275,15 +323,70 @@ class DeliveryService:
                     continue
                 self.limiter.take(job.chat, paid=job.paid)
             self._queue.pop(index)
-            task = asyncio.create_task(self._deliver(job))
-            self._in_flight.add(task)
-        if self._queue and len(self._in_flight) >= worker.max_in_flight:
+            if job.chat:
+                self._busy_chats.add(job.chat)
+            chosen.append(job)
+        if self._queue and len(chosen) >= room:
             wait = worker.poll_seconds
         if time.monotonic() < self._fast_until:
             wait = min(wait, FAST_POLL_SECONDS)
         elif self._queue and min(int(job.row.lane) for job in self._queue) > 0:
             wait = min(wait, worker.probe_seconds)
-        return max(wait, 0.0005)
+        return max(wait, 0.0005), chosen
+
+    async def _launch(self, chosen: list[_Job]) -> None:
+        """Confirm the claims in the database, then start the sends that are still ours."""
+        if not chosen:
+            return
+        self._launching += len(chosen)
+        try:
+            held = await self._confirm(chosen)
+        except Exception:
+            for job in chosen:
+                self._busy_chats.discard(job.chat)
+            self._queue.extend(chosen)
+            self._queue.sort(key=lambda job: job.order)
+            raise
+        finally:
+            self._launching -= len(chosen)
+        for job in chosen:
+            if int(job.row.id) not in held:
+                self._busy_chats.discard(job.chat)
+                logger.info(
+                    "outbox message %s not sent: cancelled or its lease ran out", job.row.id
+                )
+                continue
+            self._held[int(job.row.id)] = job
+            task = asyncio.create_task(self._deliver(job))
+            self._in_flight.add(task)
+        if not self._queue and not self._in_flight and not self._settlements:
+            self._settled.set()
+
+    async def _confirm(self, jobs: list[_Job]) -> set[int]:
+        """Renew the leases of `jobs`; the ids still held (not cancelled, not lost)."""
+        now = self.clock.now()
+        return await outbox.confirm_held(
+            {job.token for job in jobs},
+            [int(job.row.id) for job in jobs],
+            now=now,
+            lease_until=now + timedelta(seconds=self.config.worker.lease_seconds),
+        )
+
+    async def _renew(self) -> None:
+        """Renew the leases of what this worker holds before they run out; drop what it lost."""
+        now_mono = time.monotonic()
+        if now_mono < self._next_renew:
+            return
+        self._next_renew = now_mono + self.config.worker.lease_seconds / 3
+        jobs = [*self._queue, *self._held.values()]
+        if not jobs:
+            return
+        held = await self._confirm(jobs)
+        lost = [job for job in self._queue if int(job.row.id) not in held]
+        if lost:
+            self._queue = [job for job in self._queue if int(job.row.id) in held]
+            logger.info("delivery worker %s: %d queued rows cancelled or lost", self.worker_id,
+                        len(lost))
 
     def _give_back(self, job: _Job, delay: float) -> None:
         self._settle(
@@ -334,6 +437,34 @@ class DeliveryService:
             rendered, document=(attachment.file_name, bytes(attachment.data))
         )
 
+    async def _edited(self, job: _Job) -> RenderedMessage | Settlement:
+        """An edit ready to send, or what to record when its original is not sent."""
+        row = job.row
+        original = await OutboxMessage.get_or_none(id=row.edit_of_id)
+        now = self.clock.now()
+        status = DeliveryStatus(original.status) if original is not None else None
+        if original is not None and int(original.id) in self._sent_lately:
+            # Sent by this worker a moment ago; its outcome may not be committed yet.
+            status = DeliveryStatus.SENT
+            original.external_id = self._sent_lately[int(original.id)]
+        if original is not None and status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
+            wait = timedelta(seconds=self.config.lanes.edit_wait_seconds)
+            return Settlement(
+                message_id=int(row.id), token=job.token, status=DeliveryStatus.PENDING, at=now,
+                attempts=int(row.attempts), next_attempt_at=now + wait,
+            )
+        if original is None or status != DeliveryStatus.SENT or not original.external_id:
+            return Settlement(
+                message_id=int(row.id), token=job.token, status=DeliveryStatus.CANCELLED, at=now,
+                attempts=int(row.attempts), last_error="the original message was not delivered",
+            )
+        return dataclasses.replace(
+            self.render(job),
+            address=original.address,
+            edit_of=original.external_id,
+            edit_caption=original.attachment_id is not None,
+        )
+
     async def _deliver(self, job: _Job) -> None:
         started = time.perf_counter()
         try:
@@ -341,22 +472,49 @@ class DeliveryService:
             if sender is None:
                 outcome = Outcome("retry", error=f"no sender for channel {job.row.channel}")
             else:
+                message: RenderedMessage | Settlement | Outcome
                 try:
-                    outcome = await sender.send(await self._with_attachment(job))
-                except asyncio.CancelledError:
-                    outcome = Outcome("retry", error="cancelled while sending")
+                    message = await (
+                        self._edited(job) if job.row.action == EDIT else self._with_attachment(job)
+                    )
                 except Exception as exc:
-                    logger.exception("outbox message %s: sender failed", job.row.id)
-                    outcome = Outcome("retry", error=f"{type(exc).__name__}")
+                    logger.exception("outbox message %s: preparing it failed", job.row.id)
+                    message = Outcome("retry", error=f"{type(exc).__name__}")
+                if isinstance(message, Settlement):
+                    self._settle(message)
+                    return
+                outcome = (
+                    message
+                    if isinstance(message, Outcome)
+                    else await self._send(sender, message)
+                )
             elapsed_ms = (time.perf_counter() - started) * 1000
             self._settle(self._settlement(job, outcome, elapsed_ms))
         finally:
             task = asyncio.current_task()
             if task is not None:
                 self._in_flight.discard(task)
+            self._held.pop(int(job.row.id), None)
+            self._busy_chats.discard(job.chat)
             self._kick.set()
 
+    async def _send(self, sender: Sender, message: RenderedMessage) -> Outcome:
+        """One try through the channel; an unexpected error is a retry, never a lost row."""
+        try:
+            return await sender.send(message)
+        except asyncio.CancelledError:
+            return Outcome("retry", error="cancelled while sending")
+        except Exception as exc:
+            logger.exception("outbox message %s: sender failed", message.message_id)
+            return Outcome("retry", error=f"{type(exc).__name__}")
+
     def _settlement(self, job: _Job, outcome: Outcome, elapsed_ms: float) -> Settlement:
+        settlement = self._settlement_of(job, outcome, elapsed_ms)
+        # The row goes with its outcome to the hooks, run once the outcome is committed.
+        settlement.extra["row"] = job.row
+        return settlement
+
+    def _settlement_of(self, job: _Job, outcome: Outcome, elapsed_ms: float) -> Settlement:
         row = job.row
         now = self.clock.now()
         base: dict[str, Any] = {
@@ -369,10 +527,18 @@ class DeliveryService:
         }
         if outcome.kind == "sent":
             self.sent += 1
+            if outcome.external_id is not None and row.action == SEND:
+                self._sent_lately[int(row.id)] = outcome.external_id
+                if len(self._sent_lately) > SENT_LATELY:
+                    self._sent_lately.popitem(last=False)
+            # Reached on Telegram: settle() clears the person's bot_blocked_at.
+            on_telegram = Channel(row.channel) == Channel.TELEGRAM
+            person_id = row.recipient_id  # type: ignore[attr-defined]
             return Settlement(
                 status=DeliveryStatus.SENT,
                 attempts=row.attempts + 1,
                 external_id=outcome.external_id,
+                extra={"person_id": person_id if on_telegram else None},
                 **base,
             )
         if outcome.kind == "throttled":
@@ -393,7 +559,13 @@ class DeliveryService:
         attempts = row.attempts + 1
         retry = self.config.retry
         too_old = (now - row.created_at).total_seconds() > retry.max_age_seconds
-        if outcome.kind == "retry" and attempts < retry.max_attempts and not too_old:
+        next_channels = self._next_channels(row)
+        max_attempts = (
+            min(retry.max_attempts, self.config.lanes.fallback_after_attempts)
+            if next_channels
+            else retry.max_attempts
+        )
+        if outcome.kind == "retry" and attempts < max_attempts and not too_old:
             self.retried += 1
             delay = min(
                 retry.backoff_max_seconds, retry.backoff_base_seconds * 2 ** (attempts - 1)
@@ -430,8 +602,28 @@ class DeliveryService:
             blocked_person_id=(
                 row.recipient_id if outcome.blocked else None  # type: ignore[attr-defined]
             ),
+            fallback_channels=next_channels,
             **base,
         )
+
+    def _falls_back(self, row: OutboxMessage) -> bool:
+        """True when this row's lane goes to the person's next channel instead of failing."""
+        return (
+            row.action == SEND
+            and row.recipient_id is not None  # type: ignore[attr-defined]
+            and Lane(row.lane) in self.config.lanes.fallback_lanes
+        )
+
+    def _next_channels(self, row: OutboxMessage) -> tuple[Channel, ...]:
+        """The configured channels after this row's, for a lane that falls back."""
+        if not self._falls_back(row):
+            return ()
+        return self._next_channels_of(Channel(row.channel))
+
+    def _next_channels_of(self, channel: Channel) -> tuple[Channel, ...]:
+        order = self.config.lanes.channel_order
+        later = order[order.index(channel) + 1 :] if channel in order else ()
+        return tuple(item for item in later if item in self.senders)
 
     # -- recording --------------------------------------------------------------------------
 
@@ -443,7 +635,7 @@ class DeliveryService:
         while self._settlements:
             batch, self._settlements = self._settlements, []
             try:
-                await outbox.settle(batch)
+                fallbacks = await outbox.settle(batch)
             except Exception:
                 logger.exception(
                     "delivery worker %s: recording %d outcomes failed", self.worker_id, len(batch)
@@ -452,8 +644,38 @@ class DeliveryService:
                 if self._closing:
                     return
                 await asyncio.sleep(0.5)
-        if not self._queue and not self._in_flight:
+                continue
+            await self._tell(batch, fallbacks)
+        if not self._queue and not self._in_flight and not self._launching:
             self._settled.set()
+
+    async def _tell(self, batch: list[Settlement], fallbacks: dict[int, int]) -> None:
+        """Run the features' hooks for outcomes just committed."""
+        for item in batch:
+            if item.status not in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+                continue
+            row = item.extra.get("row")
+            if not isinstance(row, OutboxMessage) or not self.hooks.wants(row.source_kind):
+                continue
+            result = DeliveryResult(
+                message_id=item.message_id,
+                action=row.action,
+                source_kind=row.source_kind,
+                source_id=row.source_id,
+                person_id=row.recipient_id,  # type: ignore[attr-defined]
+                channel=Channel(row.channel),
+                lane=Lane(row.lane),
+                at=item.at,
+                error_code=item.error_code,
+                reason=item.last_error,
+                fallback_message_id=fallbacks.get(item.message_id),
+            )
+            if item.blocked_person_id is not None:
+                await self.hooks.run("blocked", result)
+            if item.status == DeliveryStatus.SENT:
+                await self.hooks.run("delivered", result)
+            elif result.fallback_message_id is None:
+                await self.hooks.run("failed", result)
 
     async def _record_loop(self) -> None:
         # Group commit: whatever finished while the last write ran goes in the next one.

@@ -90,6 +90,8 @@ class TelegramSender:
 
     async def send(self, message: RenderedMessage) -> Outcome:
         """Send one message; 429 throttles, network errors retry, 400/403 are final."""
+        if message.edit_of is not None:
+            return await self.edit(message)
         chat_id: int | str = int(message.address) if _is_int(message.address) else message.address
         try:
             if message.document is not None:
@@ -108,29 +110,70 @@ class TelegramSender:
                     reply_markup=inline_keyboard(message.buttons),
                     allow_paid_broadcast=True if message.paid else None,
                 )
-        except RetryAfter as exc:
-            return Outcome(
-                "throttled",
-                http_status=429,
-                error="Flood control exceeded",
-                retry_after=_seconds(exc.retry_after),
-            )
-        except Forbidden as exc:
-            return Outcome("failed", http_status=403, error=exc.message, blocked=True)
-        except ChatMigrated as exc:
-            return Outcome("failed", http_status=400, error=f"chat migrated: {exc.message}")
-        except BadRequest as exc:
-            return Outcome("failed", http_status=400, error=exc.message)
-        except InvalidToken as exc:
-            # A wrong token is a configuration fault: keep the message and try later.
-            return Outcome("retry", http_status=401, error=exc.message)
-        except TimedOut as exc:
-            return Outcome("retry", error=f"timed out: {exc.message}")
-        except NetworkError as exc:
-            return Outcome("retry", http_status=status_of(exc.message), error=exc.message)
         except TelegramError as exc:
-            return Outcome("retry", error=f"{type(exc).__name__}: {exc.message}")
+            return outcome_of(exc)
         return Outcome.sent(str(sent.message_id))
+
+    async def edit(self, message: RenderedMessage) -> Outcome:
+        """Edit a message sent before (its text, or a document's caption) and its buttons.
+
+        Telegram refuses an edit that changes nothing ("message is not modified"): the message
+        already reads as asked, so that counts as done.
+        """
+        assert message.edit_of is not None
+        chat_id: int | str = int(message.address) if _is_int(message.address) else message.address
+        markup = inline_keyboard(message.buttons)
+        try:
+            if message.edit_caption:
+                await self.bot.edit_message_caption(
+                    chat_id=chat_id,
+                    message_id=int(message.edit_of),
+                    caption=message.text[:CAPTION_LIMIT],
+                    reply_markup=markup,
+                )
+            else:
+                await self.bot.edit_message_text(
+                    chat_id=chat_id,
+                    message_id=int(message.edit_of),
+                    text=message.text,
+                    reply_markup=markup,
+                )
+        except BadRequest as exc:
+            if NOT_MODIFIED in exc.message.lower():
+                return Outcome.sent(message.edit_of)
+            return outcome_of(exc)
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return Outcome.sent(message.edit_of)
+
+
+# Part of Telegram's answer to an edit that would leave the message as it is.
+NOT_MODIFIED = "message is not modified"
+
+
+def outcome_of(exc: TelegramError) -> Outcome:
+    """PTB's error as an outcome: 429 throttles, network errors retry, 400/403 are final."""
+    if isinstance(exc, RetryAfter):
+        return Outcome(
+            "throttled",
+            http_status=429,
+            error="Flood control exceeded",
+            retry_after=_seconds(exc.retry_after),
+        )
+    if isinstance(exc, Forbidden):
+        return Outcome("failed", http_status=403, error=exc.message, blocked=True)
+    if isinstance(exc, ChatMigrated):
+        return Outcome("failed", http_status=400, error=f"chat migrated: {exc.message}")
+    if isinstance(exc, BadRequest):
+        return Outcome("failed", http_status=400, error=exc.message)
+    if isinstance(exc, InvalidToken):
+        # A wrong token is a configuration fault: keep the message and try later.
+        return Outcome("retry", http_status=401, error=exc.message)
+    if isinstance(exc, TimedOut):
+        return Outcome("retry", error=f"timed out: {exc.message}")
+    if isinstance(exc, NetworkError):
+        return Outcome("retry", http_status=status_of(exc.message), error=exc.message)
+    return Outcome("retry", error=f"{type(exc).__name__}: {exc.message}")
 
 
 def _is_int(text: str) -> bool:

@@ -77,6 +77,7 @@ class BotApi:
             "sendmessage": self.send_message,
             "editmessagetext": self.edit_message_text,
             "editmessagereplymarkup": self.edit_message_reply_markup,
+            "editmessagecaption": self.edit_message_caption,
             "deletemessage": self.delete_message,
             "answercallbackquery": self.answer_callback_query,
             "sendchataction": self.send_chat_action,
@@ -429,6 +430,24 @@ class BotApi:
         if markup:
             content["reply_markup"] = markup
         return self.apply_edit(message, content, ("text", "entities", "reply_markup"))
+
+    async def edit_message_caption(self, account: BotAccount, params: Params) -> Any:
+        """editMessageCaption."""
+        chat, message = self.editable(account, params)
+        caption = self.text_of(params, "caption", CAPTION_LIMIT, required=False)
+        markup = params.get("reply_markup")
+        self.check_markup(markup, chat, inline_only=True)
+        if "text" in message.data:
+            raise bad_request("there is no caption in the message to edit")
+        content: dict[str, Any] = {}
+        self.add_caption(content, caption)
+        if markup:
+            content["reply_markup"] = markup
+        edited = self.apply_edit(
+            message, content, ("caption", "caption_entities", "reply_markup")
+        )
+        message.text = caption.text if caption else None
+        return edited
 
     async def edit_message_reply_markup(self, account: BotAccount, params: Params) -> Any:
         """editMessageReplyMarkup."""

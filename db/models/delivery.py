@@ -42,6 +42,10 @@ class OutboxMessage(Model):
     buttons: fields.JSONField[Any] = fields.JSONField(null=True)
     # What to do to the message: send, or edit one sent before.
     action = fields.CharField(max_length=32, default="send")
+    # An edit: the outbox row whose sent message it changes.
+    edit_of_id = fields.BigIntField(null=True)
+    # A message sent on the next channel because this earlier row failed for good.
+    fallback_of_id = fields.BigIntField(null=True)
     # A document sent with the text as its caption.
     attachment: fields.ForeignKeyNullableRelation[OutboxAttachment] = fields.ForeignKeyField(
         "outpost.OutboxAttachment", related_name="messages", null=True,

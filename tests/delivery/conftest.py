@@ -12,6 +12,7 @@ import pytest_asyncio
 
 from bot.delivery.base import Outcome, RenderedMessage
 from bot.delivery.config import DeliveryConfig, RateConfig, RetryConfig, WorkerConfig
+from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.service import DeliveryService
 from bot.delivery.telegram import TelegramSender, make_bot
 from bot.sandbox import FloodLimits, SandboxServer
@@ -105,6 +106,7 @@ async def make_service(
         retry: RetryConfig | None = None,
         use_clock: bool = True,
         senders: dict[Channel, Any] | None = None,
+        hooks: DeliveryHooks | None = None,
         **config: Any,
     ) -> DeliveryService:
         telegram = RecordingSender(make_bot(TOKEN, server.url), own_bot=True)
@@ -114,6 +116,7 @@ async def make_service(
                 rate=rate, worker=worker, retry=retry or RetryConfig(), **config
             ),
             clock=clock if use_clock else None,
+            hooks=hooks,
         )
         await service.start()
         started.append(service)

@@ -1,4 +1,4 @@
-"""A 429 for one chat holds that chat only."""
+"""A 429 for one chat holds that chat only; a chat gets one message at a time, in order."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 from bot.delivery.config import WorkerConfig
 from bot.sandbox import FloodLimits, SandboxServer
 from bot.sandbox.limits import ManualClock as SandboxClock
-from db.enums import DeliveryStatus, Lane
+from db.enums import Channel, DeliveryStatus, Lane
 from db.models import DeliveryAttempt, OutboxMessage
 from services.clock import ManualClock
+from tests.auxil.senders import FakeSender
 
 from .conftest import PeopleFactory, ServiceFactory, queue, until
 from .test_service import _all_settled, _texts
@@ -56,3 +57,21 @@ async def test_429_holds_only_that_chat(
     await until(lambda: _all_settled(held.id))
     assert len(_texts(server, busy.telegram_id)) == 2
     assert (await OutboxMessage.get(id=held.id)).attempts == 1
+
+
+async def test_one_message_at_a_time_per_chat_in_the_order_written(
+    people: PeopleFactory, make_service: ServiceFactory, clock: ManualClock
+) -> None:
+    """Replies to one chat go one after the other by id; other chats are sent meanwhile."""
+    talker, *others = await people(4)
+    telegram = FakeSender(paced=True, latency=0.02)
+    replies = [
+        await queue(talker, f"reply-{n}", name=str(n), clock=clock) for n in range(6)
+    ]
+    rest = [await queue(person, f"o-{person.id}", name="o", clock=clock) for person in others]
+    await make_service(senders={Channel.TELEGRAM: telegram})
+    await until(lambda: _all_settled(*(row.id for row in [*replies, *rest])))
+    to_talker = [m.message_id for m in telegram.messages if m.address == str(talker.telegram_id)]
+    assert to_talker == [row.id for row in replies]
+    assert telegram.most_per_address == 1
+    assert telegram.most_at_once > 1

@@ -50,3 +50,34 @@ async def test_leave_asked_and_approved_in_chat(outpost: Outpost, sandbox: Sandb
     assert told.raw_text == "✅ Your leave from 2026-01-08 to 2026-01-09 was approved by 张伟."
     await leave.refresh_from_db()
     assert leave.status == RequestStatus.APPROVED
+
+
+async def test_the_other_heads_card_says_who_decided(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """Two heads get the request; when one approves, the other's card says so, without buttons."""
+    await _station_with((4101, "Amina", Role.STAFF, "en"), (4102, "张伟", Role.HEAD, "zh-Hans"),
+                        (4103, "Musa", Role.HEAD, "en"))
+    amina = sandbox.add_person(4101, "Amina", "en")
+    zhang = sandbox.add_person(4102, "Zhang", "zh-hans")
+    musa = sandbox.add_person(4103, "Musa", "en")
+    amina.send_command("leave", "2026-01-08 2026-01-09 family visit")
+    assert "was sent" in ((await amina.wait_for_message()).raw_text or "")
+    zhang_card = await zhang.wait_for_message()
+    musa_card = await musa.wait_for_message()
+    assert musa_card.button_texts == ["✅ Approve", "❌ Refuse"]
+
+    await zhang.press("✅ 批准").wait_answer()
+    await zhang.wait_for_edit(zhang_card)
+    assert (zhang_card.raw_text or "").endswith("✅ 您已批准。")
+    edited = await musa.wait_for_edit(musa_card)
+    assert edited.raw_text == (
+        "🗓 Amina asks for leave: 2026-01-08 to 2026-01-09 (2 days).\n"
+        "Reason: family visit\n\n✅ Approved by 张伟."
+    )
+    assert edited.button_texts == []
+    # The card no longer offers a decision; a replayed press is refused by the database.
+    late = musa.send_crafted_callback(f"leave:no:{(await LeaveRequest.get()).id}", musa_card)
+    assert "already" in ((await late.wait_answer()).text or "")
+    leave = await LeaveRequest.get()
+    assert leave.status == RequestStatus.APPROVED

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('outpost', '0004_live_track')]
+    dependencies = [('outpost', '0005_invariants')]
 
     initial = False
 

@@ -41,8 +41,9 @@ class DeadlineEngine:
         poll_interval: float = 2.0,
         lease: timedelta = timedelta(minutes=2),
         retry: RetryPolicy | None = None,
-        batch: int = 100,
-        concurrency: int = 8,
+        batch: int = 200,
+        group: int = 50,
+        concurrency: int = 4,
     ) -> None:
         self.handlers = handlers
         self.clock = clock
@@ -50,6 +51,7 @@ class DeadlineEngine:
         self.lease = lease
         self.retry = retry or RetryPolicy()
         self.batch = batch
+        self.group = group
         self.concurrency = concurrency
         self.token = f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._woken = asyncio.Event()
@@ -72,7 +74,8 @@ class DeadlineEngine:
         while True:
             batch = await fire_due(
                 handlers=self.handlers, clock=self.clock, token=self.token, lease=self.lease,
-                retry=self.retry, limit=self.batch, concurrency=self.concurrency,
+                retry=self.retry, limit=self.batch, group=self.group,
+                concurrency=self.concurrency,
             )
             fired += batch
             if len(batch) < self.batch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -125,18 +126,6 @@ async def claim_due(
     )
 
 
-async def hold(row_id: int, *, token: str, lease_until: datetime) -> bool:
-    """Renew the claim on one row inside the caller's transaction; False when it is lost.
-
-    Run first in the transaction that acts on the row: the UPDATE locks the row until that
-    transaction ends, so nobody else can claim, cancel or move it in the meantime.
-    """
-    count = await Deadline.filter(
-        id=row_id, claimed_by=token, status=DeadlineStatus.CLAIMED
-    ).update(lease_until=lease_until)
-    return count == 1
-
-
 async def settle(
     row_id: int, *, token: str, now: datetime, next_due: datetime | None
 ) -> bool:
@@ -153,6 +142,26 @@ async def settle(
             lease_until=None, last_error=None,
         )
     return count == 1
+
+
+async def settle_many(
+    rows: Sequence[tuple[int, datetime | None]], *, token: str, now: datetime
+) -> bool:
+    """Settle held rows (done when the next due is None) in the caller's transaction; False
+    when any of them was not ours any more (the caller then rolls back)."""
+    done = [row_id for row_id, next_due in rows if next_due is None]
+    count = 0
+    if done:
+        count += await Deadline.filter(
+            id__in=done, claimed_by=token, status=DeadlineStatus.CLAIMED
+        ).update(
+            status=DeadlineStatus.DONE, done_at=now, claimed_by=None, lease_until=None,
+            last_error=None,
+        )
+    for row_id, next_due in rows:
+        if next_due is not None:
+            count += int(await settle(row_id, token=token, now=now, next_due=next_due))
+    return count == len(rows)
 
 
 async def record_failure(

@@ -176,8 +176,8 @@ async def test_a_kind_without_handler_waits_for_a_process_that_has_one(
 async def test_a_claim_whose_engine_died_is_taken_after_its_lease(
     db: str, clock: ManualClock
 ) -> None:
-    """Engine "a" claims and dies: "b" cannot take the row until a's lease ends, then fires it
-    once; a late settle by "a" finds the row no longer its own."""
+    """Engine "a" claims and stalls: "b" cannot take the row until a's lease ends, then fires
+    it; "a" acting late finds the row no longer its own, and its work is undone."""
     from db.deadlines import claim_due
 
     recorder = Recorder()
@@ -193,10 +193,10 @@ async def test_a_claim_whose_engine_died_is_taken_after_its_lease(
     assert len(recorder.fired) == 1
     from services.deadlines import fire
 
-    lost = await fire(claimed, handlers=_handlers(recorder), clock=clock, token="a",
-                      lease=LEASE, retry=RETRY)
+    lost = await fire(claimed, handlers=_handlers(recorder), clock=clock, token="a", retry=RETRY)
     assert lost.outcome == "lost"
-    assert len(recorder.fired) == 1
+    # "a" ran its handler again, but its work was rolled back with the failed settle.
+    assert await Station.filter(name="k").count() == 1
 
 
 def test_one_handler_per_kind() -> None:
@@ -215,3 +215,24 @@ def test_retry_policy_doubles_up_to_its_cap() -> None:
     delays = [policy.retry_at(n, now) for n in range(1, 6)]
     assert [(d - now).total_seconds() for d in delays if d] == [5, 10, 20, 30]
     assert delays[-1] is None
+
+
+async def test_a_group_with_a_row_taken_meanwhile_is_redone_row_by_row(
+    db: str, clock: ManualClock
+) -> None:
+    """One commit per group; when one row of the group was cancelled after the claim, the
+    group is undone and each row fired alone: the others done, the cancelled one untouched."""
+    from db.deadlines import claim_due
+    from services.deadlines import fire_group
+
+    recorder = Recorder()
+    for key in ("k1", "k2", "k3"):
+        await schedule("test", key, clock.now())
+    rows = await claim_due(now=clock.now(), token="a", lease_until=clock.now() + LEASE, limit=10)
+    assert len(rows) == 3
+    await cancel("test", "k2", clock=clock)
+    fired = await fire_group(rows, handlers=_handlers(recorder), clock=clock, token="a",
+                             retry=RETRY)
+    assert sorted(f.outcome for f in fired) == ["done", "done", "lost"]
+    assert sorted(await Station.all().values_list("name", flat=True)) == ["k1", "k3"]
+    assert (await Deadline.get(key="k2")).status == DeadlineStatus.CANCELLED

@@ -18,9 +18,11 @@ import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
@@ -133,7 +135,7 @@ async def claim(sizes: Sizes) -> None:
     now = SystemClock().now()
     query = pending_due(now, 100).select_for_update(skip_locked=True).only("id")
     sql = query.sql(params_inline=True)
-    plan: list[dict[str, object]] = []
+    plan: Sequence[dict[Any, Any]] = []
     with contextlib.suppress(_Undo):
         async with in_transaction() as connection:
             _, plan = await connection.execute_query(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")

@@ -43,6 +43,23 @@ async def upsert(
     )
 
 
+async def insert_if_absent(
+    *, kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+) -> bool:
+    """Make (kind, key) pending at `due_at` unless it is pending or under way already; True
+    when it was made. Safe when two processes start at once: neither moves the other's row."""
+    before = await Deadline.filter(kind=kind, key=key).exists()
+    await Deadline.bulk_create(
+        [Deadline(kind=kind, key=key, due_at=due_at, payload=payload or {})],
+        ignore_conflicts=True,
+    )
+    revived = await Deadline.filter(kind=kind, key=key, status__not_in=_LIVE).update(
+        status=DeadlineStatus.PENDING, due_at=due_at, payload=payload or {}, attempts=0,
+        claimed_by=None, lease_until=None, last_error=None, done_at=None,
+    )
+    return not before or revived > 0
+
+
 async def cancel(*, kind: str, key: str, now: datetime) -> bool:
     """Cancel (kind, key) if it is still to happen; True when it was.
 

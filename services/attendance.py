@@ -24,7 +24,7 @@ from db.models import (
     Station,
 )
 from services.clock import Clock, ensure_utc
-from services.deadlines import Wake, live_keys, schedule
+from services.deadlines import Wake, ensure, live_keys, schedule
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, local_date, station_zone
 from services.notify import notify
@@ -503,6 +503,5 @@ async def ensure_station_deadlines(*, clock: Clock) -> int:
         zone = station_zone(station)
         yesterday = local_date(clock.now(), zone) - timedelta(days=1)
         closes = at_local(yesterday, StationHours.of(station).closes, zone)
-        await schedule(STATION_DAY, str(station.id), closes)
-        added += 1
+        added += await ensure(STATION_DAY, str(station.id), closes)
     return added

@@ -54,6 +54,16 @@ async def schedule(
         wake(due_at)
 
 
+async def ensure(
+    kind: str, key: str, due_at: datetime, payload: dict[str, Any] | None = None
+) -> bool:
+    """Make (kind, key) fall due at `due_at` unless it is still to happen; True when it was
+    made (at start-up: another process starting at once does not move it back)."""
+    return await queries.insert_if_absent(
+        kind=kind, key=key, due_at=ensure_utc(due_at), payload=payload
+    )
+
+
 async def cancel(kind: str, key: str, *, clock: Clock) -> bool:
     """Call off (kind, key) if it has not happened yet; True when there was one to cancel."""
     return await queries.cancel(kind=kind, key=key, now=clock.now())

@@ -236,3 +236,20 @@ async def test_a_group_with_a_row_taken_meanwhile_is_redone_row_by_row(
     assert sorted(f.outcome for f in fired) == ["done", "done", "lost"]
     assert sorted(await Station.all().values_list("name", flat=True)) == ["k1", "k3"]
     assert (await Deadline.get(key="k2")).status == DeadlineStatus.CANCELLED
+
+
+async def test_ensure_leaves_a_live_deadline_alone_and_revives_a_finished_one(
+    db: str, clock: ManualClock
+) -> None:
+    """At start-up: a new row is made, a pending one is not moved, a done one is pending
+    again."""
+    from services.deadlines import ensure
+
+    assert await ensure("test", "k", clock.now())
+    assert not await ensure("test", "k", clock.now() - timedelta(days=1))
+    assert (await Deadline.get(key="k")).due_at == clock.now()
+    await _fire(_handlers(Recorder()), clock)
+    assert await ensure("test", "k", clock.now() + timedelta(hours=1))
+    row = await Deadline.get(key="k")
+    assert (row.status, row.due_at) == (DeadlineStatus.PENDING, clock.now() + timedelta(hours=1))
+    assert await Deadline.filter(kind="test").count() == 1

@@ -16,6 +16,7 @@ import handlers.chat.attendance
 import handlers.chat.duty
 import handlers.chat.leave
 from bot import __version__
+from bot.deadlines import DeadlineEngine
 from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.delivery.base import Sender
 from bot.delivery.email import EmailSender
@@ -24,7 +25,6 @@ from bot.delivery.service import DeliveryService
 from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
 from bot.ordering import PerPersonUpdateProcessor
-from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import SANDBOX_DATABASE_URL, Settings
 from db.database import (
     DatabaseNotMigrated,
@@ -39,7 +39,14 @@ from handlers.web.health import healthz
 from handlers.web.keys import CLOCK, TELEGRAM, UPDATES_IN_HAND, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
 from services import alerts
+from services.attendance import STATION_DAY, ensure_station_deadlines, handle_station_day
+from services.attendance_sheet import (
+    MONTHLY_SHEET,
+    handle_monthly_sheet,
+    schedule_monthly_sheet,
+)
 from services.clock import Clock, SystemClock
+from services.deadlines import DeadlineHandlers
 from services.notify import OutboxWakeup
 
 logger = logging.getLogger(__name__)
@@ -124,6 +131,14 @@ def build_web(
     return app
 
 
+def build_deadline_handlers() -> DeadlineHandlers:
+    """What acts on each kind of deadline."""
+    handlers = DeadlineHandlers()
+    handlers.register(STATION_DAY, handle_station_day)
+    handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
+    return handlers
+
+
 @dataclass
 class Outpost:
     """One running Outpost: everything long-lived, started and stopped in one place."""
@@ -134,10 +149,10 @@ class Outpost:
     telegram: TelegramApp | None = None
     web_runner: web.AppRunner | None = None
     web_url: str = ""
-    scheduler: Scheduler | None = None
+    deadlines: DeadlineEngine | None = None
     delivery: DeliveryService | None = None
-    # False leaves the scheduler to be driven by hand (`scheduler.run_now`): tests whose clock
-    # stands still must not see ticks fired by the wall clock at unpredictable moments.
+    # False leaves the deadline engine to be driven by hand (`deadlines.run_due()`): tests
+    # whose clock stands still must not see deadlines fired at unpredictable moments.
     ticking: bool = True
     _started: list[str] = field(default_factory=list)
 
@@ -160,7 +175,7 @@ class Outpost:
             await self._start_delivery(endpoint)
             await self._start_web()
             await self._start_updates()
-            await self._start_scheduler()
+            await self._start_deadlines()
         except BaseException:
             await self.stop()
             raise
@@ -262,16 +277,18 @@ class Outpost:
             await self.telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             logger.info("taking updates by long polling")
 
-    async def _start_scheduler(self) -> None:
-        self.scheduler = build_scheduler(
-            self.clock, attendance_sheet_day=self.settings.attendance_sheet_day
+    async def _start_deadlines(self) -> None:
+        self.deadlines = DeadlineEngine(build_deadline_handlers(), clock=self.clock)
+        self._started.append("deadlines")
+        # Every active station has its next event, the sheet its next look; then whatever fell
+        # due while Outpost was stopped fires at once.
+        await ensure_station_deadlines(clock=self.clock)
+        await schedule_monthly_sheet(
+            clock=self.clock, day_of_month=self.settings.attendance_sheet_day
         )
+        await self.deadlines.run_due()
         if self.ticking:
-            self.scheduler.start()
-        self._started.append("scheduler")
-        # Catch up at once on whatever fell due while Outpost was stopped.
-        await self.scheduler.run_now("station_days_catch_up")
-        await self.scheduler.run_now("attendance_sheets")
+            self.deadlines.start()
 
     async def stop(self) -> None:
         """Stop what was started, newest first; safe to call twice."""
@@ -283,8 +300,8 @@ class Outpost:
                 logger.exception("error while stopping %s", part)
 
     async def _stop_part(self, part: str) -> None:
-        if part == "scheduler" and self.scheduler is not None:
-            self.scheduler.stop()
+        if part == "deadlines" and self.deadlines is not None:
+            await self.deadlines.stop()
         elif part == "updates" and self.telegram is not None:
             if self.telegram.updater is not None and self.telegram.updater.running:
                 await self.telegram.updater.stop()

@@ -34,8 +34,6 @@ def configure_logging(level: str) -> None:
     # httpx logs every request URL, and URLs carry the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    # One line a minute per scheduled tick says nothing an operator needs.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Tortoise says "Tortoise-ORM shutdown" at the end of every command; its SQL stays
     # visible at DEBUG.
     if logging.getLevelName(level) != logging.DEBUG:

@@ -151,3 +151,14 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class DeadlineStatus(StrEnum):
+    """Where one deadline stands."""
+
+    PENDING = "pending"
+    # Taken by one engine until its lease runs out.
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"

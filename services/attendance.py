@@ -16,6 +16,7 @@ from db.constraints import create_unless_taken
 from db.enums import CheckInKind, CheckInSource, Lane, OutingStatus, RequestStatus, Role
 from db.models import (
     CheckIn,
+    Deadline,
     Holiday,
     LeaveRequest,
     OutboxMessage,
@@ -25,6 +26,7 @@ from db.models import (
     Station,
 )
 from services.clock import Clock, ensure_utc
+from services.deadlines import Wake, ensure, live_keys, schedule
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, local_date, station_zone
 from services.notify import notify
@@ -467,12 +469,61 @@ async def _send_digest(
     return DayEvents(missed=len(missing), digest_sent=True)
 
 
-async def run_all_station_days(*, clock: Clock, catch_up: bool = False) -> dict[str, DayEvents]:
-    """Tick every active station's day; one station's failure does not stop the others."""
-    results: dict[str, DayEvents] = {}
-    for station in await Station.filter(active=True).order_by("code"):
-        try:
-            results[station.code] = await run_station_day(station, clock=clock, catch_up=catch_up)
-        except Exception:
-            logger.exception("station day failed for station id %s", station.id)
-    return results
+# --- the station's day as a deadline -----------------------------------------------------
+
+# One deadline per station: its next event (the window opens, the window closes).
+STATION_DAY = "station_day"
+
+
+def next_station_event(station: Station, after: datetime) -> datetime:
+    """The first opening or closing of the station's check-in window strictly after `after`,
+    on its own wall clock (every day: working days and holidays are looked at when it fires,
+    so a change to them needs no rescheduling)."""
+    zone, hours = station_zone(station), StationHours.of(station)
+    today = local_date(after, zone)
+    return min(
+        moment
+        for offset in range(3)
+        for wall in (hours.opens, hours.closes)
+        if (moment := at_local(today + timedelta(days=offset), wall, zone)) > after
+    )
+
+
+async def handle_station_day(deadline: Deadline, clock: Clock) -> datetime | None:
+    """Do what is due at the station now and return its next event (None: station gone).
+
+    Yesterday's digest is made up for when this firing was due before yesterday's window
+    closed (Outpost was stopped over it): a running Outpost sent it on its day.
+    """
+    station = await Station.get_or_none(id=int(deadline.key))
+    if station is None or not station.active:
+        return None
+    zone, now = station_zone(station), clock.now()
+    yesterday = local_date(now, zone) - timedelta(days=1)
+    closed_yesterday = at_local(yesterday, StationHours.of(station).closes, zone)
+    await run_station_day(station, clock=clock, catch_up=deadline.due_at <= closed_yesterday)
+    return next_station_event(station, now)
+
+
+async def reschedule_station(station_id: int, *, clock: Clock, wake: Wake | None = None) -> None:
+    """Look at the station's day now (its hours, zone or state changed, or it is new): the
+    firing does what is due by the new hours and schedules the next event from them."""
+    await schedule(STATION_DAY, str(station_id), clock.now(), wake=wake)
+
+
+async def ensure_station_deadlines(*, clock: Clock) -> int:
+    """Give every active station without one its deadline (at start-up); returns how many.
+
+    A new one is due at yesterday's close, so it fires at once and makes up a digest that fell
+    due while no deadline existed, as a restart does.
+    """
+    known = await live_keys(STATION_DAY)
+    added = 0
+    for station in await Station.filter(active=True).order_by("id"):
+        if str(station.id) in known:
+            continue
+        zone = station_zone(station)
+        yesterday = local_date(clock.now(), zone) - timedelta(days=1)
+        closes = at_local(yesterday, StationHours.of(station).closes, zone)
+        added += await ensure(STATION_DAY, str(station.id), closes)
+    return added

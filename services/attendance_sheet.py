@@ -5,17 +5,18 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from db.enums import CheckInKind, Lane, RequestStatus, Role
-from db.models import CheckIn, Holiday, LeaveRequest, OutboxMessage, Person, Station
+from db.models import CheckIn, Deadline, Holiday, LeaveRequest, OutboxMessage, Person, Station
 from i18n import translate
 from services.attendance import Membership, StationHours, counted_staff, excused_ids
 from services.clock import Clock
+from services.deadlines import schedule
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, station_zone
 from services.notify import Attachment, notify
@@ -236,7 +237,8 @@ def month_reported_on(day: date) -> date:
 
 async def send_monthly_sheets(*, clock: Clock, day_of_month: int) -> int:
     """From the configured day to the month's end, queue the sheet to every HQ person who has
-    not had it yet; returns how many. Run hourly, so a bot down on the day sends it later.
+    not had it yet; returns how many. Fired hourly in that period (`handle_monthly_sheet`), so
+    a bot down on the day, or HQ person added later, gets it later.
     """
     # UTC: the sheet covers every station, so no one station's calendar decides the day.
     today = clock.now().date()
@@ -264,3 +266,35 @@ async def send_monthly_sheets(*, clock: Clock, day_of_month: int) -> int:
         )
         queued += 1
     return queued
+
+
+# One deadline: the next time the monthly sheet is looked at.
+MONTHLY_SHEET = "attendance_sheet"
+MONTHLY_SHEET_KEY = "monthly"
+
+
+def next_sheet_time(now: datetime, day_of_month: int) -> datetime:
+    """When to look at the monthly sheet after `now` (UTC): every hour from the configured
+    day to the month's end, then on that day of the next month."""
+    now = now.astimezone(UTC)
+    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    if now.day >= day_of_month and next_hour.month == now.month:
+        return next_hour
+    first = now.date().replace(day=1)
+    if now.day >= day_of_month:
+        first = (first + timedelta(days=32)).replace(day=1)
+    return datetime.combine(first.replace(day=day_of_month), time(0), tzinfo=UTC)
+
+
+async def handle_monthly_sheet(deadline: Deadline, clock: Clock) -> datetime | None:
+    """Queue the sheet to whoever is due it, and return when to look again."""
+    day_of_month = int(deadline.payload["day_of_month"])
+    await send_monthly_sheets(clock=clock, day_of_month=day_of_month)
+    return next_sheet_time(clock.now(), day_of_month)
+
+
+async def schedule_monthly_sheet(*, clock: Clock, day_of_month: int) -> None:
+    """Look at the monthly sheet now (at start-up, the configured day may have changed)."""
+    await schedule(
+        MONTHLY_SHEET, MONTHLY_SHEET_KEY, clock.now(), {"day_of_month": day_of_month}
+    )

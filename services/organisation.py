@@ -23,7 +23,11 @@ from tortoise.transactions import in_transaction
 
 from db.enums import ContactKind, Role
 from db.models import AuditLog, Contact, Holiday, Person, PersonRole, Station
-from services.attendance import DEFAULT_CHECKIN_CLOSES, DEFAULT_CHECKIN_OPENS
+from services.attendance import (
+    DEFAULT_CHECKIN_CLOSES,
+    DEFAULT_CHECKIN_OPENS,
+    reschedule_station,
+)
 from services.clock import Clock, SystemClock
 from services.errors import InvalidInput
 from services.localtime import zone_at, zone_named
@@ -528,12 +532,18 @@ async def import_organisation(
     data: Mapping[str, Any], *, source: str, dry_run: bool = False, clock: Clock | None = None
 ) -> ImportReport:
     """Validate the whole file, then create or update every entry in one transaction."""
-    now = (clock or SystemClock()).now()
+    clock = clock or SystemClock()
+    now = clock.now()
     stored = {s.code: s.country for s in await Station.all()}
     valid = validate(data, source=source, stored_stations=stored)
     report = ImportReport(source=source, dry_run=dry_run)
     async with in_transaction():
         stations = await _import_stations(valid.stations, report, dry_run)
+        if not dry_run:
+            # A new station, or new hours, zone or state: its day is looked at again now.
+            for change in report.changes:
+                if change.section == "station" and change.action != "unchanged":
+                    await reschedule_station(stations[change.key].id, clock=clock)
         await _import_people(valid.people, stations, report, dry_run, now)
         await _import_contacts(valid.contacts, report, dry_run)
         if valid.has_people:

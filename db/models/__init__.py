@@ -3,6 +3,7 @@
 from db.models.alerts import Alert, AlertDelivery
 from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
 from db.models.audit import AuditLog, ProcessedUpdate
+from db.models.deadlines import Deadline
 from db.models.delivery import DeliveryAttempt, OutboxAttachment, OutboxMessage
 from db.models.incidents import Incident, IncidentEvent
 from db.models.money import Budget, ExchangeRate, Expense, ExpensePhoto
@@ -18,6 +19,7 @@ __all__ = [
     "CheckIn",
     "Contact",
     "DailyReport",
+    "Deadline",
     "DeliveryAttempt",
     "DutyRoster",
     "ExchangeRate",

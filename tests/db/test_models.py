@@ -16,6 +16,7 @@ from db.enums import (
     Channel,
     CheckInKind,
     ContactKind,
+    DeadlineStatus,
     DeliveryStatus,
     ExpenseStatus,
     IncidentKind,
@@ -88,6 +89,9 @@ def _rows(w: dict[str, Any]) -> list[tuple[type[Model], dict[str, Any]]]:
         (models.AuditLog, {"at": T0, "actor": h, "action": "outing.approve",
                            "object_kind": "outing", "object_id": 1, "data": {"k": [1, 2]}}),
         (models.ProcessedUpdate, {"bot_id": 1, "update_id": 2**40, "processed_at": T0}),
+        (models.Deadline, {"kind": "station_day", "key": "1", "due_at": T0,
+                           "payload": {"day_of_month": 26}, "status": DeadlineStatus.CLAIMED,
+                           "claimed_by": "host:1:ab", "lease_until": T0}),
     ]
 
 

@@ -59,8 +59,9 @@ async def outpost(
 ) -> AsyncIterator[Outpost]:
     """Outpost running by long polling against the sandbox, on this test's database.
 
-    The scheduler does not tick by the wall clock here: a test runs it with `run_now` after
-    moving its clock, so what is due never depends on when the test happens to run.
+    Deadlines do not fire by the wall clock here: a test fires what is due with
+    `outpost.deadlines.run_due()` after moving its clock, so what is due never depends on when
+    the test happens to run.
     """
     app = Outpost(outpost_settings(sandbox, database_url), clock=clock, ticking=False)
     await app.start()

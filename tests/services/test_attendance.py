@@ -9,6 +9,7 @@ import pytest
 from db.enums import CheckInKind, Lane, OutingStatus, RequestStatus, Role
 from db.models import (
     CheckIn,
+    Deadline,
     Holiday,
     LeaveRequest,
     OutboxMessage,
@@ -18,13 +19,19 @@ from db.models import (
     Station,
 )
 from services.attendance import (
+    STATION_DAY,
     CheckInRefused,
     Position,
+    ensure_station_deadlines,
+    handle_station_day,
+    next_station_event,
     record_checkin,
+    reschedule_station,
     run_station_day,
     update_live_position,
 )
 from services.clock import ManualClock
+from services.deadlines import DeadlineHandlers, RetryPolicy, fire_due
 from services.people import identify
 
 LAGOS = (6.4281, 3.4219)
@@ -323,3 +330,52 @@ async def test_a_digest_missed_while_stopped_is_made_up_the_next_day(
     # The first start-up ever for ABV: Monday is not reported.
     await run_station_day(other, clock=clock, catch_up=True)
     assert await OutboxMessage.filter(msgid="attendance.missed_digest").count() == 1
+
+
+async def test_a_stations_next_event_on_its_own_clock(db: str) -> None:
+    """Opening then closing, in the station's zone; the next day's opening after the close;
+    New York's 08:00 moves in UTC across the DST change."""
+    lagos = await _station()
+    monday = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)  # 07:00 in Lagos
+    assert next_station_event(lagos, monday) == datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    opening = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    assert next_station_event(lagos, opening) == datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+    closing = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+    assert next_station_event(lagos, closing) == datetime(2026, 1, 6, 7, 0, tzinfo=UTC)
+    york = await _station("NYC", timezone="America/New_York", country="US")
+    before = datetime(2026, 3, 7, 15, 0, tzinfo=UTC)  # Saturday 10:00 EST, after the close
+    assert next_station_event(york, before) == datetime(2026, 3, 8, 12, 0, tzinfo=UTC)  # EDT
+
+
+async def test_the_station_day_deadline_fires_each_event_and_follows_an_import(
+    db: str, clock: ManualClock
+) -> None:
+    """The handler does the day's work and returns the next event; a station gone inactive
+    has none; rescheduling looks at the day now, with the new hours."""
+    station = await _station()
+    await _person(1, station)
+    handlers = DeadlineHandlers()
+    handlers.register(STATION_DAY, handle_station_day)
+
+    async def fire() -> list[str]:
+        fired = await fire_due(handlers=handlers, clock=clock, token="t",
+                               lease=timedelta(minutes=1), retry=RetryPolicy())
+        return [f.outcome for f in fired]
+
+    clock.set(datetime(2026, 1, 5, 7, 0, tzinfo=UTC))  # Monday 08:00
+    await reschedule_station(station.id, clock=clock)
+    assert await fire() == ["rescheduled"]
+    assert await OutboxMessage.filter(msgid="checkin.reminder").count() == 1
+    row = await Deadline.get(kind=STATION_DAY)
+    assert row.due_at == datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+    # Hours changed by an import: the window now opens at 08:30 (07:30 UTC), from today on.
+    await Station.filter(id=station.id).update(checkin_opens=time(8, 30), checkin_closes=time(10))
+    await reschedule_station(station.id, clock=clock)
+    assert await fire() == ["rescheduled"]
+    assert (await Deadline.get(kind=STATION_DAY)).due_at == datetime(
+        2026, 1, 5, 7, 30, tzinfo=UTC
+    )
+    await Station.filter(id=station.id).update(active=False)
+    clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
+    assert await fire() == ["done"]
+    assert await ensure_station_deadlines(clock=clock) == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -21,12 +21,17 @@ from db.models import (
 )
 from services.attendance import missing_checkins, run_station_day
 from services.attendance_sheet import (
+    MONTHLY_SHEET,
     attendance_workbook,
+    handle_monthly_sheet,
     month_now,
+    next_sheet_time,
     parse_month,
+    schedule_monthly_sheet,
     send_monthly_sheets,
 )
 from services.clock import ManualClock
+from services.deadlines import DeadlineHandlers, RetryPolicy, fire_due
 from services.errors import InvalidInput
 from services.people import Actor
 
@@ -269,3 +274,50 @@ def test_the_first_and_last_months_a_sheet_covers() -> None:
     """2000-01 and 2099-12 are read; the last one's days end on 31 December."""
     assert parse_month("2000-01") == date(2000, 1, 1)
     assert parse_month(" 2099-12 ") == date(2099, 12, 1)
+
+
+def test_the_sheet_is_looked_at_hourly_from_its_day_to_the_months_end() -> None:
+    """Before the day: on the day at 00:00 UTC; from it: the next hour; at the month's end:
+    the day of the next month (across a year too)."""
+    assert next_sheet_time(datetime(2026, 11, 3, 10, 20, tzinfo=UTC), 26) == datetime(
+        2026, 11, 26, tzinfo=UTC
+    )
+    assert next_sheet_time(datetime(2026, 11, 26, 0, 0, tzinfo=UTC), 26) == datetime(
+        2026, 11, 26, 1, tzinfo=UTC
+    )
+    assert next_sheet_time(datetime(2026, 11, 30, 23, 10, tzinfo=UTC), 26) == datetime(
+        2026, 12, 26, tzinfo=UTC
+    )
+    assert next_sheet_time(datetime(2026, 12, 31, 23, 0, tzinfo=UTC), 2) == datetime(
+        2027, 1, 2, tzinfo=UTC
+    )
+
+
+async def test_the_monthly_sheet_deadline_sends_once_and_comes_back(
+    db: str, clock: ManualClock
+) -> None:
+    """Scheduled at start-up, fired: nothing before the 26th, the sheet on it, then hourly."""
+    await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
+                         timezone="Africa/Lagos")
+    hq = await Person.create(telegram_id=9, name="HQ")
+    await PersonRole.create(person=hq, role=Role.HQ)
+    handlers = DeadlineHandlers()
+    handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
+
+    async def fire() -> list[str]:
+        fired = await fire_due(handlers=handlers, clock=clock, token="t",
+                               lease=timedelta(minutes=1), retry=RetryPolicy())
+        return [f.outcome for f in fired]
+
+    clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    await schedule_monthly_sheet(clock=clock, day_of_month=26)
+    assert await fire() == ["rescheduled"]
+    assert not await OutboxMessage.exists(source_kind="attendance_sheet")
+    clock.set(datetime(2026, 11, 25, 23, 59, tzinfo=UTC))
+    assert await fire() == []
+    clock.set(datetime(2026, 11, 26, 0, 0, tzinfo=UTC))
+    assert await fire() == ["rescheduled"]
+    assert await OutboxMessage.filter(source_kind="attendance_sheet").count() == 1
+    clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
+    assert await fire() == ["rescheduled"]
+    assert await OutboxMessage.filter(source_kind="attendance_sheet").count() == 1

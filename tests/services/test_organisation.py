@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 import yaml
 
 from db.enums import ContactKind, Role
-from db.models import AuditLog, Contact, Holiday, Person, PersonRole, Station
+from db.models import AuditLog, Contact, Deadline, Holiday, Person, PersonRole, Station
+from services.attendance import STATION_DAY
 from services.clock import ManualClock
 from services.organisation import (
     OrganisationFileError,
@@ -285,3 +287,24 @@ async def test_shipped_contacts_file_imports(db: str) -> None:
     assert ("hq_duty", "+861012308") in nigeria
     assert ("police", "199") in nigeria
     assert not await Contact.filter(verified=True).exists()
+
+
+async def test_an_import_reschedules_the_stations_it_creates_or_changes(
+    db: str, clock: ManualClock
+) -> None:
+    """A new station's day is looked at at once; an unchanged one keeps its deadline; new
+    hours bring it forward to now."""
+    await import_organisation(contract(), source="org.yaml", clock=clock)
+    station = await Station.get(code="LOS")
+    row = await Deadline.get(kind=STATION_DAY, key=str(station.id))
+    assert row.due_at == clock.now()
+    later = clock.now() + timedelta(hours=5)  # as a firing would have left it
+    await Deadline.filter(id=row.id).update(due_at=later)
+    clock.advance(minutes=1)
+    await import_organisation(contract(), source="org.yaml", clock=clock)
+    assert (await Deadline.get(id=row.id)).due_at == later
+    changed = contract()
+    changed["stations"][0]["checkin_opens"] = "07:30"
+    await import_organisation(changed, source="org.yaml", clock=clock)
+    assert (await Deadline.get(id=row.id)).due_at == clock.now()
+    assert await Deadline.filter(kind=STATION_DAY).count() == 1

@@ -22,6 +22,7 @@ from db.models import (
     PersonRole,
     Station,
 )
+from services.callbacks import CheckInAsk, encode
 from services.clock import Clock, ensure_utc
 from services.errors import InvalidInput, NotAllowed
 from services.localtime import at_local, local_date, station_zone
@@ -381,7 +382,7 @@ async def run_station_day(
             recipient=person,
             msgid="checkin.reminder",
             params={"closes": hours.closes.strftime("%H:%M")},
-            buttons=[[{"text": "checkin.button", "callback_data": "checkin:ask"}]],
+            buttons=[[{"text": "checkin.button", "callback_data": encode(CheckInAsk())}]],
             lane=Lane.ROUTINE,
             idempotency_key=_reminder_key(today, person.id),
             source_kind="station_day",

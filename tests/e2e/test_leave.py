@@ -6,6 +6,7 @@ from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import RequestStatus, Role
 from db.models import LeaveRequest, Person, PersonRole, Station
+from services.callbacks import LeaveVerdict, encode
 
 
 async def _station_with(*people: tuple[int, str, Role, str]) -> None:
@@ -36,7 +37,7 @@ async def test_leave_asked_and_approved_in_chat(outpost: Outpost, sandbox: Sandb
     # A colleague replays the head's callback: the server checks who pressed.
     bola.send_command("help")
     await bola.wait_for_message()
-    crafted = bola.send_crafted_callback(f"leave:ok:{leave.id}")
+    crafted = bola.send_crafted_callback(encode(LeaveVerdict(leave.id, approve=True)))
     answer = await crafted.wait_answer()
     assert "not allowed" in (answer.text or "")
     await leave.refresh_from_db()

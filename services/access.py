@@ -85,6 +85,8 @@ async def admit(knock: Knock, *, commands: CommandBook) -> Admission:
             button is not None and button.WHILE_REGISTERING
         ):
             return Admission(Verdict.PASS, person.language, person=person, button=button)
+        if knock.callback:
+            return Admission(Verdict.REFUSE, person.language, "button.refused", person=person)
         return Admission(Verdict.PROMPT, person.language, person=person)
     # Unknown or deactivated: only an invitation link opens the door.
     if knock.command == "start" and knock.command_has_args:

@@ -9,14 +9,13 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
 from handlers.chat import basic, contacts, gate, language, people, registration
-from handlers.chat.common import COMMANDS_KEY
+from handlers.chat.common import COMMANDS_KEY, OutpostContext
 from handlers.chat.menus import sync_menus
 from i18n import available_languages, translate
 from services.callbacks import LanguagePick, StationRoster, pattern
@@ -57,12 +56,12 @@ def add_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     application.add_handler(CallbackQueryHandler(button_not_handled))
 
 
-async def button_not_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button_not_handled(update: Update, context: OutpostContext) -> None:
     """Answer a button press that no handler took (a kind without a handler yet)."""
     query, user = update.callback_query, update.effective_user
     if query is None:
         return
-    actor = getattr(context, "actor", None)
+    actor = context.actor
     language = actor.language if actor is not None else (user.language_code if user else None)
     await query.answer(translate(language, "button.refused"), show_alert=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import MAXYEAR, MINYEAR, timedelta
 from typing import Any
 
 from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, Update
@@ -75,6 +75,9 @@ def _position(message: Message) -> Position:
     assert location is not None
     period = location.live_period
     seconds = int(period.total_seconds()) if isinstance(period, timedelta) else period
+    if seconds is not None and not 0 <= seconds <= LIVE_INDEFINITELY:
+        # Telegram sends 60 s to 24 h, or "until stopped": anything else is a forged client.
+        raise InvalidInput("live period out of range")
     live_until = None
     if seconds is not None and seconds != LIVE_INDEFINITELY:
         live_until = message.date + timedelta(seconds=seconds)
@@ -155,6 +158,9 @@ async def attendance_command(update: Update, context: OutpostContext) -> None:
         month = parse_month(context.args[0]) if context.args else None
     except InvalidInput:
         raise InvalidInput("bad month", msgid="attendance.usage") from None
+    if month is not None and not MINYEAR < month.year < MAXYEAR:
+        # The sheet's calendar arithmetic needs a month on either side.
+        raise InvalidInput("month out of range", msgid="attendance.usage")
     if month is None:
         month = await month_now(actor, clock=clock)
     stations = await stations_for(actor)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 
 from handlers.chat.common import OutpostContext
 from handlers.chat.registration import language_buttons
@@ -40,7 +40,7 @@ async def chosen(update: Update, context: OutpostContext) -> None:
         language, msgid = registration.person.language, "registration.done"
         name = registration.person.name
     await query.answer()
-    if query.message is not None:
+    if isinstance(query.message, Message) and query.message.reply_markup:
         await query.edit_message_reply_markup(reply_markup=None)
     # Their roles' menu, in the language just chosen: published in the background.
     context.menus.request(user.id)

@@ -2,9 +2,10 @@
 
 A button carries `<prefix>:<field>:<field>...`, where the prefix names the kind of button and
 the version of its layout (`lv1`: leave decision, layout 1). Built from a typed payload and
-checked when built (ids within 1..2**63-1, tokens short and plain, dates real, the whole at most
-64 bytes); parsed back into the same payload or refused as malformed. Data this codec does not
-know (an old layout, another bot's, a forged one) is refused by default.
+checked when built (ids within the range of the primary key they name, tokens short and plain,
+dates real, the whole at most 64 bytes); parsed back into the same payload or refused as
+malformed. Data this codec does not know (an old layout, another bot's, a forged one) is refused
+by default.
 
 The data is only a pointer: it names an object and an intention, never a decision the server
 trusts. The role table below lets the gate refuse a press early; the service that acts on the
@@ -25,7 +26,11 @@ from services.commands import EVERYONE_REGISTERED, HEADS, HQ_AND_SAFETY
 from services.errors import InvalidInput
 
 MAX_BYTES = 64  # Telegram's limit on callback_data
-MAX_ID = 2**63 - 1  # the largest id a BIGINT column holds
+# The largest id an INTEGER primary key holds (leave requests, stations, people): a larger one
+# names nothing, and PostgreSQL's driver would refuse it as a query argument. A kind pointing at
+# a BIGINT key (the outbox, the audit log) would use MAX_BIG_ID.
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
 SEPARATOR = ":"
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,16}")
@@ -42,14 +47,14 @@ class CallbackTooLong(ValueError):
     """A payload whose data would not fit Telegram's 64 bytes (a programming error)."""
 
 
-def _id(text: str) -> int:
-    if _ID.fullmatch(text) is None or int(text) > MAX_ID:
+def _id(text: str, maximum: int = MAX_ID) -> int:
+    if _ID.fullmatch(text) is None or int(text) > maximum:
         raise MalformedCallback("not an id")
     return int(text)
 
 
-def _check_id(value: int) -> str:
-    if isinstance(value, bool) or not 1 <= value <= MAX_ID:
+def _check_id(value: int, maximum: int = MAX_ID) -> str:
+    if isinstance(value, bool) or not 1 <= value <= maximum:
         raise ValueError(f"id out of range: {value!r}")
     return str(value)
 

@@ -28,12 +28,11 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bench.common import DEFAULT_POSTGRES, fresh_database, percentile, sandbox_process
-from bot.app import TelegramEndpoint, build_telegram
+from bot.app import TelegramEndpoint, build_telegram, menu_publisher
 from bot.delivery.aiohttp_request import AiohttpRequest
 from db.enums import Role
 from db.models import Person, PersonRole, Station
 from services.clock import SystemClock
-from services.commands import menu_key
 
 OUTPOST_TOKEN = "7100000001:BENCH-outpost-token-not-for-telegram"
 BARE_TOKEN = "7100000002:BENCH-bare-token-not-for-telegram0000"
@@ -191,7 +190,7 @@ async def run(sizes: Sizes, database_url: str) -> dict[str, float]:
             bare_aio_rate, _ = await _measure(url, bare_aio, "bare_bench_bot", sizes)
             # Steady state: everyone's command menu was published on an earlier day.
             await Person.filter(telegram_id__gte=FIRST_ID).update(
-                menu_key=menu_key({Role.STAFF}, "en")
+                menu_key=menu_publisher(outpost).book.menu_key({Role.STAFF}, "en")
             )
             rate, latencies = await _measure(url, outpost, "outpost_bench_bot", sizes)
             outpost = build_telegram(

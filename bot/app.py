@@ -24,6 +24,7 @@ from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.service import DeliveryService
 from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
+from bot.menus import MenuPublisher
 from bot.ordering import PerPersonUpdateProcessor
 from bot.settings import SANDBOX_DATABASE_URL, Settings
 from db.database import (
@@ -34,7 +35,8 @@ from db.database import (
     require_migrated,
 )
 from db.enums import Channel
-from handlers.chat.common import OutpostContext
+from handlers.chat.common import MENUS_KEY, OutpostContext, wire
+from handlers.chat.edge import ErrorEdge
 from handlers.web.health import healthz
 from handlers.web.keys import CLOCK, TELEGRAM, UPDATES_IN_HAND, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
@@ -101,17 +103,22 @@ def build_telegram(
         builder = builder.updater(None)
     application = builder.build()
     handlers.chat.register(application)
-    handlers.chat.attendance.register(application, clock)
+    handlers.chat.attendance.register(application)
     handlers.chat.leave.register(application)
     handlers.chat.duty.register(application)
-    application.add_error_handler(_log_error)
+    handlers.chat.add_fallbacks(application)
+    book = handlers.chat.command_book(application)
+    # Menus go out through a bot of their own, outside the answers' rate limiter.
+    menus = MenuPublisher(make_bot(endpoint.token, endpoint.api_url, connection_pool_size=4), book)
+    wire(application, clock=clock, commands=book, menus=menus)
+    application.add_error_handler(ErrorEdge())
     return application
 
 
-async def _log_error(update: object, context: Any) -> None:
-    """The one place handler errors are logged, with their traceback and no personal data."""
-    update_id = update.update_id if isinstance(update, Update) else None
-    logger.error("error while handling update %s", update_id, exc_info=context.error)
+def menu_publisher(application: TelegramApp) -> MenuPublisher:
+    """The application's background publisher of command menus."""
+    menus: MenuPublisher = application.bot_data[MENUS_KEY]
+    return menus
 
 
 def build_web(
@@ -212,6 +219,8 @@ class Outpost:
         await self.telegram.initialize()
         self._started.append("telegram")
         await handlers.chat.publish_commands(self.telegram)
+        await menu_publisher(self.telegram).start()
+        self._started.append("menus")
 
     async def _start_delivery(self, endpoint: TelegramEndpoint) -> None:
         config = self.settings.delivery_config()
@@ -306,6 +315,8 @@ class Outpost:
             if self.telegram.updater is not None and self.telegram.updater.running:
                 await self.telegram.updater.stop()
             await self.telegram.stop()
+        elif part == "menus" and self.telegram is not None:
+            await menu_publisher(self.telegram).stop()
         elif part == "delivery" and self.delivery is not None:
             await self.delivery.stop()
         elif part == "web" and self.web_runner is not None:

@@ -25,6 +25,7 @@ from db.models import (
     PersonRole,
     Station,
 )
+from services.callbacks import CheckInAsk, encode
 from services.clock import Clock, ensure_utc
 from services.deadlines import Wake, ensure, live_keys, schedule
 from services.errors import InvalidInput, NotAllowed
@@ -405,7 +406,7 @@ async def run_station_day(
             recipient=person,
             msgid="checkin.reminder",
             params={"closes": hours.closes.strftime("%H:%M")},
-            buttons=[[{"text": "checkin.button", "callback_data": "checkin:ask"}]],
+            buttons=[[{"text": "checkin.button", "callback_data": encode(CheckInAsk())}]],
             lane=Lane.ROUTINE,
             idempotency_key=_reminder_key(today, person.id),
             source_kind="station_day",

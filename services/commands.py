@@ -2,8 +2,8 @@
 
 One table for the whole bot. Every command of the Contract is here with the roles that may run
 it, whether its feature has shipped or not: it is refused to people without those roles already,
-and it joins their menus as soon as a handler for it is registered (the wiring calls
-`mark_built` with the registered command names).
+and it joins their menus as soon as a handler for it is registered (the wiring makes one
+`CommandBook` from the registered command names).
 """
 
 from __future__ import annotations
@@ -30,11 +30,6 @@ class CommandSpec:
     name: str
     roles: frozenset[Role]
     description: str  # msgid
-
-    @property
-    def built(self) -> bool:
-        """True when a handler for the command is registered."""
-        return self.name in _built
 
     def allowed(self, roles: Iterable[Role]) -> bool:
         """True when someone holding `roles` may run the command."""
@@ -77,18 +72,6 @@ BY_NAME = {spec.name: spec for spec in COMMANDS}
 # What people who are not registered see in the menu (the default scope).
 PUBLIC_COMMANDS = ("start", "help")
 
-_built: set[str] = set()
-
-# Inline buttons carry `<prefix>:<opaque id>`; the prefix says who may press them at all, checked
-# before any handler runs (the service then checks the object itself, from the database).
-CALLBACK_ROLES: dict[str, frozenset[Role]] = {
-    "lang": EVERYONE_REGISTERED,
-    "checkin": EVERYONE_REGISTERED,
-    "roster": HEADS | HQ_AND_SAFETY,
-    "duty": STATION_HEADS,
-    "leave": frozenset({Role.HEAD, Role.HQ, Role.ADMIN}),
-}
-
 _DESCRIPTIONS = (
     N_("command.start"), N_("command.help"), N_("command.checkin"), N_("command.leave"),
     N_("command.outing"), N_("command.back"), N_("command.late"), N_("command.sos"),
@@ -100,47 +83,45 @@ _DESCRIPTIONS = (
 )
 
 
-def mark_built(names: Iterable[str]) -> None:
-    """Record which commands have a handler (the wiring calls this once handlers are added)."""
-    _built.update(names)
-
-
-def commands_for(roles: Iterable[Role]) -> list[CommandSpec]:
-    """The built commands someone with `roles` may run, in menu order."""
-    held = frozenset(roles)
-    return [spec for spec in COMMANDS if spec.built and spec.allowed(held)]
-
-
-def menu(roles: Iterable[Role], language: str) -> list[tuple[str, str]]:
-    """(command, description) pairs of a person's menu, described in their language."""
-    return [(spec.name, translate(language, spec.description)) for spec in commands_for(roles)]
-
-
 def public_menu(language: str) -> list[tuple[str, str]]:
     """The menu of everyone who is not registered."""
     return [(name, translate(language, f"command.{name}")) for name in PUBLIC_COMMANDS]
 
 
-def menu_key(roles: Iterable[Role], language: str) -> str:
-    """A short fingerprint of a menu: when it changes the menu is published again."""
-    names = ",".join(spec.name for spec in commands_for(roles))
-    digest = hashlib.sha256(f"{language}|{names}".encode()).hexdigest()[:16]
-    return f"{language[:16]}:{digest}"
+class CommandBook:
+    """The commands this bot has handlers for: what menus list and what the gate lets through.
+
+    Made once by the wiring from the registered handlers (no module-level state: two
+    applications in one process, as in tests, each have their own).
+    """
+
+    def __init__(self, built: Iterable[str]) -> None:
+        self.built = frozenset(built)
+
+    def is_built(self, command: str) -> bool:
+        """True when a handler for the command is registered."""
+        return command in self.built
+
+    def commands_for(self, roles: Iterable[Role]) -> list[CommandSpec]:
+        """The built commands someone with `roles` may run, in menu order."""
+        held = frozenset(roles)
+        return [spec for spec in COMMANDS if spec.name in self.built and spec.allowed(held)]
+
+    def menu(self, roles: Iterable[Role], language: str) -> list[tuple[str, str]]:
+        """(command, description) pairs of a person's menu, described in their language."""
+        return [
+            (spec.name, translate(language, spec.description))
+            for spec in self.commands_for(roles)
+        ]
+
+    def menu_key(self, roles: Iterable[Role], language: str) -> str:
+        """A short fingerprint of a menu: when it changes the menu is published again."""
+        names = ",".join(spec.name for spec in self.commands_for(roles))
+        digest = hashlib.sha256(f"{language}|{names}".encode()).hexdigest()[:16]
+        return f"{language[:16]}:{digest}"
 
 
 def may_run(command: str, roles: Iterable[Role]) -> bool:
     """False when `command` is reserved to roles the person lacks (unknown commands: True)."""
     spec = BY_NAME.get(command)
     return spec is None or spec.allowed(roles)
-
-
-def is_built(command: str) -> bool:
-    """True when a handler for the command is registered."""
-    return command in _built
-
-
-def may_press(callback_data: str, roles: Iterable[Role]) -> bool:
-    """False when a button's prefix is reserved to roles the person lacks."""
-    prefix = callback_data.split(":", 1)[0]
-    allowed = CALLBACK_ROLES.get(prefix)
-    return allowed is None or bool(allowed.intersection(roles))

@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from db.enums import Lane, Role
 from db.models import AuditLog, Invite, Person, PersonRole, Station
 from i18n import N_, normalize_language
+from services.callbacks import StationRoster, encode
 from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotFound
 from services.notify import button, notify
@@ -205,7 +206,9 @@ async def _tell_heads(person: Person, now: datetime, clock: Clock) -> None:
     for head in heads:
         await notify(
             recipient=head, msgid=ROLE_NOTICE[role], params={"name": person.name},
-            buttons=[[button(N_("roster.button"), callback_data=f"roster:{station_id}")]],
+            buttons=[[
+                button(N_("roster.button"), callback_data=encode(StationRoster(station_id)))
+            ]],
             lane=Lane.ROUTINE,
             idempotency_key=f"registered/{person.id}/{now:%Y%m%dT%H%M%S}/head/{head.id}",
             source_kind="person", source_id=person.id, clock=clock,

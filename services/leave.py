@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 from db.enums import Lane, RequestStatus, Role
 from db.models import AuditLog, LeaveRequest, Person, PersonRole
 from services.attendance import heads_of
+from services.callbacks import LeaveVerdict, encode
 from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.notify import edit, messages_to_edit, notify
@@ -89,8 +90,10 @@ async def request_leave(
                     "reason": leave.reason,
                 },
                 buttons=[[
-                    {"text": "button.approve", "callback_data": f"leave:ok:{leave.id}"},
-                    {"text": "button.refuse", "callback_data": f"leave:no:{leave.id}"},
+                    {"text": "button.approve",
+                     "callback_data": encode(LeaveVerdict(leave.id, approve=True))},
+                    {"text": "button.refuse",
+                     "callback_data": encode(LeaveVerdict(leave.id, approve=False))},
                 ]],
                 lane=Lane.APPROVAL,
                 idempotency_key=f"leave-ask:{leave.id}:{decider.id}",

@@ -15,9 +15,11 @@ from telegram.ext import (
 )
 
 from handlers.chat import basic, contacts, gate, language, people, registration
+from handlers.chat.common import COMMANDS_KEY, OutpostContext
 from handlers.chat.menus import sync_menus
-from i18n import available_languages
-from services.commands import mark_built, public_menu
+from i18n import available_languages, translate
+from services.callbacks import LanguagePick, StationRoster, pattern
+from services.commands import CommandBook, public_menu
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -25,12 +27,12 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, gate.gate), group=-1)
     application.add_handler(CommandHandler("start", registration.start))
     application.add_handler(MessageHandler(filters.CONTACT, registration.contact))
-    application.add_handler(CallbackQueryHandler(language.chosen, pattern=r"^lang:"))
+    application.add_handler(CallbackQueryHandler(language.chosen, pattern=pattern(LanguagePick)))
     application.add_handler(CommandHandler("help", basic.help_command))
     application.add_handler(CommandHandler("cancel", basic.cancel))
     application.add_handler(CommandHandler("language", language.language_command))
     application.add_handler(CommandHandler("contacts", contacts.contacts_command))
-    application.add_handler(CallbackQueryHandler(people.roster, pattern=r"^roster:"))
+    application.add_handler(CallbackQueryHandler(people.roster, pattern=pattern(StationRoster)))
 
 
 def command_menu(language: str) -> list[BotCommand]:
@@ -38,19 +40,38 @@ def command_menu(language: str) -> list[BotCommand]:
     return [BotCommand(name, text) for name, text in public_menu(language)]
 
 
-async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Publish the public menu once per language, then each registered person's own menu."""
-    mark_built(
+def command_book(application: Application[Any, Any, Any, Any, Any, Any]) -> CommandBook:
+    """The commands the application has handlers for (call once every handler is added)."""
+    return CommandBook(
         command
         for group in application.handlers.values()
         for handler in group
         if isinstance(handler, CommandHandler)
         for command in handler.commands
     )
+
+
+def add_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Last of all: a pressed button no handler took is still answered, never left spinning."""
+    application.add_handler(CallbackQueryHandler(button_not_handled))
+
+
+async def button_not_handled(update: Update, context: OutpostContext) -> None:
+    """Answer a button press that no handler took (a kind without a handler yet)."""
+    query, user = update.callback_query, update.effective_user
+    if query is None:
+        return
+    actor = context.actor
+    language = actor.language if actor is not None else (user.language_code if user else None)
+    await query.answer(translate(language, "button.refused"), show_alert=True)
+
+
+async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Publish the public menu once per language, then each registered person's own menu."""
     bot = application.bot
     await bot.set_my_commands(command_menu("en"))
     for language_tag in available_languages():
         code = language_tag.split("-")[0]
         if code != "en":
             await bot.set_my_commands(command_menu(language_tag), language_code=code)
-    await sync_menus(bot)
+    await sync_menus(bot, application.bot_data[COMMANDS_KEY])

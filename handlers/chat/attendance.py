@@ -10,13 +10,12 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from db.enums import CheckInKind
-from handlers.chat.common import CLOCK_KEY, actor_of, actor_or_refuse, clock_of
+from handlers.chat.common import OutpostContext
 from i18n import format_distance, translate
 from services.attendance import (
     CheckInResult,
@@ -32,8 +31,8 @@ from services.attendance_sheet import (
     sheet_file_name,
     stations_for,
 )
-from services.clock import Clock
-from services.errors import DomainError
+from services.callbacks import CheckInAsk, pattern
+from services.errors import InvalidInput
 
 
 def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
@@ -42,25 +41,25 @@ def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup([[button]], resize_keyboard=True, is_persistent=True)
 
 
-async def checkin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def checkin_command(update: Update, context: OutpostContext) -> None:
     """Offer the check-in button (a location request) and say how it works."""
-    actor = await actor_or_refuse(update, context)
     message = update.effective_message
-    if actor is None or message is None:
+    if message is None:
         return
+    actor = context.registered
     await message.reply_text(
         translate(actor.language, "checkin.ask"), reply_markup=checkin_keyboard(actor.language)
     )
 
 
-async def checkin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def checkin_button(update: Update, context: OutpostContext) -> None:
     """The reminder's inline button: answer it and offer the location keyboard."""
     query = update.callback_query
     if query is None:
         return
+    actor = context.registered
     await query.answer()
-    actor = await actor_of(context, query.from_user.id)
-    if actor is None or not isinstance(query.message, Message):
+    if not isinstance(query.message, Message):
         return
     await query.message.reply_text(
         translate(actor.language, "checkin.ask"), reply_markup=checkin_keyboard(actor.language)
@@ -76,6 +75,9 @@ def _position(message: Message) -> Position:
     assert location is not None
     period = location.live_period
     seconds = int(period.total_seconds()) if isinstance(period, timedelta) else period
+    if seconds is not None and not 0 <= seconds <= LIVE_INDEFINITELY:
+        # Telegram sends 60 s to 24 h, or "until stopped": anything else is a forged client.
+        raise InvalidInput("live period out of range")
     live_until = None
     if seconds is not None and seconds != LIVE_INDEFINITELY:
         live_until = message.date + timedelta(seconds=seconds)
@@ -115,66 +117,49 @@ def render_result(language: str, result: CheckInResult) -> str:
     return "\n".join(lines)
 
 
-async def location_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def location_received(update: Update, context: OutpostContext) -> None:
     """A shared location (pin or live) is a check-in, or a check-out after hours."""
     message = update.message
     if message is None or message.location is None:
         return
-    actor = await actor_or_refuse(update, context)
-    if actor is None:
-        return
-    try:
-        result = await record_checkin(
-            actor=actor,
-            position=_position(message),
-            clock=clock_of(context),
-            message_id=message.message_id,
-        )
-    except DomainError as error:
-        await message.reply_text(translate(actor.language, error.msgid, **error.params))
-        return
+    actor = context.registered
+    result = await record_checkin(
+        actor=actor, position=_position(message), clock=context.clock,
+        message_id=message.message_id,
+    )
     await message.reply_text(
         render_result(actor.language, result), reply_markup=checkin_keyboard(actor.language)
     )
 
 
-async def live_location_moved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def live_location_moved(update: Update, context: OutpostContext) -> None:
     """A live location moved: keep its latest position; on a new day it checks in again."""
     message = update.edited_message
-    if message is None or message.location is None or update.effective_user is None:
+    if message is None or message.location is None or context.actor is None:
         return
-    actor = await actor_of(context, update.effective_user.id)
-    if actor is None:
-        return
+    actor = context.actor
     result = await update_live_position(
         actor=actor,
         message_id=message.message_id,
         position=_position(message),
-        clock=clock_of(context),
+        clock=context.clock,
     )
     if result is not None and not result.repeated:
         await message.reply_text(render_result(actor.language, result))
 
 
-async def attendance_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def attendance_command(update: Update, context: OutpostContext) -> None:
     """Send the month's attendance sheet (`/attendance 2026-10` for another month)."""
     message = update.effective_message
-    actor = await actor_or_refuse(update, context)
-    if actor is None or message is None:
+    if message is None:
         return
-    clock = clock_of(context)
-    try:
-        if context.args:
-            month = parse_month(context.args[0])
-        else:
-            month = await month_now(actor, clock=clock)
-        stations = await stations_for(actor)
-        data = await attendance_workbook(
-            month, clock=clock, stations=stations, language=actor.language
-        )
-    except DomainError as error:
-        await message.reply_text(translate(actor.language, error.msgid, **error.params))
-        return
+    actor, clock = context.registered, context.clock
+    # parse_month refuses a bad month with its own message (usage, or out of range).
+    month = parse_month(context.args[0]) if context.args else await month_now(actor, clock=clock)
+    stations = await stations_for(actor)
+    data = await attendance_workbook(
+        month, clock=clock, stations=stations, language=actor.language
+    )
     await message.reply_document(
         document=data,
         filename=sheet_file_name(month),
@@ -182,12 +167,11 @@ async def attendance_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     )
 
 
-def register(application: Application[Any, Any, Any, Any, Any, Any], clock: Clock) -> None:
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach the attendance handlers."""
-    application.bot_data[CLOCK_KEY] = clock
     application.add_handler(CommandHandler("checkin", checkin_command))
     application.add_handler(CommandHandler("attendance", attendance_command))
-    application.add_handler(CallbackQueryHandler(checkin_button, pattern=r"^checkin:ask$"))
+    application.add_handler(CallbackQueryHandler(checkin_button, pattern=pattern(CheckInAsk)))
     application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.LOCATION, location_received)
     )

@@ -7,12 +7,10 @@ from html import escape
 from babel import Locale, UnknownLocaleError
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
-from handlers.chat.common import actor_of
+from handlers.chat.common import OutpostContext
 from i18n import normalize_language, translate
 from services.contacts import Directory, DirectoryEntry, directory
-from services.errors import DomainError
 
 
 def _country_name(country: str, language: str) -> str:
@@ -60,19 +58,13 @@ def render(language: str, found: Directory) -> str:
     return "\n\n".join(blocks)
 
 
-async def contacts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def contacts_command(update: Update, context: OutpostContext) -> None:
     """List the contacts for the person's station country."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None:
+    message = update.effective_message
+    if message is None:
         return
-    actor = await actor_of(context, user.id)
-    if actor is None:
-        return
-    try:
-        found = await directory(actor)
-    except DomainError as exc:
-        await message.reply_text(translate(actor.language, exc.msgid))
-        return
+    actor = context.registered
+    found = await directory(actor)
     text = render(actor.language, found)
     # Long directories are split at entry boundaries (Telegram's limit is 4096 characters).
     chunk = ""

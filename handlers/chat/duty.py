@@ -2,75 +2,64 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from handlers.chat.common import actor_of, actor_or_refuse, clock_of
+from handlers.chat.common import OutpostContext
 from i18n import translate
+from services.callbacks import DutyDay, DutyPick, MalformedCallback, decode, encode, pattern
 from services.duty import candidates, roster, set_duty
-from services.errors import DomainError
 from services.people import Actor
 
 
-async def _roster_view(actor: Actor, context: ContextTypes.DEFAULT_TYPE) -> tuple[str, Any]:
-    days = await roster(actor=actor, clock=clock_of(context))
+async def _roster_view(actor: Actor, context: OutpostContext) -> tuple[str, Any]:
+    days = await roster(actor=actor, clock=context.clock)
     nobody = translate(actor.language, "duty.nobody")
     lines = [translate(actor.language, "duty.title")]
     lines += [f"{d.day.isoformat()}: {d.person.name if d.person else nobody}" for d in days]
     buttons = [
-        InlineKeyboardButton(d.day.strftime("%m-%d"), callback_data=f"duty:d:{d.day.isoformat()}")
+        InlineKeyboardButton(d.day.strftime("%m-%d"), callback_data=encode(DutyDay(d.day)))
         for d in days
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
-async def duty_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def duty_command(update: Update, context: OutpostContext) -> None:
     """Show the next seven days of the roster, a button per day to change it."""
     message = update.effective_message
-    actor = await actor_or_refuse(update, context)
-    if actor is None or message is None:
+    if message is None:
         return
-    try:
-        text, markup = await _roster_view(actor, context)
-    except DomainError as error:
-        await message.reply_text(translate(actor.language, error.msgid, **error.params))
-        return
+    text, markup = await _roster_view(context.registered, context)
     await message.reply_text(text, reply_markup=markup)
 
 
-async def duty_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def duty_pressed(update: Update, context: OutpostContext) -> None:
     """A day pressed: offer the station's people; a person pressed: put them on duty."""
     query = update.callback_query
-    if query is None or query.data is None or not isinstance(query.message, Message):
+    if query is None:
         return
-    actor = await actor_of(context, query.from_user.id)
-    if actor is None:
-        await query.answer(translate(query.from_user.language_code, "error.not_allowed"))
+    actor, button = context.registered, decode(query.data)
+    if not isinstance(query.message, Message):
+        raise MalformedCallback("the roster's message is gone")
+    if isinstance(button, DutyDay):
+        people = await candidates(actor=actor)
+        rows = [
+            [InlineKeyboardButton(p.name, callback_data=encode(DutyPick(button.day, p.id)))]
+            for p in people
+        ]
+        await query.answer()
+        await query.edit_message_text(
+            translate(actor.language, "duty.pick", date=button.day.isoformat()),
+            reply_markup=InlineKeyboardMarkup(rows),
+        )
         return
-    parts = query.data.split(":")
-    try:
-        day = date.fromisoformat(parts[2])
-        if parts[1] == "d":
-            people = await candidates(actor=actor)
-            rows = [
-                [InlineKeyboardButton(p.name, callback_data=f"duty:s:{day.isoformat()}:{p.id}")]
-                for p in people
-            ]
-            await query.answer()
-            await query.edit_message_text(
-                translate(actor.language, "duty.pick", date=day.isoformat()),
-                reply_markup=InlineKeyboardMarkup(rows),
-            )
-            return
-        await set_duty(actor=actor, day=day, person_id=int(parts[3]), clock=clock_of(context))
-        text, markup = await _roster_view(actor, context)
-    except DomainError as error:
-        await query.answer(translate(actor.language, error.msgid, **error.params), show_alert=True)
-        return
+    if not isinstance(button, DutyPick):
+        raise MalformedCallback("not a duty button")
+    await set_duty(actor=actor, day=button.day, person_id=button.person_id, clock=context.clock)
+    text, markup = await _roster_view(actor, context)
     await query.answer(translate(actor.language, "duty.saved"))
     await query.edit_message_text(text, reply_markup=markup)
 
@@ -78,7 +67,4 @@ async def duty_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach the duty roster handlers."""
     application.add_handler(CommandHandler("duty", duty_command))
-    day = r"\d{4}-\d\d-\d\d"
-    application.add_handler(
-        CallbackQueryHandler(duty_pressed, pattern=rf"^duty:(d:{day}|s:{day}:\d+)$")
-    )
+    application.add_handler(CallbackQueryHandler(duty_pressed, pattern=pattern(DutyDay, DutyPick)))

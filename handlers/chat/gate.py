@@ -1,25 +1,25 @@
-"""The gate every update passes first: strangers get one polite line, roles come from the DB.
+"""The gate every update passes first: one access decision, turned into stop or go on.
 
 Registered in handler group -1, so it runs before every other handler and stops them with
-ApplicationHandlerStop when the sender may not go on.
+ApplicationHandlerStop when the sender may not go on. What to decide is services.access's; the
+gate only describes the update, sets `context.actor`, queues a stale command menu for the
+background publisher (never on the update's path) and says the refusal.
 """
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Update, User
 from telegram.constants import ChatType
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from handlers.chat.common import remember_actor
-from handlers.chat.menus import ensure_menu_quietly
+from handlers.chat.common import OutpostContext
 from handlers.chat.registration import prompt_step
 from i18n import translate
-from services.commands import BY_NAME, is_built, may_press, may_run
-from services.people import Standing, access
+from services.access import Knock, Verdict, admit
 
 
-def _command(update: Update) -> tuple[str, bool] | None:
-    """The command a message carries (without @bot) and whether it has arguments."""
+def command_of(update: Update) -> tuple[str, bool] | None:
+    """The command a new message carries (without @bot) and whether it has arguments."""
     message = update.message
     if message is None or not message.text or not message.text.startswith("/"):
         return None
@@ -27,75 +27,45 @@ def _command(update: Update) -> tuple[str, bool] | None:
     return head[1:].split("@", 1)[0].lower(), bool(rest.strip())
 
 
-async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Let registered people through (within their roles); hold everyone else at the door."""
+def knock_of(update: Update, user: User) -> Knock:
+    """What the update asks for, in the access service's terms."""
+    chat = update.effective_chat
+    command = command_of(update)
+    edited = update.edited_message
+    query = update.callback_query
+    return Knock(
+        telegram_id=user.id,
+        telegram_language=user.language_code,
+        private_chat=chat is None or chat.type == ChatType.PRIVATE,
+        message=update.message is not None,
+        command=command[0] if command else None,
+        command_has_args=command[1] if command else False,
+        contact=update.message is not None and update.message.contact is not None,
+        # Only a live location's moves count; an edited command or text is not run again.
+        edited_text=edited is not None and edited.location is None,
+        callback=query is not None,
+        callback_data=query.data if query is not None else None,
+    )
+
+
+async def gate(update: Update, context: OutpostContext) -> None:
+    """Let people through within their roles; hold everyone else at the door."""
     user = update.effective_user
     if user is None:
         return
-    await _private_chats_only(update, user.language_code)
-    edited = update.edited_message
-    if edited is not None and edited.location is None:
-        # Only a live location's moves count; an edited command or text is not run again.
-        raise ApplicationHandlerStop
-    state = await access(user.id)
-    command = _command(update)
+    admission = await admit(knock_of(update, user), commands=context.commands)
+    context.actor = admission.actor
+    if admission.actor is not None:
+        context.menus.notice(admission.actor)
+    if admission.verdict == Verdict.PASS:
+        return
+    text = translate(admission.language, admission.msgid) if admission.msgid else None
     query = update.callback_query
-    if state.standing == Standing.REGISTERED:
-        assert state.actor is not None
-        actor = state.actor
-        remember_actor(context, user.id, actor)
-        await ensure_menu_quietly(context.bot, actor.person, actor.roles)
-        if command is not None:
-            name = command[0]
-            if not may_run(name, actor.roles):
-                await _say(update, translate(actor.language, "error.not_allowed"))
-                raise ApplicationHandlerStop
-            if not is_built(name):
-                msgid = "command.not_available" if name in BY_NAME else "help.unknown_command"
-                await _say(update, translate(actor.language, msgid))
-                raise ApplicationHandlerStop
-        if query is not None and not may_press(query.data or "", actor.roles):
-            await query.answer(translate(actor.language, "error.not_allowed"), show_alert=True)
-            raise ApplicationHandlerStop
-        return
-    if state.standing == Standing.REGISTERING:
-        assert state.person is not None
-        message = update.message
-        if message is not None and (message.contact is not None
-                                    or (command is not None and command[0] == "start")):
-            return
-        if query is not None and (query.data or "").startswith("lang:"):
-            return
-        if query is not None:
-            await query.answer()
-        if message is not None:
-            await prompt_step(message, state.person)
-        raise ApplicationHandlerStop
-    # Unknown or deactivated: only an invitation link opens the door.
-    if command is not None and command == ("start", True):
-        return
-    refusal = translate(user.language_code, "start.unregistered")
     if query is not None:
-        await query.answer(refusal, show_alert=True)
-    elif update.message is not None:
-        await update.message.reply_text(refusal)
-    raise ApplicationHandlerStop
-
-
-async def _private_chats_only(update: Update, language: str | None) -> None:
-    """Outpost talks to each person alone: nothing personal may land in a group, and a
-    location shared there is not a check-in. A command there gets one line, the rest nothing."""
-    chat = update.effective_chat
-    if chat is None or chat.type == ChatType.PRIVATE:
-        return
-    text = translate(language, "chat.private_only")
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif _command(update) is not None and update.message is not None:
-        await update.message.reply_text(text)
-    raise ApplicationHandlerStop
-
-
-async def _say(update: Update, text: str) -> None:
-    if update.effective_message is not None:
+        await query.answer(text, show_alert=text is not None)
+    elif text is not None and update.effective_message is not None:
         await update.effective_message.reply_text(text)
+    if admission.verdict == Verdict.PROMPT and update.message is not None:
+        assert admission.person is not None
+        await prompt_step(update.message, admission.person)
+    raise ApplicationHandlerStop

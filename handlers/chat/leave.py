@@ -7,11 +7,11 @@ from datetime import date
 from typing import Any
 
 from telegram import Message, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from handlers.chat.common import actor_of, actor_or_refuse, clock_of
+from handlers.chat.common import OutpostContext
 from i18n import translate
-from services.errors import Conflict, DomainError
+from services.callbacks import LeaveVerdict, decode_as, pattern
 from services.leave import MAX_BACKDATE, decide_leave, request_leave
 from services.people import station_today
 
@@ -49,50 +49,33 @@ def parse_leave(args: list[str], today: date) -> tuple[date, date, str] | None:
     return start, end or start, " ".join(reason_words)
 
 
-async def leave_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def leave_command(update: Update, context: OutpostContext) -> None:
     """File a leave request from `/leave 2026-12-01 2026-12-03 reason`."""
     message = update.effective_message
-    actor = await actor_or_refuse(update, context)
-    if actor is None or message is None:
+    if message is None:
         return
-    clock = clock_of(context)
+    actor, clock = context.registered, context.clock
     parsed = parse_leave(list(context.args or []), await station_today(actor, clock))
     if parsed is None:
         await message.reply_text(translate(actor.language, "leave.usage"))
         return
     start, end, reason = parsed
-    try:
-        await request_leave(actor=actor, start=start, end=end, reason=reason, clock=clock)
-    except DomainError as error:
-        await message.reply_text(translate(actor.language, error.msgid, **error.params))
-        return
+    await request_leave(actor=actor, start=start, end=end, reason=reason, clock=clock)
     await message.reply_text(
         translate(actor.language, "leave.filed", start=start.isoformat(), end=end.isoformat())
     )
 
 
-async def leave_decided(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def leave_decided(update: Update, context: OutpostContext) -> None:
     """A decider pressed approve or refuse; the database says whether they may."""
     query = update.callback_query
-    if query is None or query.data is None:
+    if query is None:
         return
-    _, verdict, leave_id = query.data.split(":")
-    actor = await actor_of(context, query.from_user.id)
-    if actor is None:
-        await query.answer(translate(query.from_user.language_code, "error.not_allowed"))
-        return
-    clock = clock_of(context)
-    try:
-        decision = await decide_leave(
-            actor=actor, leave_id=int(leave_id), approve=verdict == "ok", clock=clock
-        )
-    except DomainError as error:
-        await query.answer(translate(actor.language, error.msgid, **error.params), show_alert=True)
-        # A decided request keeps no live buttons; a refused press changes nothing.
-        message = query.message
-        if isinstance(error, Conflict) and isinstance(message, Message) and message.reply_markup:
-            await query.edit_message_reply_markup(reply_markup=None)
-        return
+    button = decode_as(query.data, LeaveVerdict)
+    actor = context.registered
+    decision = await decide_leave(
+        actor=actor, leave_id=button.leave_id, approve=button.approve, clock=context.clock
+    )
     await query.answer()
     if isinstance(query.message, Message) and query.message.text:
         verdict_key = "leave.you_approved" if decision.approved else "leave.you_refused"
@@ -104,4 +87,4 @@ async def leave_decided(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach the leave handlers."""
     application.add_handler(CommandHandler("leave", leave_command))
-    application.add_handler(CallbackQueryHandler(leave_decided, pattern=r"^leave:(ok|no):\d+$"))
+    application.add_handler(CallbackQueryHandler(leave_decided, pattern=pattern(LeaveVerdict)))

@@ -8,37 +8,26 @@ from typing import TYPE_CHECKING, Any
 from telegram import BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from services.commands import menu, menu_key
 from services.people import menus_to_refresh, published_menu
 
 if TYPE_CHECKING:
     from db.enums import Role
     from db.models import Person
+    from services.commands import CommandBook
 
 logger = logging.getLogger(__name__)
 
 
-async def ensure_menu(bot: Any, person: Person, roles: frozenset[Role]) -> None:
+async def ensure_menu(
+    bot: Any, book: CommandBook, person: Person, roles: frozenset[Role]
+) -> None:
     """Publish the person's menu when their roles or language changed since the last time."""
-    key = menu_key(roles, person.language)
+    key = book.menu_key(roles, person.language)
     if person.menu_key == key:
         return
-    commands = [BotCommand(name, text) for name, text in menu(roles, person.language)]
+    commands = [BotCommand(name, text) for name, text in book.menu(roles, person.language)]
     await bot.set_my_commands(commands, scope=BotCommandScopeChat(person.telegram_id))
     await published_menu(person, key)
-
-
-async def ensure_menu_quietly(bot: Any, person: Person, roles: frozenset[Role]) -> None:
-    """ensure_menu(), where a refusal from Telegram costs the menu and nothing else.
-
-    The gate calls this on every update: a 5xx or a timeout on setMyCommands must never stop
-    the person's check-in or SOS, nor skip the gate's checks that follow. The menu is tried
-    again on their next update, since its key is only stored once Telegram accepted it.
-    """
-    try:
-        await ensure_menu(bot, person, roles)
-    except TelegramError as exc:
-        logger.info("command menu not published (%s)", type(exc).__name__)
 
 
 async def drop_menu(bot: Any, person: Person) -> None:
@@ -47,15 +36,15 @@ async def drop_menu(bot: Any, person: Person) -> None:
     await published_menu(person, None)
 
 
-async def sync_menus(bot: Any) -> None:
+async def sync_menus(bot: Any, book: CommandBook) -> None:
     """At start-up: bring every person's menu up to date (after imports, role changes...)."""
     published = failed = 0
     for person, roles in await menus_to_refresh():
         try:
             if roles is None:
                 await drop_menu(bot, person)
-            elif person.menu_key != menu_key(roles, person.language):
-                await ensure_menu(bot, person, roles)
+            elif person.menu_key != book.menu_key(roles, person.language):
+                await ensure_menu(bot, book, person, roles)
             else:
                 continue
             published += 1

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
-from handlers.chat.common import actor_of
+from handlers.chat.common import OutpostContext
 from i18n import translate
-from services.errors import DomainError
+from services.callbacks import StationRoster, decode_as
 from services.people import station_roster
 
 
-async def roster(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def roster(update: Update, context: OutpostContext) -> None:
     """Show the people of a station to its head (HQ and safety see any station)."""
     query, user = update.callback_query, update.effective_user
-    if query is None or user is None or query.data is None:
+    if query is None or user is None:
         return
-    actor = await actor_of(context, user.id)
-    language = actor.language if actor else user.language_code
-    try:
-        station_id = int(query.data.split(":", 1)[1])
-        lines = await station_roster(actor, station_id)
-    except (ValueError, DomainError) as exc:
-        msgid = exc.msgid if isinstance(exc, DomainError) else "error.invalid_input"
-        await query.answer(translate(language, msgid), show_alert=True)
-        return
+    button = decode_as(query.data, StationRoster)
+    actor = context.registered
+    language = actor.language
+    lines = await station_roster(actor, button.station_id)
     await query.answer()
     text = [translate(language, "roster.title", count=len(lines))]
     for line in lines:

@@ -13,19 +13,19 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.ext import ContextTypes
 
-from handlers.chat.common import clock_of
+from handlers.chat.common import OutpostContext
+from handlers.chat.edge import describe_error
 from i18n import available_languages, language_name, translate
+from services.callbacks import LanguagePick, encode
 from services.errors import DomainError
 from services.invites import STEP_PHONE, claim_invite, record_phone, registering
-from services.people import identify
 
 
 def language_buttons() -> InlineKeyboardMarkup:
     """One button per language, each labelled in its own language."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(language_name(tag), callback_data=f"lang:{tag}")]
+        [[InlineKeyboardButton(language_name(tag), callback_data=encode(LanguagePick(tag)))]
          for tag in available_languages()]
     )
 
@@ -54,13 +54,13 @@ async def prompt_step(message: Message, person: Any) -> None:
         await ask_language(message, person.language)
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: OutpostContext) -> None:
     """Greet a registered person; with an invitation code, begin registering."""
     user, message = update.effective_user, update.effective_message
     if user is None or message is None:
         return
     if not context.args:
-        actor = await identify(user.id)
+        actor = context.actor
         if actor is not None:
             await message.reply_text(
                 translate(actor.language, "start.welcome", name=actor.person.name)
@@ -72,22 +72,16 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         else:
             await message.reply_text(translate(user.language_code, "start.unregistered"))
         return
-    try:
-        registration = await claim_invite(
-            code=context.args[0], telegram_id=user.id, name=user.full_name,
-            telegram_language=user.language_code, clock=clock_of(context),
-        )
-    except DomainError as exc:
-        actor = await identify(user.id)
-        language = actor.language if actor else user.language_code
-        await message.reply_text(translate(language, exc.msgid))
-        return
+    registration = await claim_invite(
+        code=context.args[0], telegram_id=user.id, name=user.full_name,
+        telegram_language=user.language_code, clock=context.clock,
+    )
     person = registration.person
     await message.reply_text(translate(person.language, "registration.welcome", name=person.name))
     await prompt_step(message, person)
 
 
-async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def contact(update: Update, context: OutpostContext) -> None:
     """Keep the phone number a registering person shared; only their own is accepted."""
     user, message = update.effective_user, update.effective_message
     if user is None or message is None or message.contact is None:
@@ -99,9 +93,10 @@ async def contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             contact_user_id=shared.user_id,
         )
     except DomainError as exc:
+        # Said here rather than by the error edge: the question is asked again after it.
         person = await registering(user.id)
         language = person.language if person is not None else user.language_code
-        await message.reply_text(translate(language, exc.msgid))
+        await message.reply_text(describe_error(language, exc))
         if person is not None:
             await prompt_step(message, person)
         return

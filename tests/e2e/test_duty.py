@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import Role
 from db.models import DutyRoster, Person, PersonRole, Station
+from services.callbacks import DutyPick, encode
 
 
 async def test_head_sets_duty_and_staff_cannot(outpost: Outpost, sandbox: SandboxServer) -> None:
@@ -32,6 +35,6 @@ async def test_head_sets_duty_and_staff_cannot(outpost: Outpost, sandbox: Sandbo
 
     wang.send_command("duty")
     assert "not allowed" in (await wang.wait_for_message()).raw_text
-    crafted = wang.send_crafted_callback(f"duty:s:2026-01-07:{entry.person_id}")
+    crafted = wang.send_crafted_callback(encode(DutyPick(date(2026, 1, 7), entry.person_id)))
     assert "not allowed" in ((await crafted.wait_answer()).text or "")
     assert await DutyRoster.all().count() == 1

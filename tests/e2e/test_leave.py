@@ -6,6 +6,7 @@ from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import RequestStatus, Role
 from db.models import LeaveRequest, Person, PersonRole, Station
+from services.callbacks import LeaveVerdict, encode
 
 
 async def _station_with(*people: tuple[int, str, Role, str]) -> None:
@@ -36,7 +37,7 @@ async def test_leave_asked_and_approved_in_chat(outpost: Outpost, sandbox: Sandb
     # A colleague replays the head's callback: the server checks who pressed.
     bola.send_command("help")
     await bola.wait_for_message()
-    crafted = bola.send_crafted_callback(f"leave:ok:{leave.id}")
+    crafted = bola.send_crafted_callback(encode(LeaveVerdict(leave.id, approve=True)))
     answer = await crafted.wait_answer()
     assert "not allowed" in (answer.text or "")
     await leave.refresh_from_db()
@@ -77,7 +78,8 @@ async def test_the_other_heads_card_says_who_decided(
     )
     assert edited.button_texts == []
     # The card no longer offers a decision; a replayed press is refused by the database.
-    late = musa.send_crafted_callback(f"leave:no:{(await LeaveRequest.get()).id}", musa_card)
+    verdict = LeaveVerdict(leave_id=(await LeaveRequest.get()).id, approve=False)
+    late = musa.send_crafted_callback(encode(verdict), musa_card)
     assert "already" in ((await late.wait_answer()).text or "")
     leave = await LeaveRequest.get()
     assert leave.status == RequestStatus.APPROVED

@@ -9,8 +9,9 @@ import pytest
 
 from db.enums import Role
 from db.models import DutyRoster
+from services.callbacks import DutyDay
 from services.clock import ManualClock
-from services.commands import may_press, may_run
+from services.commands import may_run
 from services.duty import roster, set_duty
 from services.errors import NotAllowed, NotFound
 from tests.auxil.factories import actor_of, make_person, make_station
@@ -32,7 +33,7 @@ async def test_menu_and_service_agree_on_who_keeps_the_roster(
         except NotAllowed:
             served = False
         assert may_run("duty", roles) == served, sorted(roles)
-        assert may_press("duty:d:2026-01-06", roles) == served, sorted(roles)
+        assert DutyDay(day=date(2026, 1, 6)).may_press(roles) == served, sorted(roles)
 
 
 async def test_an_admin_is_not_offered_the_roster(db: str, clock: ManualClock) -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from db.enums import Role
 from db.models import Invite, Person, PersonRole, Station
-from services import commands
 from services.clock import ManualClock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.invites import (
@@ -162,18 +161,3 @@ async def test_identify_reads_every_role_and_the_station_in_one_go(db: str) -> N
     again = await identify(3)
     assert again is not None
     assert again.roles == {Role.SAFETY, Role.HQ}
-
-
-def test_command_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Menus list built commands of the person's roles; head and HQ commands are reserved."""
-    monkeypatch.setattr(commands, "_built", {"start", "help", "contacts", "outings", "alert"})
-    staff = [spec.name for spec in commands.commands_for({Role.STAFF})]
-    assert staff == ["start", "help", "contacts"]
-    assert "outings" in [s.name for s in commands.commands_for({Role.HEAD})]
-    assert "alert" in [s.name for s in commands.commands_for({Role.SAFETY})]
-    assert not commands.may_run("approvals", {Role.STAFF})
-    assert commands.may_run("approvals", {Role.HEAD})
-    assert not commands.may_press("roster:1", {Role.STAFF})
-    assert commands.menu_key({Role.STAFF}, "en") != commands.menu_key({Role.HEAD}, "en")
-    assert commands.menu_key({Role.STAFF}, "en") != commands.menu_key({Role.STAFF}, "zh-Hans")
-    assert dict(commands.menu({Role.STAFF}, "zh-Hans"))["contacts"] == "紧急联系人"

@@ -47,7 +47,7 @@ async def test_staff_leave_goes_to_the_head_and_is_decided_once(
     ask = await OutboxMessage.get(source_kind="leave", source_id=leave.id)
     assert ask.recipient_id == people["head"].id
     assert ask.lane == Lane.APPROVAL
-    assert ask.buttons[0][0]["callback_data"] == f"leave:ok:{leave.id}"
+    assert ask.buttons[0][0]["callback_data"] == f"lv1:a:{leave.id}"
     decision = await decide_leave(actor=await _actor(people["head"]), leave_id=leave.id,
                                   approve=True, clock=clock)
     assert decision.leave.status == RequestStatus.APPROVED

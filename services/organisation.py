@@ -11,44 +11,30 @@ people the file does not name are reported.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
 from tortoise.transactions import in_transaction
 
 from db.enums import Role
 from db.models import AuditLog, Contact, Holiday, Person, PersonRole, Station
 from services.clock import Clock, SystemClock
-from services.errors import InvalidInput
 from services.localtime import zone_at
 from services.organisation_models import (
-    ENTRY_MODELS,
     ContactEntry,
-    EntryKey,
+    OrganisationFileError,
     PersonEntry,
     StationEntry,
-    StationKey,
+    validate,
 )
-from services.validation import country_code
 
 Action = Literal["created", "updated", "unchanged"]
 SECTIONS = ("stations", "people", "contacts")
 DEFAULT_WORKING_DAYS = [1, 2, 3, 4, 5]
-
-
-class OrganisationFileError(InvalidInput):
-    """The file cannot be imported; `errors` holds one line per bad field."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
 
 
 @dataclass(frozen=True)
@@ -149,99 +135,6 @@ def _yaml_error(path: Path, exc: yaml.MarkedYAMLError) -> str:
         return f"{path}: not valid YAML: {detail}"
     mark = exc.problem_mark
     return f"{path}: line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {detail}"
-
-
-# ---------------------------------------------------------------- validation
-
-
-@dataclass
-class _Validated:
-    stations: list[StationEntry]
-    people: list[PersonEntry]
-    contacts: list[ContactEntry]
-    has_people: bool
-
-
-UNKNOWN_FIELD = ("extra_forbidden", "invalid_key")
-
-
-def validate(data: Mapping[str, Any], *, source: str,
-             stored_stations: Mapping[str, str]) -> _Validated:
-    """Every entry checked; raises OrganisationFileError listing every bad field.
-
-    `stored_stations` maps the codes of stations already in the database to their countries,
-    so people may name a station the file does not list.
-    """
-    errors: list[str] = []
-    for name in sorted(set(data) - set(SECTIONS), key=str):
-        errors.append(f"{source}: {name}: unknown section (expected {', '.join(SECTIONS)})")
-    countries = dict(stored_stations)
-    valid: dict[str, list[Any]] = {section: [] for section in SECTIONS}
-    for section, (model, key_model) in ENTRY_MODELS.items():
-        entries = data.get(section) if data.get(section) is not None else []
-        if not isinstance(entries, list):
-            errors.append(f"{source}: {section}: must be a list")
-            continue
-        seen: dict[Any, str] = {}
-        for index, raw in enumerate(entries):
-            where = f"{section}[{index}]"
-            key: EntryKey | None
-            try:
-                key = model.model_validate(raw, context={"station_countries": countries})
-                valid[section].append(key)
-            except ValidationError as exc:
-                errors += [f"{source}: {where}{_path(e)}: {_message(e, model)}"
-                           for e in sorted(exc.errors(), key=_unknown_fields_first)]
-                key = _read_key(key_model, raw)
-            if section == "contacts" and _one_coordinate(raw):
-                errors.append(f"{source}: {where}: give both lat and lon, or neither")
-            if key is None:
-                continue
-            if key.key in seen:
-                field_path, message = key.twice(seen[key.key])
-                errors.append(f"{source}: {where}{field_path}: {message}")
-                continue
-            seen[key.key] = where
-            if isinstance(key, StationKey) and isinstance(raw, dict):
-                with suppress(InvalidInput):
-                    countries[key.code] = country_code(raw.get("country"))
-    if errors:
-        raise OrganisationFileError(errors)
-    return _Validated(stations=valid["stations"], people=valid["people"],
-                      contacts=valid["contacts"], has_people="people" in data)
-
-
-def _unknown_fields_first(error: ErrorDetails) -> tuple[bool, str]:
-    unknown = error["type"] in UNKNOWN_FIELD
-    return (not unknown, _path(error) if unknown else "")
-
-
-def _path(error: ErrorDetails) -> str:
-    """Where in the entry: `.station`, `.holidays[2].date`, nothing for the entry as a whole."""
-    if error["type"] == "invalid_key":  # a key that is not text (YAML reads `yes:` as true)
-        return f".{error['input']}"
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-
-
-def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
-    if error["type"] in UNKNOWN_FIELD:
-        return f"unknown field (allowed: {', '.join(sorted(model.model_fields))})"
-    if error["type"] == "model_type":
-        return "must be a mapping"
-    return error["msg"]
-
-
-def _one_coordinate(raw: Any) -> bool:
-    """A contact gives lat without lon or lon without lat (a rule about the entry as a whole)."""
-    return isinstance(raw, dict) and ("lat" in raw) != ("lon" in raw)
-
-
-def _read_key(model: type[EntryKey], raw: Any) -> EntryKey | None:
-    """The key of an entry with other bad fields (None when the key itself is bad)."""
-    try:
-        return model.model_validate(raw)
-    except ValidationError:
-        return None
 
 
 # ---------------------------------------------------------------- planning and writing
@@ -379,7 +272,7 @@ async def _audit_role(person: Person, action: str, role: Role, now: Any) -> None
 async def _import_contacts(entries: list[ContactEntry], report: ImportReport,
                            dry_run: bool) -> None:
     for entry in entries:
-        country, kind, name = entry.key
+        country, kind, name = entry.country, entry.kind, entry.name
         key = f"{country}/{kind}/{name}"
         contact = await Contact.get_or_none(country=country, kind=kind, name=name)
         if contact is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
 
@@ -15,7 +16,7 @@ ROLES = "staff | head | safety | hq | admin"
 KINDS = "embassy | consulate | police | ambulance | fire | hospital | insurer | hq_duty"
 
 
-def errors_of(data: dict[str, Any], stored: dict[str, str] | None = None) -> list[str]:
+def errors_of(data: Mapping[Any, Any], stored: dict[str, str] | None = None) -> list[str]:
     """The lines validate() refuses the file with (none when it passes)."""
     try:
         validate(data, source="org.yaml", stored_stations=stored or {})

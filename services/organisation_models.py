@@ -29,18 +29,10 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from db.enums import ContactKind, Role
+from services import validation
 from services.attendance import DEFAULT_CHECKIN_CLOSES, DEFAULT_CHECKIN_OPENS
 from services.errors import InvalidInput
 from services.localtime import zone_at, zone_named
-from services.validation import (
-    contact_phone,
-    coordinate,
-    country_code,
-    currency_code,
-    email_address,
-    language_tag,
-    person_phone,
-)
 
 ROLES_WITH_STATION = frozenset({Role.STAFF, Role.HEAD})
 STATION_CODE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -96,7 +88,7 @@ def _required() -> Any:
 
 
 def _axis(name: str, bound: float, *, none: Literal["required", "keep"]) -> BeforeValidator:
-    return _by(coordinate, none=none, low=-bound, high=bound, name=name)
+    return _by(validation.coordinate, none=none, low=-bound, high=bound, name=name)
 
 
 def _text(value: Any, *, max_length: int = 200, required: bool = True) -> str:
@@ -167,8 +159,8 @@ def _contact_kind(value: Any) -> ContactKind:
 
 
 Name = Annotated[str, _by(_text)]
-Country = Annotated[str, _by(country_code, none="required")]
-Email = Annotated[str | None, _by(lambda value: email_address(str(value)), none="keep")]
+Country = Annotated[str, _by(validation.country_code, none="required")]
+Email = Annotated[str | None, _by(lambda value: validation.email_address(str(value)), none="keep")]
 WallTime = Annotated[dt.time | None, _by(_wall_time, none="keep")]
 
 
@@ -213,7 +205,7 @@ class StationEntry(StationKey):
     checkin_opens: WallTime = None
     checkin_closes: WallTime = Field(None, validate_default=True)
     workday_ends: WallTime = None
-    currency: Annotated[str, _by(currency_code)] = ""
+    currency: Annotated[str, _by(validation.currency_code)] = ""
     holidays: Annotated[list[HolidayEntry] | None, _by(_holidays)] = None
 
     @field_validator("checkin_closes")
@@ -253,7 +245,7 @@ class PersonEntry(PersonKey):
 
     roles: Annotated[frozenset[Role], _by(_roles)] = _required()
     station: str | None = Field(None, validate_default=True)
-    language: Annotated[str, _by(language_tag)] = ""
+    language: Annotated[str, _by(validation.language_tag)] = ""
     phone: str | None = None
     email: Email = None
 
@@ -275,7 +267,7 @@ class PersonEntry(PersonKey):
             raise _error(f"must be text, got {value!r}")
         station = info.data.get("station")
         region = (info.context or {})["stations"][station] if station else None
-        return _checked(person_phone, str(value), region=region)
+        return _checked(validation.person_phone, str(value), region=region)
 
     @property
     def station_given(self) -> bool:
@@ -311,7 +303,7 @@ class ContactEntry(ContactKey):
     def _phone_read_in_country(cls, value: Any, info: ValidationInfo) -> str | None:
         if value is None or "country" not in info.data:  # a bad country has its own error
             return None
-        return _checked(contact_phone, str(value), country=info.data["country"])
+        return _checked(validation.contact_phone, str(value), country=info.data["country"])
 
     @cached_property
     def values(self) -> dict[str, Any]:
@@ -319,11 +311,13 @@ class ContactEntry(ContactKey):
         return self.model_dump(include=self.model_fields_set - {"country", "kind", "name"})
 
 
-# Each section: its entry model, its key model and the key's fields.
-ENTRY_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel], tuple[str, ...]]] = {
-    "stations": (StationEntry, StationKey, ("code",)),
-    "people": (PersonEntry, PersonKey, ("telegram_id",)),
-    "contacts": (ContactEntry, ContactKey, ("country", "kind", "name")),
+# Each section: its entry model, its key model, the key's fields and what a key given twice says.
+ENTRY_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel], tuple[str, ...], str]] = {
+    "stations": (StationEntry, StationKey, ("code",), ".code: {0} appears twice (also {also})"),
+    "people": (PersonEntry, PersonKey, ("telegram_id",),
+               ".telegram_id: {0} appears twice (also {also})"),
+    "contacts": (ContactEntry, ContactKey, ("country", "kind", "name"),
+                 ": the same country, kind and name as {also}"),
 }
 UNKNOWN_FIELD = ("extra_forbidden", "invalid_key")
 
@@ -349,7 +343,7 @@ def validate(data: Mapping[str, Any], *, source: str,
               for name in sorted(set(data) - set(ENTRY_MODELS), key=str)]
     stations = dict(stored_stations)  # code -> country, for people's station and phone
     valid: dict[str, list[Any]] = {section: [] for section in ENTRY_MODELS}
-    for section, (model, key_model, key_fields) in ENTRY_MODELS.items():
+    for section, (model, key_model, key_fields, twice) in ENTRY_MODELS.items():
         entries = [] if data.get(section) is None else data[section]
         if not isinstance(entries, list):
             errors.append(f"{source}: {section}: must be a list")
@@ -362,19 +356,15 @@ def validate(data: Mapping[str, Any], *, source: str,
             if entry is None:
                 continue
             key = tuple(getattr(entry, name) for name in key_fields)
-            if key in seen and len(key) > 1:
-                errors.append(f"{source}: {where}: the same country, kind and name as {seen[key]}")
-            if key in seen and len(key) == 1:
-                errors.append(f"{source}: {where}.{key_fields[0]}: {key[0]} appears twice "
-                              f"(also {seen[key]})")
             if key in seen:
+                errors.append(f"{source}: {where}{twice.format(*key, also=seen[key])}")
                 continue
             seen[key] = where
             if not entry_errors:
                 valid[section].append(entry)
             if isinstance(entry, StationKey):
                 with suppress(InvalidInput):  # people cannot name a station without a country
-                    stations[entry.code] = country_code(raw.get("country"))
+                    stations[entry.code] = validation.country_code(raw.get("country"))
     if errors:
         raise OrganisationFileError(errors)
     return OrganisationFile(**valid, has_people="people" in data)

@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot import __version__
 from bot.settings import Settings, SettingsError, load_settings
 from services.errors import DomainError
@@ -104,11 +102,11 @@ class _Refused(Exception):
 
 
 async def _import(settings: Settings, args: argparse.Namespace) -> int:
-    from services.organisation import OrganisationFileError, import_organisation
+    from services.organisation import OrganisationFileError, import_organisation, load_file
 
     path = Path(args.file)
     try:
-        data = _load_organisation_file(path)
+        data = load_file(path)
         async with _database(settings):
             report = await import_organisation(data, source=path.name, dry_run=args.dry_run)
     except OrganisationFileError as exc:
@@ -119,27 +117,6 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0
-
-
-def _load_organisation_file(path: Path) -> dict[str, Any]:
-    """The organisation file's content; a YAML syntax error names the file, line and column."""
-    from services.organisation import OrganisationFileError, load_file
-
-    try:
-        return load_file(path)
-    except OrganisationFileError as exc:
-        # PyYAML places its error in "<unicode string>" (the text it was given): say where in
-        # the file instead, as an editor counts (from 1).
-        cause = exc.__context__
-        if not isinstance(cause, yaml.MarkedYAMLError) or cause.problem_mark is None:
-            raise
-        mark, where = cause.problem_mark, cause.context_mark
-        detail = cause.problem or "syntax error"
-        if cause.context and where is not None:
-            detail += f" ({cause.context} at line {where.line + 1}, column {where.column + 1})"
-        raise OrganisationFileError(
-            [f"{path}: line {mark.line + 1}, column {mark.column + 1}: not valid YAML: {detail}"]
-        ) from None
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:

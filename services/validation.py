@@ -30,6 +30,14 @@ def country_code(value: object) -> str:
     return code
 
 
+def currency_code(value: object) -> str:
+    """An ISO 4217 currency code (USD, NGN, CNY), upper case, or InvalidInput."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise InvalidInput(f"not an ISO 4217 currency code (USD, NGN, CNY, ...): {value!r}")
+    return code
+
+
 def person_phone(value: str, *, region: str | None) -> str:
     """A person's mobile or landline number in E.164.
 

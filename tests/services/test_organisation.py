@@ -308,3 +308,38 @@ async def test_an_import_reschedules_the_stations_it_creates_or_changes(
     await import_organisation(changed, source="org.yaml", clock=clock)
     assert (await Deadline.get(id=row.id)).due_at == clock.now()
     assert await Deadline.filter(kind=STATION_DAY).count() == 1
+
+
+def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> None:
+    """load_file says where the mistake is, as an editor counts, not "<unicode string>"."""
+    from services.organisation import load_file
+
+    broken = tmp_path / "org.yaml"
+    broken.write_text("stations:\n  - code: LOS\n    name: Lagos\n   city: Lagos\n",
+                      encoding="utf-8")
+    with pytest.raises(OrganisationFileError) as caught:
+        load_file(broken)
+    [line] = caught.value.errors
+    assert line.startswith(f"{broken}: line 4, column 4: not valid YAML: "), line
+    assert "<unicode string>" not in line
+    (tmp_path / "org.json").write_text("{", encoding="utf-8")
+    with pytest.raises(OrganisationFileError) as caught:
+        load_file(tmp_path / "org.json")
+    assert caught.value.errors[0].startswith("org.json: not valid JSON: ")
+
+
+async def test_currencies_are_iso_4217_codes(db: str, clock: ManualClock) -> None:
+    """NGN and CNY are stored; XYZ (three letters, but no currency) refuses the whole file."""
+    data = richer()
+    data["stations"][0]["currency"] = "ngn"
+    data["stations"][1]["currency"] = "CNY"
+    await import_organisation(data, source="org.yaml", clock=clock)
+    assert await Station.filter(currency__in=["NGN", "CNY"]).count() == 2
+    data["stations"][1]["currency"] = "XYZ"
+    data["stations"][0]["name"] = "Renamed"
+    with pytest.raises(OrganisationFileError) as caught:
+        await import_organisation(data, source="org.yaml", clock=clock)
+    assert caught.value.errors == [
+        "org.yaml: stations[1].currency: not an ISO 4217 currency code (USD, NGN, CNY, ...): 'XYZ'"
+    ]
+    assert (await Station.get(code="LOS")).name == "Lagos service station"

@@ -87,6 +87,7 @@ def build_telegram(
     handlers.chat.attendance.register(application, clock)
     handlers.chat.leave.register(application)
     handlers.chat.duty.register(application)
+    handlers.chat.register_fallbacks(application)
     application.add_error_handler(_log_error)
     return application
 

@@ -11,6 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from services.attendance import run_all_station_days
 from services.attendance_sheet import send_monthly_sheets
 from services.clock import Clock
+from services.conversations import expire_flows
 
 logger = logging.getLogger(__name__)
 
@@ -76,4 +77,7 @@ def build_scheduler(clock: Clock, *, attendance_sheet_day: int = 26) -> Schedule
         lambda: send_monthly_sheets(clock=clock, day_of_month=attendance_sheet_day),
         CronTrigger(minute=15),
     )
+    # Conversations nobody answered in time: dropped, and the person told (until the deadline
+    # engine calls expire_flows when each falls due).
+    scheduler.add_tick("expire_flows", lambda: expire_flows(clock), CronTrigger(second=35))
     return scheduler

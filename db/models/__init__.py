@@ -3,6 +3,7 @@
 from db.models.alerts import Alert, AlertDelivery
 from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
 from db.models.audit import AuditLog, ProcessedUpdate
+from db.models.conversations import Conversation
 from db.models.delivery import DeliveryAttempt, OutboxAttachment, OutboxMessage
 from db.models.incidents import Incident, IncidentEvent
 from db.models.money import Budget, ExchangeRate, Expense, ExpensePhoto
@@ -17,6 +18,7 @@ __all__ = [
     "Budget",
     "CheckIn",
     "Contact",
+    "Conversation",
     "DailyReport",
     "DeliveryAttempt",
     "DutyRoster",

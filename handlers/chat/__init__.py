@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.chat import basic, contacts, gate, language, people, registration
+from handlers.chat import basic, contacts, flows, gate, language, people, registration
 from handlers.chat.menus import sync_menus
 from i18n import available_languages
 from services.commands import mark_built, public_menu
@@ -24,13 +24,25 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every chat handler to the application (the gate first, in group -1)."""
     application.add_handler(TypeHandler(Update, gate.gate), group=-1)
     application.add_handler(CommandHandler("start", registration.start))
-    application.add_handler(MessageHandler(filters.CONTACT, registration.contact))
+    application.add_handler(CallbackQueryHandler(flows.on_press, pattern=r"^f1:"))
     application.add_handler(CallbackQueryHandler(language.chosen, pattern=r"^lang:"))
     application.add_handler(CommandHandler("help", basic.help_command))
-    application.add_handler(CommandHandler("cancel", basic.cancel))
+    application.add_handler(CommandHandler("cancel", flows.cancel))
     application.add_handler(CommandHandler("language", language.language_command))
     application.add_handler(CommandHandler("contacts", contacts.contacts_command))
     application.add_handler(CallbackQueryHandler(people.roster, pattern=r"^roster:"))
+
+
+def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Attach, after every other handler, the one that takes answers to a flow and answers
+    whatever else is sent (text, a photo, a document, a contact): never silence."""
+    application.add_handler(MessageHandler(
+        filters.UpdateType.MESSAGE & (
+            (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL
+            | filters.CONTACT
+        ),
+        flows.on_message,
+    ))
 
 
 def command_menu(language: str) -> list[BotCommand]:

@@ -1,11 +1,11 @@
-"""/help and /cancel."""
+"""/help (/cancel is in handlers/chat/flows.py)."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from handlers.chat.common import actor_of, actor_or_refuse
+from handlers.chat.common import actor_or_refuse
 from i18n import translate
 from services.commands import commands_for
 
@@ -24,12 +24,3 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     lines.append(translate(actor.language, "help.more_soon"))
     await message.reply_text("\n".join(lines))
 
-
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Leave whatever conversation is under way."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None:
-        return
-    actor = await actor_of(context, user.id)
-    language = actor.language if actor else user.language_code
-    await message.reply_text(translate(language, "cancel.done"))

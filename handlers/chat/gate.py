@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from handlers.chat.common import remember_actor
+from handlers.chat.common import clock_of, remember_actor
 from handlers.chat.menus import ensure_menu_quietly
 from handlers.chat.registration import prompt_step
 from i18n import translate
@@ -64,12 +64,12 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if message is not None and (message.contact is not None
                                     or (command is not None and command[0] == "start")):
             return
-        if query is not None and (query.data or "").startswith("lang:"):
+        if query is not None and (query.data or "").startswith(("lang:", "f1:")):
             return
         if query is not None:
             await query.answer()
         if message is not None:
-            await prompt_step(message, state.person)
+            await prompt_step(message, state.person, clock_of(context))
         raise ApplicationHandlerStop
     # Unknown or deactivated: only an invitation link opens the door.
     if command is not None and command == ("start", True):

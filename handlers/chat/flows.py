@@ -127,7 +127,8 @@ async def _emergency(message: Message, actor: Actor) -> None:
 
 async def _outside(message: Message, actor: Actor, answer: Answer) -> None:
     """Nothing is under way: point at /help and the main actions, never stay silent."""
-    msgid = "outside.text" if answer.kind == AnswerKind.TEXT else "outside.file"
+    files = (AnswerKind.PHOTO, AnswerKind.DOCUMENT)
+    msgid = "outside.file" if answer.kind in files else "outside.text"
     await message.reply_text(translate(actor.language, msgid))
 
 

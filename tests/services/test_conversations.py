@@ -10,11 +10,22 @@ import pytest
 
 from db.enums import RequestStatus, Role
 from db.models import Conversation, LeaveRequest, OutboxMessage
+from services import conversations
 from services.clock import ManualClock
 from services.conversations import (
+    BACK,
+    SKIP,
     Answer,
     AnswerKind,
+    Choice,
+    Finished,
+    Flow,
     FlowPress,
+    FlowState,
+    Moved,
+    Prompt,
+    Step,
+    Text,
     Turn,
     TurnKind,
     cancel_flow,
@@ -25,6 +36,7 @@ from services.conversations import (
     start_flow,
     take_answer,
 )
+from services.errors import InvalidInput
 from services.leave_flow import LEAVE_FLOW
 from services.people import Actor, identify
 from tests.auxil.stations import lagos_with
@@ -296,3 +308,81 @@ def test_flow_button_data_round_trip_and_refusals(
     if expected is not None:
         built = flow_button_data(expected.conversation_id, expected.version, expected.value)
         assert built == data
+
+
+async def _ask_photo(state: FlowState) -> Prompt:
+    return Prompt(Text("flow.expects.photo"), [[Choice(SKIP, "flow.button.skip")]])
+
+
+async def _take_photo(state: FlowState, answer: Answer) -> Moved:
+    return Moved({"photo": answer.file_id})
+
+
+async def _ask_place(state: FlowState) -> Prompt:
+    return Prompt(Text("flow.expects.location"))
+
+
+async def _take_place(state: FlowState, answer: Answer) -> Finished:
+    if answer.lat is None or not -90 <= answer.lat <= 90:
+        raise InvalidInput("no position", msgid="flow.expects.location")
+    return Finished(Text("flow.dropped", {"photo": state.answers["photo"], "lat": answer.lat}))
+
+
+# A flow of two steps that no command opens: a photo one may skip, then a location.
+SNAPSHOT = Flow(
+    name="snapshot",
+    steps=(
+        Step("photo", _ask_photo, _take_photo,
+             accepts=frozenset({AnswerKind.PHOTO, AnswerKind.DOCUMENT}), skippable=True),
+        Step("place", _ask_place, _take_place, accepts=frozenset({AnswerKind.LOCATION})),
+    ),
+    dropped=lambda answers, expired: Text("flow.dropped"),
+    ttl=timedelta(minutes=5),
+)
+
+
+@pytest.fixture
+def with_snapshot(monkeypatch: pytest.MonkeyPatch) -> Flow:
+    """The flows Outpost knows, plus SNAPSHOT."""
+    known = conversations.flow_named
+    monkeypatch.setattr(
+        conversations, "flow_named", lambda name: SNAPSHOT if name == "snapshot" else known(name)
+    )
+    return SNAPSHOT
+
+
+async def test_photo_and_location_answers_skip_and_a_per_flow_expiry(
+    amina: Actor, clock: ManualClock, with_snapshot: Flow
+) -> None:
+    """A photo or document step, skipped once and answered once; a location step that refuses
+    text and an impossible position; this flow's own 5-minute expiry."""
+    turn = await start_flow(with_snapshot, telegram_id=STAFF, person=amina.person, actor=amina,
+                            clock=clock)
+    turn = await _press(turn, SKIP, amina, clock)
+    assert turn.prompt is not None
+    assert turn.prompt.text.msgid == "flow.expects.location"
+    assert (await Conversation.get()).answers["photo"] is None
+    turn = await _press(turn, BACK, amina, clock)
+    photo = Answer(AnswerKind.PHOTO, file_id="AgAD-photo")
+    turn = await take_answer(STAFF, photo, actor=amina, clock=clock)
+    assert turn.prompt is not None
+    assert turn.prompt.text.msgid == "flow.expects.location"
+    skipped = await _press(turn, SKIP, amina, clock)  # the location step may not be skipped
+    assert skipped.kind == TurnKind.REASK
+    assert skipped.reason is not None
+    assert skipped.reason.msgid == "flow.expects.location"
+    text = await _type("at the office", amina, clock)
+    assert text.reason is not None
+    assert text.reason.msgid == "flow.expects.location"
+    nowhere = Answer(AnswerKind.LOCATION, lat=123.0, lon=3.4)
+    assert (await take_answer(STAFF, nowhere, actor=amina, clock=clock)).kind == TurnKind.REASK
+    place = Answer(AnswerKind.LOCATION, lat=6.43, lon=3.42)
+    done = await take_answer(STAFF, place, actor=amina, clock=clock)
+    assert done.kind == TurnKind.DONE
+    assert done.text is not None
+    assert done.text.params == {"photo": "AgAD-photo", "lat": 6.43}
+
+    await start_flow(with_snapshot, telegram_id=STAFF, person=amina.person, clock=clock)
+    clock.advance(timedelta(minutes=5))
+    late = await take_answer(STAFF, photo, actor=amina, clock=clock)
+    assert late.kind == TurnKind.EXPIRED

@@ -14,6 +14,7 @@ from services import conversations
 from services.clock import ManualClock
 from services.conversations import (
     BACK,
+    CANCEL,
     SKIP,
     Answer,
     AnswerKind,
@@ -386,3 +387,26 @@ async def test_photo_and_location_answers_skip_and_a_per_flow_expiry(
     clock.advance(timedelta(minutes=5))
     late = await take_answer(STAFF, photo, actor=amina, clock=clock)
     assert late.kind == TurnKind.EXPIRED
+
+
+async def test_the_cancel_button_drops_the_flow_like_the_command(
+    amina: Actor, clock: ManualClock
+) -> None:
+    """✖️ Cancel on a question says what was dropped, as /cancel does."""
+    turn = await _press(await _open(amina, clock), "d0", amina, clock)
+    dropped = await _press(turn, CANCEL, amina, clock)
+    assert dropped.kind == TurnKind.CANCELLED
+    assert dropped.text == Text("leave.flow.dropped_start", {"start": "2026-01-05"})
+    assert not await Conversation.exists()
+
+
+async def test_two_processes_expiring_at_once_tell_the_person_once(
+    amina: Actor, clock: ManualClock
+) -> None:
+    """The minute tick of two processes finds the same expired flow: one deletes it and
+    queues the message, the other does nothing."""
+    await _open(amina, clock)
+    clock.advance(timedelta(minutes=30))
+    counts = await asyncio.gather(expire_flows(clock), expire_flows(clock))
+    assert sorted(counts) == [0, 1]
+    assert await OutboxMessage.filter(msgid="leave.flow.expired").count() == 1

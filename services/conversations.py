@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db.enums import Lane
@@ -277,14 +278,24 @@ async def open_flow(
     answers: Mapping[str, Any] | None = None, step: str | None = None,
 ) -> Conversation:
     """Store `flow` as the one under way for this account, replacing any other."""
-    now = clock.now()
+    row = Conversation(
+        telegram_id=telegram_id, person_id=person.id if person is not None else None,
+        flow=flow.name, step=step or flow.steps[0].name, answers=dict(answers or {}),
+        started_at=clock.now(), updated_at=clock.now(), expires_at=_expiry(flow, clock.now()),
+    )
+    try:
+        return await _replace(row)
+    except IntegrityError:
+        # Another process opened one for this account between our delete and insert: the
+        # later command wins, as it would have a moment later.
+        return await _replace(row)
+
+
+async def _replace(row: Conversation) -> Conversation:
     async with in_transaction():
-        await Conversation.filter(telegram_id=telegram_id).delete()
-        return await Conversation.create(
-            telegram_id=telegram_id, person_id=person.id if person is not None else None,
-            flow=flow.name, step=step or flow.steps[0].name, answers=dict(answers or {}),
-            started_at=now, updated_at=now, expires_at=_expiry(flow, now),
-        )
+        await Conversation.filter(telegram_id=row.telegram_id).delete()
+        await row.save(force_create=True)
+    return row
 
 
 async def start_flow(
@@ -368,33 +379,57 @@ async def take_answer(
         expected = sorted(step.accepts)[0]
         return await _ask(flow, row, state, TurnKind.REASK, Text(f"flow.expects.{expected}"))
     try:
-        verdict = await step.check(state, answer)
+        # The answer's business effect (a filed request) and the step move are committed
+        # together, and only by the process whose claim of this version succeeds: two
+        # processes handling a double tap on Send file one request.
+        async with in_transaction():
+            if not await _claim(row):
+                return Turn(TurnKind.STALE, reason=Text("flow.press_old"))
+            verdict = await step.check(state, answer)
+            if isinstance(verdict, Finished):
+                await Conversation.filter(id=row.id).delete()
+                return Turn(TurnKind.DONE, text=verdict.text, flow=flow.name,
+                            language=verdict.language or state.language)
+            state.answers.update(verdict.values)
+            following = flow.step(verdict.goto) if verdict.goto else flow.after(step.name)
+            if following is None:
+                raise RuntimeError(f"flow {flow.name} has nothing after step {step.name}")
+            await _move(flow, row, state, following.name, [*trail, step.name], claimed=True)
     except DomainError as error:
         return await _ask(flow, row, state, TurnKind.REASK, Text(error.msgid, error.params))
-    if isinstance(verdict, Finished):
-        await Conversation.filter(id=row.id).delete()
-        return Turn(TurnKind.DONE, text=verdict.text, flow=flow.name,
-                    language=verdict.language or state.language)
-    state.answers.update(verdict.values)
-    following = flow.step(verdict.goto) if verdict.goto else flow.after(step.name)
-    if following is None:
-        raise RuntimeError(f"flow {flow.name} has nothing after step {step.name}")
-    return await _save(flow, row, state, following.name, [*trail, step.name], verdict.note)
+    return replace(await _ask(flow, row, state, TurnKind.ASK), note=verdict.note)
+
+
+async def _claim(row: Conversation) -> bool:
+    """Take this version of the row for one answer (rolled back with the answer if refused)."""
+    return bool(await Conversation.filter(id=row.id, version=row.version).update(
+        version=row.version + 1
+    ))
+
+
+async def _move(flow: Flow, row: Conversation, state: FlowState, step: str, trail: list[str],
+                *, claimed: bool = False) -> bool:
+    """Save the step reached and the answers; False when another answer got there first."""
+    now = state.clock.now()
+    state.answers[TRAIL] = trail
+    version = row.version + 1
+    saved = await Conversation.filter(
+        id=row.id, version=version if claimed else row.version
+    ).update(
+        step=step, answers=state.answers, updated_at=now, expires_at=_expiry(flow, now),
+        version=version,
+    )
+    if not saved:
+        return False
+    row.step, row.answers, row.version = step, state.answers, version
+    return True
 
 
 async def _save(flow: Flow, row: Conversation, state: FlowState, step: str,
-                trail: list[str], note: Text | None = None) -> Turn:
-    now = state.clock.now()
-    state.answers[TRAIL] = trail
-    saved = await Conversation.filter(id=row.id, version=row.version).update(
-        step=step, answers=state.answers, updated_at=now, expires_at=_expiry(flow, now),
-        version=row.version + 1,
-    )
-    if not saved:
+                trail: list[str]) -> Turn:
+    if not await _move(flow, row, state, step, trail):
         return Turn(TurnKind.STALE, reason=Text("flow.press_old"))
-    row.step, row.answers, row.version = step, state.answers, row.version + 1
-    turn = await _ask(flow, row, state, TurnKind.ASK)
-    return replace(turn, note=note)
+    return await _ask(flow, row, state, TurnKind.ASK)
 
 
 async def cancel_flow(telegram_id: int, *, clock: Clock) -> Turn:

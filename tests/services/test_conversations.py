@@ -410,3 +410,19 @@ async def test_two_processes_expiring_at_once_tell_the_person_once(
     counts = await asyncio.gather(expire_flows(clock), expire_flows(clock))
     assert sorted(counts) == [0, 1]
     assert await OutboxMessage.filter(msgid="leave.flow.expired").count() == 1
+
+
+async def test_send_pressed_twice_at_once_files_one_request(
+    amina: Actor, clock: ManualClock
+) -> None:
+    """Two processes take the same Send press at once: the claim of the conversation's version
+    and the filing commit together, so one request is filed and the other press is refused."""
+    turn = await _press(await _open(amina, clock), "d1", amina, clock)
+    turn = await _press(turn, "e0", amina, clock)
+    summary = await _type("dentist", amina, clock)
+    turns = await asyncio.gather(
+        _press(summary, "send", amina, clock), _press(summary, "send", amina, clock)
+    )
+    assert sorted(turn.kind for turn in turns) == [TurnKind.DONE, TurnKind.STALE]
+    assert await LeaveRequest.all().count() == 1
+    assert not await Conversation.exists()

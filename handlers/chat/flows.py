@@ -179,12 +179,21 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(say(language, turn.reason or Text("flow.press_old")))
     else:
         await query.answer()
-    if isinstance(message, Message) and message.reply_markup is not None:
+    if isinstance(message, Message) and _carries(message, query.data or ""):
         # The question is answered (or dead): its buttons go, so they cannot be pressed again.
         await query.edit_message_reply_markup(reply_markup=None)
     if turn.kind != TurnKind.STALE:
         await send_turn(context.bot, user.id, language, turn)
         await _after(context, user.id, turn)
+
+
+def _carries(message: Message, data: str) -> bool:
+    """True when `message` shows a button with this data: a crafted press attached to another
+    message (a decider's card) must not strip that message's buttons."""
+    markup = message.reply_markup
+    return markup is not None and any(
+        button.callback_data == data for row in markup.inline_keyboard for button in row
+    )
 
 
 async def _after(context: ContextTypes.DEFAULT_TYPE, telegram_id: int, turn: Turn) -> None:

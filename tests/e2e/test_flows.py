@@ -254,3 +254,21 @@ async def test_outside_any_flow_every_message_gets_a_useful_answer(
     stranger = sandbox.add_person(9999, "Eve", "en")
     stranger.send_text("sos")
     assert "invitation link" in (await _said(stranger))
+
+
+async def test_a_crafted_flow_press_on_another_message_changes_nothing(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """Flow data pressed on a decider's card, or malformed: answered, the card keeps its
+    buttons, nothing is decided."""
+    await lagos_with(*TEAM)
+    amina = sandbox.add_person(AMINA, "Amina", "en")
+    head = sandbox.add_person(ZHANG, "Zhang", "zh-hans")
+    amina.send_command("leave", "01-08 family visit")
+    await amina.wait_for_message()
+    card = await head.wait_for_message()
+    for data in ("f1:1:1:send", "f1:x", "f1:99999999999999999999999:1:d0"):
+        answer = await head.send_crafted_callback(data, card).wait_answer()
+        assert answer.text == "此对话已结束，请从菜单重新开始。"
+    assert card.button_texts == ["✅ 批准", "❌ 不批准"]
+    assert (await LeaveRequest.get()).status == RequestStatus.PENDING

@@ -19,6 +19,8 @@ from services.people import Actor, station_today
 MAX_LEAVE_DAYS = 90
 # The furthest in the past a leave may start: a day missed yesterday can still be explained.
 MAX_BACKDATE = timedelta(days=7)
+# The furthest ahead a leave may start.
+MAX_AHEAD = timedelta(days=366)
 # The longest reason kept; a longer one is refused with the limit, never cut.
 MAX_REASON = 1000
 DATE = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$")
@@ -74,9 +76,13 @@ def check_reason(reason: str) -> str:
 
 
 async def check_start(actor: Actor, start: date, clock: Clock) -> None:
-    """Refuse a first day further back than a leave may start."""
-    if start < await station_today(actor, clock) - MAX_BACKDATE:
+    """Refuse a first day further back than a leave may start, or further ahead than a leave
+    is planned (a year 9999 is a typing slip, not a plan)."""
+    today = await station_today(actor, clock)
+    if start < today - MAX_BACKDATE:
         raise InvalidInput("too far back", msgid="leave.too_old", days=MAX_BACKDATE.days)
+    if start > today + MAX_AHEAD:
+        raise InvalidInput("too far ahead", msgid="leave.too_far_ahead", days=MAX_AHEAD.days)
 
 
 async def check_days(actor: Actor, start: date, end: date) -> None:

@@ -7,6 +7,8 @@ import asyncio
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from db.enums import RequestStatus, Role
 from db.models import Conversation, LeaveRequest, OutboxMessage
@@ -33,6 +35,7 @@ from services.conversations import (
     current_prompt,
     expire_flows,
     flow_button_data,
+    open_flow,
     parse_flow_button,
     start_flow,
     take_answer,
@@ -426,3 +429,64 @@ async def test_send_pressed_twice_at_once_files_one_request(
     assert sorted(turn.kind for turn in turns) == [TurnKind.DONE, TurnKind.STALE]
     assert await LeaveRequest.all().count() == 1
     assert not await Conversation.exists()
+
+
+def _generated(strategy: st.SearchStrategy[str], count: int) -> list[str]:
+    """`count` values drawn by Hypothesis (hostile text: control characters, surrogates of
+    other scripts, huge numbers), for async tests that Hypothesis cannot drive itself."""
+    drawn: list[str] = []
+
+    @settings(max_examples=count, database=None, deadline=None)
+    @given(strategy)
+    def draw(value: str) -> None:
+        drawn.append(value)
+
+    draw()
+    return drawn
+
+
+HOSTILE = st.one_of(
+    st.text(max_size=1200),
+    st.from_regex(r"\A-?\d{1,25}-\d{1,25}(-\d{1,25})?\Z"),  # date-like, mostly impossible
+    st.sampled_from(["9999-12-31", "0001-01-01", "02-29", "2026-02-29", "\x00", " ", "SOS"]),
+)
+
+
+async def test_any_typed_text_at_any_step_is_taken_or_asked_again(
+    amina: Actor, clock: ManualClock
+) -> None:
+    """Generated text at every step of the leave flow: a question next (the same one with a
+    reason, or the next one), never an exception, and nothing filed without Send."""
+    texts = _generated(HOSTILE, 80)
+    answers = {"start": "2026-01-06", "end": "2026-01-07", "reason": "visit"}
+    for step in LEAVE_FLOW.steps:
+        for text in texts:
+            await open_flow(LEAVE_FLOW, telegram_id=STAFF, person=amina.person, clock=clock,
+                            answers=answers, step=step.name)
+            turn = await _type(text, amina, clock)
+            assert turn.kind in (TurnKind.ASK, TurnKind.REASK), (step.name, text)
+            assert turn.prompt is not None
+    assert not await LeaveRequest.exists()
+
+
+@settings(max_examples=300, database=None)
+@given(st.one_of(st.text(max_size=80), st.binary(max_size=64).map(
+    lambda raw: raw.decode("utf-8", "replace")
+)))
+def test_any_callback_data_parses_or_is_refused(data: str) -> None:
+    """Whatever a modified client sends, the parser returns a press or None, and a press
+    it returns is one the builder makes again."""
+    press = parse_flow_button(data)
+    if press is not None:
+        assert flow_button_data(press.conversation_id, press.version, press.value) == data
+
+
+async def test_a_first_day_years_ahead_is_refused(amina: Actor, clock: ManualClock) -> None:
+    """9999-12-31 is a typing slip: refused with the limit (and the last-day buttons, a few
+    days after it, are never built past the calendar's end)."""
+    await _open(amina, clock)
+    turn = await _type("9999-12-31", amina, clock)
+    assert turn.reason == Text("leave.too_far_ahead", {"days": 366})
+    turn = await _type("2027-01-06", amina, clock)
+    assert turn.prompt is not None
+    assert turn.prompt.text.msgid == "leave.flow.ask_end"

@@ -28,6 +28,7 @@ from services.clock import Clock
 from services.errors import DomainError, InvalidInput
 from services.notify import notify
 from services.people import Actor
+from services.validation import free_text
 
 logger = logging.getLogger(__name__)
 
@@ -361,6 +362,8 @@ async def take_answer(
         return Turn(TurnKind.STALE, reason=Text("flow.press_finished"))
     if press is not None and press.version != row.version:
         return Turn(TurnKind.STALE, reason=Text("flow.press_old"))
+    if answer.kind == AnswerKind.TEXT:
+        answer = replace(answer, text=free_text(answer.text))
     state = await _state(row, actor, clock)
     step = flow.step(row.step)
     value = answer.text if answer.kind == AnswerKind.CHOICE else None

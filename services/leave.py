@@ -15,6 +15,7 @@ from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.notify import notify
 from services.people import Actor, station_today
+from services.validation import free_text
 
 MAX_LEAVE_DAYS = 90
 # The furthest in the past a leave may start: a day missed yesterday can still be explained.
@@ -65,7 +66,7 @@ def parse_day(text: str, today: date) -> date | None:
 
 def check_reason(reason: str) -> str:
     """The reason, trimmed; refused when empty or longer than the limit (never cut)."""
-    reason = reason.strip()
+    reason = free_text(reason).strip()
     if not reason:
         raise InvalidInput("no reason", msgid="leave.no_reason")
     if len(reason) > MAX_REASON:

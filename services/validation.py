@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 import pycountry
@@ -126,3 +127,12 @@ def coordinate(value: object, *, low: float, high: float, name: str) -> float:
     if not low <= number <= high:
         raise InvalidInput(f"{name} {number} is outside {low:g}..{high:g}")
     return number
+
+
+def free_text(value: str) -> str:
+    """Typed text as it can be stored: control characters other than line breaks and tabs
+    removed (PostgreSQL refuses NUL in text and JSON), otherwise unchanged."""
+    return "".join(
+        char for char in value
+        if char in "\n\t" or unicodedata.category(char) != "Cc"
+    )

@@ -490,3 +490,15 @@ async def test_a_first_day_years_ahead_is_refused(amina: Actor, clock: ManualClo
     turn = await _type("2027-01-06", amina, clock)
     assert turn.prompt is not None
     assert turn.prompt.text.msgid == "leave.flow.ask_end"
+
+
+async def test_control_characters_are_dropped_from_typed_text(
+    amina: Actor, clock: ManualClock
+) -> None:
+    """A NUL (which PostgreSQL cannot store) is removed; line breaks stay."""
+    await open_flow(LEAVE_FLOW, telegram_id=STAFF, person=amina.person, clock=clock,
+                    answers={"start": "2026-01-06", "end": "2026-01-06"}, step="reason")
+    turn = await _type("family\x00 visit\nby bus\x07", amina, clock)
+    assert turn.prompt is not None
+    assert turn.prompt.text.params["reason"] == "family visit\nby bus"
+    assert (await Conversation.get()).answers["reason"] == "family visit\nby bus"

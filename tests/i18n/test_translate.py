@@ -82,7 +82,12 @@ def _msgids_in_source() -> set[str]:
                 if not isinstance(node, ast.Call):
                     continue
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-                index = {"translate": 1, "N_": 0}.get(name)
+                found.update(  # msgid="..." given to a domain error
+                    str(keyword.value.value) for keyword in node.keywords
+                    if keyword.arg == "msgid" and isinstance(keyword.value, ast.Constant)
+                )
+                # A conversation's Text(msgid, ...) and Choice(value, label msgid, ...).
+                index = {"translate": 1, "N_": 0, "Text": 0, "Choice": 1}.get(name)
                 if index is None or len(node.args) <= index:
                     continue
                 arg = node.args[index]

@@ -502,3 +502,20 @@ async def test_control_characters_are_dropped_from_typed_text(
     assert turn.prompt is not None
     assert turn.prompt.text.params["reason"] == "family visit\nby bus"
     assert (await Conversation.get()).answers["reason"] == "family visit\nby bus"
+
+
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_msgids_made_up_from_parts_are_in_every_catalog(language: str) -> None:
+    """The msgids a flow composes (what each kind of answer expects; what /cancel and expiry
+    dropped), which the catalog scan of the source cannot see."""
+    from babel.messages.pofile import read_po
+
+    from i18n import LOCALES_DIR
+    from services.leave_flow import dropped
+
+    with (LOCALES_DIR / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = {str(message.id) for message in read_po(handle) if message.string}
+    composed = {f"flow.expects.{kind}" for kind in AnswerKind}
+    for answers in ({}, {"start": "2026-01-06"}, {"start": "2026-01-06", "end": "2026-01-07"}):
+        composed |= {dropped(answers, False).msgid, dropped(answers, True).msgid}
+    assert composed <= catalog, composed - catalog

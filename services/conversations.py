@@ -48,6 +48,7 @@ class AnswerKind(StrEnum):
     PHOTO = "photo"
     DOCUMENT = "document"
     CONTACT = "contact"
+    OTHER = "other"  # a sticker, a voice note, a video: no step takes it, each says what it wants
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,11 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach, after every other handler, the one that takes answers to a flow and answers
-    whatever else is sent (text, a photo, a document, a contact): never silence."""
+    whatever else is sent (text, a photo, a document, a sticker...): never silence."""
     application.add_handler(MessageHandler(
-        filters.UpdateType.MESSAGE & (
-            (filters.TEXT & ~filters.COMMAND) | filters.PHOTO | filters.Document.ALL
-            | filters.CONTACT
-        ),
+        # Everything but commands and locations (check-ins), down to stickers and voice notes.
+        filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.LOCATION & ~filters.VENUE
+        & ~filters.StatusUpdate.ALL,
         flows.on_message,
     ))
 

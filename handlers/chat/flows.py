@@ -82,8 +82,8 @@ async def send_turn(bot: Bot, chat_id: int, language: str | None, turn: Turn) ->
         await bot.send_message(chat_id, say(language, turn.text))
 
 
-def answer_of(message: Message) -> Answer | None:
-    """What a message answers a step with (None for what no step takes, such as a sticker)."""
+def answer_of(message: Message) -> Answer:
+    """What a message answers a step with (OTHER for what no step takes, such as a sticker)."""
     if message.contact is not None:
         return Answer(AnswerKind.CONTACT, phone=message.contact.phone_number,
                       contact_user_id=message.contact.user_id)
@@ -98,7 +98,7 @@ def answer_of(message: Message) -> Answer | None:
                       file_id=message.document.file_id)
     if message.text is not None:
         return Answer(AnswerKind.TEXT, text=message.text)
-    return None
+    return Answer(AnswerKind.OTHER)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE, flow: Flow,
@@ -139,8 +139,6 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if user is None or message is None:
         return
     answer = answer_of(message)
-    if answer is None:
-        return
     actor = await actor_of(context, user.id)
     if actor is not None and answer.kind == AnswerKind.TEXT and is_sos_text(answer.text):
         # An emergency comes before any question, and is never taken as an answer to one.

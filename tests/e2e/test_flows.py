@@ -224,8 +224,8 @@ async def test_a_flow_left_alone_expires_and_the_person_is_told(
 async def test_outside_any_flow_every_message_gets_a_useful_answer(
     outpost: Outpost, sandbox: SandboxServer
 ) -> None:
-    """Free text and files point at /help; "sos", "🆘" and "救命" get the emergency numbers
-    in the person's language, even in the middle of a flow, which then goes on."""
+    """Free text, files and stickers point at /help; "sos", "🆘" and "救命" get the emergency
+    numbers in the person's language, even in the middle of a flow, which then goes on."""
     await lagos_with(*TEAM)
     await nigerian_emergency_numbers()
     amina = sandbox.add_person(AMINA, "Amina", "en")
@@ -236,6 +236,12 @@ async def test_outside_any_flow_every_message_gets_a_useful_answer(
     assert "nothing is waiting for a photo" in (await _said(amina))
     amina.send_document(b"notes", "notes.txt", "text/plain")
     assert "nothing is waiting for a photo or a file" in (await _said(amina))
+
+    amina._send({"sticker": {  # as a Telegram client sends one
+        "file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
+        "width": 512, "height": 512, "is_animated": False, "is_video": False,
+    }})
+    assert "Send /help" in (await _said(amina))
 
     amina.send_text("  Sos ")
     numbers = await amina.wait_for_message()

@@ -101,7 +101,7 @@ async def test_leave_flow_on_a_phone_with_re_asks_and_back(
     summary = await amina.wait_for_message()
     assert _text(summary) == (
         "Please check your leave request:\nFrom: Tue, Jan 6, 2026\n"
-        "To: Wed, Jan 7, 2026 (2 days)\nReason: family visit\n\nSend it to your head?"
+        "To: Wed, Jan 7, 2026 (2 days)\nReason: family visit\n\nSend it for a decision?"
     )
     assert summary.button_texts == ["📨 Send", "⬅️ Back", "✖️ Cancel"]
     await amina.press("📨 Send", summary).wait_answer()

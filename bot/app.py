@@ -48,6 +48,7 @@ from services.attendance_sheet import (
     schedule_monthly_sheet,
 )
 from services.clock import Clock, SystemClock
+from services.conversations import FLOW_EXPIRY, ensure_flow_expiry, handle_flow_expiry
 from services.deadlines import DeadlineHandlers
 from services.notify import OutboxWakeup
 
@@ -143,6 +144,7 @@ def build_deadline_handlers() -> DeadlineHandlers:
     handlers = DeadlineHandlers()
     handlers.register(STATION_DAY, handle_station_day)
     handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
+    handlers.register(FLOW_EXPIRY, handle_flow_expiry)
     return handlers
 
 
@@ -292,6 +294,7 @@ class Outpost:
         # Every active station has its next event, the sheet its next look; then whatever fell
         # due while Outpost was stopped fires at once.
         await ensure_station_deadlines(clock=self.clock)
+        await ensure_flow_expiry(clock=self.clock)
         await schedule_monthly_sheet(
             clock=self.clock, day_of_month=self.settings.attendance_sheet_day
         )

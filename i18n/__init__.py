@@ -5,6 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 import logging
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,11 @@ def format_distance(locale: str | None, metres: float) -> str:
     if metres < 1000:
         return f"{round(metres)} m"
     return f"{format_decimal(metres / 1000, format='#,##0.#', locale=language)} km"
+
+
+def format_day(locale: str | None, day: date, *, year: bool = False) -> str:
+    """A day with its weekday as the reader writes it: 'Wed, Dec 2', '12月2日周三'."""
+    from babel.dates import format_skeleton
+
+    language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
+    return str(format_skeleton("yMMMEd" if year else "MMMEd", day, locale=language))

@@ -34,6 +34,8 @@ MAX_BIG_ID = 2**63 - 1
 SEPARATOR = ":"
 _ID = re.compile(r"[1-9][0-9]{0,18}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,16}")
+_VERSION = re.compile(r"0|[1-9][0-9]{0,8}")
+MAX_VERSION = 10**9 - 1
 _DAY = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 
 
@@ -222,6 +224,33 @@ class StationRoster(Button):
         return cls(station_id=_id(station_id))
 
 
+@dataclass(frozen=True)
+class FlowAnswer(Button):
+    """An answer to the question a conversation asked (services.conversations): which
+    conversation, which version of it (a press on an earlier question is stale) and the value."""
+
+    PREFIX = "f1"
+    ROLES = EVERYONE_REGISTERED
+    WHILE_REGISTERING = True
+
+    conversation_id: int
+    version: int
+    value: str
+
+    def fields(self) -> tuple[str, ...]:
+        if isinstance(self.version, bool) or not 0 <= self.version <= MAX_VERSION:
+            raise ValueError(f"version out of range: {self.version!r}")
+        return (_check_id(self.conversation_id), str(self.version), _check_token(self.value))
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> FlowAnswer:
+        """From the conversation's id, its version and the value."""
+        conversation_id, version, value = _exactly(fields, 3)
+        if _VERSION.fullmatch(version) is None:
+            raise MalformedCallback("not a version")
+        return cls(conversation_id=_id(conversation_id), version=int(version), value=_token(value))
+
+
 def _exactly(fields: list[str], count: int) -> list[str]:
     if len(fields) != count:
         raise MalformedCallback("wrong number of fields")
@@ -230,7 +259,9 @@ def _exactly(fields: list[str], count: int) -> list[str]:
 
 _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
     kind.PREFIX: kind.parse
-    for kind in (LeaveVerdict, DutyDay, DutyPick, CheckInAsk, LanguagePick, StationRoster)
+    for kind in (
+        LeaveVerdict, DutyDay, DutyPick, CheckInAsk, LanguagePick, StationRoster, FlowAnswer
+    )
 })
 
 

@@ -14,16 +14,30 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from db.enums import Lane, Role
-from db.models import AuditLog, Invite, Person, PersonRole, Station
-from i18n import N_, normalize_language
+from db.models import AuditLog, Conversation, Invite, Person, PersonRole, Station
+from i18n import N_, available_languages, language_name, normalize_language
 from services.callbacks import StationRoster, encode
 from services.clock import Clock
+from services.conversations import (
+    Answer,
+    AnswerKind,
+    Choice,
+    Finished,
+    Flow,
+    FlowState,
+    Moved,
+    Prompt,
+    Step,
+    Text,
+    open_flow,
+)
 from services.errors import Conflict, InvalidInput, NotFound
 from services.notify import button, notify
 from services.validation import language_tag, shared_phone
 
 STEP_PHONE = "phone"
 STEP_LANGUAGE = "language"
+STEPS = (STEP_PHONE, STEP_LANGUAGE)
 DEFAULT_EXPIRY = timedelta(days=7)
 CODE_BYTES = 18  # 24 URL-safe characters; /start payloads may be 64
 # What a /start payload may hold (Telegram's deep links): anything else is no code of ours.
@@ -137,6 +151,7 @@ async def claim_invite(
             at=now, actor=person, action="invite.claimed", object_kind="invite",
             object_id=invite.id, data={"role": str(invite.role), "person_id": person.id},
         )
+        await open_flow(REGISTRATION_FLOW, telegram_id=telegram_id, person=person, clock=clock)
     return Registration(person, STEP_PHONE)
 
 
@@ -185,6 +200,7 @@ async def finish_with_language(
         if finished != 1:
             raise Conflict("already finished", msgid="registration.phone_first")
         person.language, person.registration_step = tag, None
+        await Conversation.filter(telegram_id=telegram_id, flow=REGISTRATION_FLOW.name).delete()
         await AuditLog.create(
             at=now, actor=person, action="person.registered", object_kind="person",
             object_id=person.id, data={},
@@ -213,3 +229,62 @@ async def _tell_heads(person: Person, now: datetime, clock: Clock) -> None:
             idempotency_key=f"registered/{person.id}/{now:%Y%m%dT%H%M%S}/head/{head.id}",
             source_kind="person", source_id=person.id, clock=clock,
         )
+
+
+async def resume_registration(person: Person, clock: Clock) -> None:
+    """Give a person who is registering their conversation back at their step, if it is gone
+    (a registration begun before conversations were kept, or a row removed by hand)."""
+    if person.registration_step is None:
+        return
+    row = await Conversation.get_or_none(telegram_id=person.telegram_id)
+    if row is not None and row.flow == REGISTRATION_FLOW.name:
+        return
+    step = person.registration_step if person.registration_step in STEPS else STEP_PHONE
+    await open_flow(
+        REGISTRATION_FLOW, telegram_id=person.telegram_id, person=person, clock=clock, step=step
+    )
+
+
+async def _ask_phone(state: FlowState) -> Prompt:
+    return Prompt(Text("registration.ask_phone"), contact_button="registration.share_phone")
+
+
+async def _check_phone(state: FlowState, answer: Answer) -> Moved:
+    await record_phone(
+        telegram_id=state.telegram_id, phone_number=answer.phone or "",
+        contact_user_id=answer.contact_user_id,
+    )
+    return Moved(note=Text("registration.phone_saved"))
+
+
+async def _ask_language(state: FlowState) -> Prompt:
+    return Prompt(
+        Text("registration.ask_language"),
+        [[Choice(tag, language_name(tag), literal=True)] for tag in available_languages()],
+    )
+
+
+async def _check_language(state: FlowState, answer: Answer) -> Finished:
+    registration = await finish_with_language(
+        telegram_id=state.telegram_id, language=answer.text, clock=state.clock
+    )
+    person = registration.person
+    return Finished(Text("registration.done", {"name": person.name}), language=person.language)
+
+
+def _dropped(answers: object, expired: bool) -> Text:
+    return Text("flow.dropped")
+
+
+# Registration waits as long as it takes and cannot be cancelled: the invitation is used.
+REGISTRATION_FLOW = Flow(
+    name="registration",
+    steps=(
+        Step(STEP_PHONE, _ask_phone, _check_phone, accepts=frozenset({AnswerKind.CONTACT}),
+             back=False),
+        Step(STEP_LANGUAGE, _ask_language, _check_language, back=False),
+    ),
+    dropped=_dropped,
+    ttl=None,
+    cancellable=False,
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -15,13 +16,16 @@ from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.notify import edit, messages_to_edit, notify
 from services.people import Actor, station_today
-from services.validation import row_id
+from services.validation import free_text, row_id
 
 MAX_LEAVE_DAYS = 90
 # The furthest in the past a leave may start: a day missed yesterday can still be explained.
 MAX_BACKDATE = timedelta(days=7)
-# The furthest ahead a leave may start: beyond it a date is a typing mistake (9999-12-31).
+# The furthest ahead a leave may start.
 MAX_AHEAD = timedelta(days=366)
+# The longest reason kept; a longer one is refused with the limit, never cut.
+MAX_REASON = 1000
+DATE = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$")
 
 
 @dataclass(frozen=True)
@@ -42,31 +46,72 @@ async def _deciders(person: Person, roles: frozenset[Role]) -> list[Person]:
     return [head for head in await heads_of(person.station_id) if head.id != person.id]
 
 
-async def request_leave(
-    *, actor: Actor, start: date, end: date, reason: str, clock: Clock
-) -> LeaveRequest:
-    """File a leave request and ask the deciders, each with approve and refuse buttons."""
-    reason = reason.strip()
+def parse_day(text: str, today: date) -> date | None:
+    """2026-12-01, or 12-01: this year's, unless that is further back than a leave may start
+    (then next year's), so `/leave 03-04` on 5 March explains yesterday."""
+    match = DATE.match(text.strip())
+    if match is None:
+        return None
+    year, month, day = match.groups()
+    try:
+        parsed = date(int(year or today.year), int(month), int(day))
+    except ValueError:
+        return None
+    if year is None and parsed < today - MAX_BACKDATE:
+        try:
+            parsed = parsed.replace(year=today.year + 1)
+        except ValueError:  # 29 February
+            return None
+    return parsed
+
+
+def check_reason(reason: str) -> str:
+    """The reason, trimmed; refused when empty or longer than the limit (never cut)."""
+    reason = free_text(reason).strip()
+    if not reason:
+        raise InvalidInput("no reason", msgid="leave.no_reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(
+            "reason too long", msgid="leave.reason_too_long", limit=MAX_REASON, length=len(reason)
+        )
+    return reason
+
+
+async def check_start(actor: Actor, start: date, clock: Clock) -> None:
+    """Refuse a first day further back than a leave may start, or further ahead than a leave
+    is planned (a year 9999 is a typing slip, not a plan)."""
+    today = await station_today(actor, clock)
+    if start < today - MAX_BACKDATE:
+        raise InvalidInput("too far back", msgid="leave.too_old", days=MAX_BACKDATE.days)
+    if start > today + MAX_AHEAD:
+        raise InvalidInput("too far ahead", msgid="leave.too_far_ahead", days=MAX_AHEAD.days)
+
+
+async def check_days(actor: Actor, start: date, end: date) -> None:
+    """Refuse an end before the start, a leave over the limit, or one that overlaps another
+    pending or approved leave of the same person."""
     if end < start:
         raise InvalidInput("end before start", msgid="leave.bad_order")
     if (end - start).days + 1 > MAX_LEAVE_DAYS:
         raise InvalidInput("too long", msgid="leave.too_long", days=MAX_LEAVE_DAYS)
-    if not reason:
-        raise InvalidInput("no reason", msgid="leave.no_reason")
-    person = actor.person
-    today = await station_today(actor, clock)
-    if start < today - MAX_BACKDATE:
-        raise InvalidInput("too far back", msgid="leave.too_old")
-    if start > today + MAX_AHEAD:
-        raise InvalidInput("too far ahead", msgid="leave.too_far", days=MAX_AHEAD.days)
     overlapping = await LeaveRequest.filter(
-        person_id=person.id,
+        person_id=actor.person.id,
         status__in=[RequestStatus.PENDING, RequestStatus.APPROVED],
         start_date__lte=end,
         end_date__gte=start,
     ).exists()
     if overlapping:
         raise InvalidInput("overlap", msgid="leave.overlaps")
+
+
+async def request_leave(
+    *, actor: Actor, start: date, end: date, reason: str, clock: Clock
+) -> LeaveRequest:
+    """File a leave request and ask the deciders, each with approve and refuse buttons."""
+    reason = check_reason(reason)
+    await check_start(actor, start, clock)
+    await check_days(actor, start, end)
+    person = actor.person
     deciders = await _deciders(person, actor.roles)
     if not deciders:
         raise InvalidInput("nobody to decide", msgid="leave.no_decider")
@@ -76,7 +121,7 @@ async def request_leave(
             station_id=person.station_id,
             start_date=start,
             end_date=end,
-            reason=reason[:1000],
+            reason=reason,
         )
         for decider in deciders:
             await notify(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 import pycountry
@@ -146,3 +147,12 @@ def row_id(value: int) -> int:
     if not 1 <= value <= MAX_ROW_ID:
         raise NotFound(f"id out of range: {value}")
     return value
+
+
+def free_text(value: str) -> str:
+    """Typed text as it can be stored: control characters other than line breaks and tabs
+    removed (PostgreSQL refuses NUL in text and JSON), otherwise unchanged."""
+    return "".join(
+        char for char in value
+        if char in "\n\t" or unicodedata.category(char) != "Cc"
+    )

@@ -3,6 +3,7 @@
 from db.models.alerts import Alert, AlertDelivery
 from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
 from db.models.audit import AuditLog, ProcessedUpdate
+from db.models.conversations import Conversation
 from db.models.deadlines import Deadline
 from db.models.delivery import DeliveryAttempt, OutboxAttachment, OutboxMessage
 from db.models.incidents import Incident, IncidentEvent
@@ -18,6 +19,7 @@ __all__ = [
     "Budget",
     "CheckIn",
     "Contact",
+    "Conversation",
     "DailyReport",
     "Deadline",
     "DeliveryAttempt",

@@ -14,11 +14,11 @@ from telegram.ext import (
     filters,
 )
 
-from handlers.chat import basic, contacts, gate, language, people, registration
+from handlers.chat import basic, contacts, flows, gate, language, people, registration
 from handlers.chat.common import COMMANDS_KEY, OutpostContext
 from handlers.chat.menus import sync_menus
 from i18n import available_languages, translate
-from services.callbacks import LanguagePick, StationRoster, pattern
+from services.callbacks import FlowAnswer, LanguagePick, StationRoster, pattern
 from services.commands import CommandBook, public_menu
 
 
@@ -26,10 +26,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach every chat handler to the application (the gate first, in group -1)."""
     application.add_handler(TypeHandler(Update, gate.gate), group=-1)
     application.add_handler(CommandHandler("start", registration.start))
-    application.add_handler(MessageHandler(filters.CONTACT, registration.contact))
+    application.add_handler(CallbackQueryHandler(flows.on_press, pattern=pattern(FlowAnswer)))
     application.add_handler(CallbackQueryHandler(language.chosen, pattern=pattern(LanguagePick)))
     application.add_handler(CommandHandler("help", basic.help_command))
-    application.add_handler(CommandHandler("cancel", basic.cancel))
+    application.add_handler(CommandHandler("cancel", flows.cancel))
     application.add_handler(CommandHandler("language", language.language_command))
     application.add_handler(CommandHandler("contacts", contacts.contacts_command))
     application.add_handler(CallbackQueryHandler(people.roster, pattern=pattern(StationRoster)))
@@ -52,7 +52,15 @@ def command_book(application: Application[Any, Any, Any, Any, Any, Any]) -> Comm
 
 
 def add_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Last of all: a pressed button no handler took is still answered, never left spinning."""
+    """Last of all: the handler that takes answers to a flow and answers whatever else is sent
+    (text, a photo, a document, a sticker...), and one for a pressed button no handler took:
+    never silence, never a spinning button."""
+    application.add_handler(MessageHandler(
+        # Everything but commands and locations (check-ins), down to stickers and voice notes.
+        filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.LOCATION & ~filters.VENUE
+        & ~filters.StatusUpdate.ALL,
+        flows.on_message,
+    ))
     application.add_handler(CallbackQueryHandler(button_not_handled))
 
 

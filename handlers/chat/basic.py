@@ -1,4 +1,4 @@
-"""/help and /cancel."""
+"""/help (/cancel is in handlers/chat/flows.py)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,3 @@ async def help_command(update: Update, context: OutpostContext) -> None:
     lines.append(translate(actor.language, "help.more_soon"))
     await message.reply_text("\n".join(lines))
 
-
-async def cancel(update: Update, context: OutpostContext) -> None:
-    """Leave whatever conversation is under way."""
-    user, message = update.effective_user, update.effective_message
-    if user is None or message is None:
-        return
-    actor = context.actor
-    language = actor.language if actor else user.language_code
-    await message.reply_text(translate(language, "cancel.done"))

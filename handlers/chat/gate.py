@@ -67,5 +67,5 @@ async def gate(update: Update, context: OutpostContext) -> None:
         await update.effective_message.reply_text(text)
     if admission.verdict == Verdict.PROMPT and update.message is not None:
         assert admission.person is not None
-        await prompt_step(update.message, admission.person)
+        await prompt_step(update.message, admission.person, context.clock)
     raise ApplicationHandlerStop

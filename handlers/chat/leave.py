@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from handlers.chat import flows
 from handlers.chat.common import OutpostContext
 from i18n import translate
 from services.callbacks import LeaveVerdict, decode_as, pattern
-from services.leave import MAX_BACKDATE, decide_leave, request_leave
+from services.leave import decide_leave, parse_day, request_leave
+from services.leave_flow import LEAVE_FLOW
 from services.people import station_today
-
-DATE = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})$")
-
-
-def parse_day(text: str, today: date) -> date | None:
-    """2026-12-01, or 12-01: this year's, unless that is further back than a leave may start
-    (then next year's), so `/leave 03-04` on 5 March explains yesterday."""
-    match = DATE.match(text)
-    if match is None:
-        return None
-    year, month, day = match.groups()
-    try:
-        parsed = date(int(year or today.year), int(month), int(day))
-    except ValueError:
-        return None
-    if year is None and parsed < today - MAX_BACKDATE:
-        try:
-            parsed = parsed.replace(year=today.year + 1)
-        except ValueError:  # 29 February
-            return None
-    return parsed
 
 
 def parse_leave(args: list[str], today: date) -> tuple[date, date, str] | None:
@@ -50,11 +30,14 @@ def parse_leave(args: list[str], today: date) -> tuple[date, date, str] | None:
 
 
 async def leave_command(update: Update, context: OutpostContext) -> None:
-    """File a leave request from `/leave 2026-12-01 2026-12-03 reason`."""
+    """`/leave` alone opens the leave flow; `/leave 2026-12-24 2026-12-27 reason` files at once."""
     message = update.effective_message
     if message is None:
         return
     actor, clock = context.registered, context.clock
+    if not context.args:
+        await flows.start(update, context, LEAVE_FLOW, actor)
+        return
     parsed = parse_leave(list(context.args or []), await station_today(actor, clock))
     if parsed is None:
         await message.reply_text(translate(actor.language, "leave.usage"))

@@ -130,8 +130,17 @@ async def test_every_table_round_trips(db: str) -> None:
         file_name="a.xlsx", mime_type="application/octet-stream", data=b"\x00PK\xff" * 1000
     )
     assert (await models.OutboxAttachment.get(id=sheet.id)).data == b"\x00PK\xff" * 1000
+    talk = await models.Conversation.create(
+        telegram_id=424242, person=world["person"], flow="leave", step="end",
+        answers={"start": "2026-01-06", "_trail": ["start"]}, started_at=T0, updated_at=T0,
+        expires_at=T0,
+    )
+    fetched_talk = await models.Conversation.get(id=talk.id)
+    assert (fetched_talk.person_id, fetched_talk.answers, fetched_talk.expires_at) == (
+        world["person"].pk, {"start": "2026-01-06", "_trail": ["start"]}, T0
+    )
     written |= {models.IncidentEvent, models.AlertDelivery, models.ExpensePhoto,
-                models.DeliveryAttempt, models.OutboxAttachment}
+                models.DeliveryAttempt, models.OutboxAttachment, models.Conversation}
     assert {getattr(models, name) for name in models.__all__} == written
 
 

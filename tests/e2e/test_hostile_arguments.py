@@ -79,7 +79,7 @@ async def test_leave_with_impossible_dates(
     head = sandbox.add_person(8302, "Head", "en")
     for args in ("2026-02-30 sick", "2026-13-01 sick", "2026-00-10 sick", "99999-01-01 x"):
         amina.send_command("leave", args)
-        assert "/leave 2026-12-01" in ((await amina.wait_for_message()).raw_text or "")
+        assert "/leave 12-24" in ((await amina.wait_for_message()).raw_text or "")
     amina.send_command("leave", "9999-12-30 9999-12-31 far away")
     assert "more than 366 days ahead" in ((await amina.wait_for_message()).raw_text or "")
     amina.send_command("leave", "0001-01-01 long ago")

@@ -82,7 +82,12 @@ def _msgids_in_source() -> set[str]:
                 if not isinstance(node, ast.Call):
                     continue
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-                index = {"translate": 1, "N_": 0}.get(name)
+                found.update(  # msgid="..." given to a domain error
+                    str(keyword.value.value) for keyword in node.keywords
+                    if keyword.arg == "msgid" and isinstance(keyword.value, ast.Constant)
+                )
+                # A conversation's Text(msgid, ...) and Choice(value, label msgid, ...).
+                index = {"translate": 1, "N_": 0, "Text": 0, "Choice": 1}.get(name)
                 if index is None or len(node.args) <= index:
                     continue
                 arg = node.args[index]
@@ -129,3 +134,16 @@ def test_no_msgid_is_defined_twice() -> None:
         ids = re.findall(r'^msgid "(.+)"$', path.read_text(encoding="utf-8"), flags=re.M)
         twice = sorted(msgid for msgid, count in Counter(ids).items() if count > 1)
         assert not twice, f"{language}: {twice}"
+
+
+def test_days_are_written_with_their_weekday_in_the_readers_language() -> None:
+    """Babel's skeletons: the weekday, month and day in each language's own order."""
+    from datetime import date
+
+    from i18n import format_day
+
+    day = date(2026, 12, 2)
+    assert format_day("en", day) == "Wed, Dec 2"
+    assert format_day("en", day, year=True) == "Wed, Dec 2, 2026"
+    assert format_day("zh-Hans", day) == "12月2日周三"
+    assert format_day("zh-Hans", day, year=True) == "2026年12月2日周三"

@@ -151,3 +151,12 @@ class DeliveryStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class InboxStatus(StrEnum):
+    """Where one inbound Telegram update stands."""
+
+    PENDING = "pending"
+    HANDLED = "handled"
+    # Cannot be parsed, or its handling failed every time: never handled.
+    SKIPPED = "skipped"

@@ -24,6 +24,9 @@ class RenderedMessage:
     paid: bool = False
     # (file name, bytes): sent as a document with `text` as its caption.
     document: tuple[str, bytes] | None = None
+    # Telegram's reply_markup as is (used instead of `buttons`), and the text's parse mode.
+    reply_markup: dict[str, Any] | None = None
+    parse_mode: str | None = None
 
 
 @dataclass(frozen=True)

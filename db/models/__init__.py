@@ -2,8 +2,9 @@
 
 from db.models.alerts import Alert, AlertDelivery
 from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
-from db.models.audit import AuditLog, ProcessedUpdate
+from db.models.audit import AuditLog
 from db.models.delivery import DeliveryAttempt, OutboxAttachment, OutboxMessage
+from db.models.inbox import InboundUpdate
 from db.models.incidents import Incident, IncidentEvent
 from db.models.money import Budget, ExchangeRate, Expense, ExpensePhoto
 from db.models.outings import Outing
@@ -24,6 +25,7 @@ __all__ = [
     "Expense",
     "ExpensePhoto",
     "Holiday",
+    "InboundUpdate",
     "Incident",
     "IncidentEvent",
     "Invite",
@@ -33,7 +35,6 @@ __all__ = [
     "Outing",
     "Person",
     "PersonRole",
-    "ProcessedUpdate",
     "Station",
     "WeeklyPlan",
 ]

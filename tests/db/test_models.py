@@ -18,6 +18,7 @@ from db.enums import (
     ContactKind,
     DeliveryStatus,
     ExpenseStatus,
+    InboxStatus,
     IncidentKind,
     Lane,
     OutingStatus,
@@ -87,7 +88,9 @@ def _rows(w: dict[str, Any]) -> list[tuple[type[Model], dict[str, Any]]]:
                                 "next_attempt_at": T0, "status": DeliveryStatus.PENDING}),
         (models.AuditLog, {"at": T0, "actor": h, "action": "outing.approve",
                            "object_kind": "outing", "object_id": 1, "data": {"k": [1, 2]}}),
-        (models.ProcessedUpdate, {"bot_id": 1, "update_id": 2**40, "processed_at": T0}),
+        (models.InboundUpdate, {"bot_id": 1, "update_id": 2**40, "sender_id": 2**40,
+                                "received_at": T0, "payload": {"update_id": 2**40},
+                                "status": InboxStatus.HANDLED, "handled_at": T0}),
     ]
 
 

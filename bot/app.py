@@ -68,7 +68,7 @@ def quiet_chatty_loggers() -> None:
     """Keep personal data out of the log even at DEBUG."""
     for name in CHATTY_LOGGERS:
         logger_ = logging.getLogger(name)
-        if logger_.getEffectiveLevel() < logging.INFO:
+        if logger_.level < logging.INFO:
             logger_.setLevel(logging.INFO)
 
 

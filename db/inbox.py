@@ -53,36 +53,27 @@ async def take_oldest(bot_id: int, sender_id: int | None) -> InboundUpdate | Non
     its connection and with it the lock: the update is free again at once, no lease to wait
     for. SQLite has one writer, which holds the database for the whole transaction.
     """
-    for _ in range(3):
-        oldest = await (
-            InboundUpdate.filter(**_of_sender(bot_id, sender_id))
-            .order_by("update_id")
-            .only("id")
-            .first()
+    if _dialect() != "postgres":
+        return await (
+            InboundUpdate.filter(**_of_sender(bot_id, sender_id)).order_by("update_id").first()
         )
-        if oldest is None:
-            return None
-        if _dialect() != "postgres":
-            return await InboundUpdate.get_or_none(id=oldest.id, status=InboxStatus.PENDING)
-        # Never LIMIT 1 ... SKIP LOCKED over the sender's rows: it would skip the update being
-        # handled and return the next one, out of order.
-        locked = await (
-            InboundUpdate.filter(id=oldest.id, status=InboxStatus.PENDING)
-            .select_for_update(skip_locked=True)
-            .first()
-        )
-        if locked is not None:
-            return locked
-        # Locked by another process, or handled a moment ago: in that case look again.
-        newest = await (
-            InboundUpdate.filter(**_of_sender(bot_id, sender_id))
-            .order_by("update_id")
-            .only("id")
-            .first()
-        )
-        if newest is None or newest.id == oldest.id:
-            return None
-    return None
+    # Never LIMIT 1 ... SKIP LOCKED over the sender's rows: it would skip the update being
+    # handled and return the next one, out of order. Lock the oldest, or nothing.
+    sender = (
+        "sender_id = $2" if sender_id is not None else "sender_id IS NULL AND $2::bigint IS NULL"
+    )
+    rows = await connections.get("default").execute_query_dict(
+        f"""SELECT * FROM inbound_update WHERE id = (
+                SELECT id FROM inbound_update
+                WHERE bot_id = $1 AND status = 'pending' AND {sender}
+                ORDER BY update_id LIMIT 1
+            ) AND status = 'pending'
+            FOR UPDATE SKIP LOCKED""",  # noqa: S608 - a fixed fragment, values are parameters
+        [bot_id, sender_id],
+    )
+    if not rows:
+        return None
+    return InboundUpdate._init_from_db(**rows[0])
 
 
 async def finish(

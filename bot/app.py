@@ -28,6 +28,7 @@ from bot.polling import Poller
 from bot.replies import OutpostBot, mark_failed
 from bot.scheduler import Scheduler, build_scheduler
 from bot.settings import SANDBOX_DATABASE_URL, Settings
+from db.config import is_sqlite
 from db.database import (
     DatabaseNotMigrated,
     apply_migrations,
@@ -215,6 +216,9 @@ class Outpost:
             clock=self.clock,
             worker_id=default_worker_id(),
             on_replies=self._replies_written,
+            # SQLite has one writer, held for a whole transaction: one handling at a time
+            # leaves the outbox and polling a turn between two; PostgreSQL's pool has five.
+            max_handling=1 if is_sqlite(self.settings.database_url) else 4,
         )
         await handlers.chat.publish_commands(self.telegram)
 

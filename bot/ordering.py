@@ -36,7 +36,9 @@ class InboxDispatcher:
 
     A person with updates waiting has one task here, which handles them one after the other;
     at most `max_senders` such tasks run, and a person waiting for a free task holds nothing
-    (a flood from one person takes one task, never the others'). After `turn` updates in a row
+    (a flood from one person takes one task, never the others'). A task takes one of
+    `max_handling` database slots only for the handling itself, never while it waits for the
+    person's earlier update. After `turn` updates in a row
     a person goes to the back of the line if others wait. Each update is handled in one
     database transaction with its replies (see bot/replies.py) and its row marked handled, so
     it is handled exactly once; the row is locked meanwhile, so that with two processes on one
@@ -53,6 +55,7 @@ class InboxDispatcher:
         worker_id: str,
         on_replies: Callable[[Lane], None] | None = None,
         max_senders: int = 64,
+        max_handling: int = 4,
         poll_seconds: float = 1.0,
         turn: int = 8,
         give_up_after: int = 3,
@@ -63,6 +66,9 @@ class InboxDispatcher:
         self.worker_id = worker_id
         self.on_replies = on_replies
         self.max_senders = max_senders
+        # Transactions open at once: each holds a database connection (SQLite: the database)
+        # for the whole handling, and the outbox and polling need theirs in between.
+        self._handling = asyncio.Semaphore(max_handling)
         self.poll_seconds = poll_seconds
         self.turn = turn
         self.give_up_after = give_up_after
@@ -192,7 +198,7 @@ class InboxDispatcher:
         lane = updates.REPLY_LANE
         replied = False
         try:
-            async with in_transaction():
+            async with self._handling, in_transaction():
                 row = await inbox.take_oldest(self.bot_id, sender)
                 if row is None:
                     return "none"

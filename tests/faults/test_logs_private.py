@@ -40,9 +40,6 @@ async def test_a_session_leaves_no_personal_data_in_the_log(
 ) -> None:
     """Registration with a phone number, a check-in with a location, a free text."""
     caplog.set_level(logging.DEBUG)
-    # Five answers within a second in one chat: this test is about the log, not about pacing
-    # (the outbox retries a 429 after retry_after on the test's clock, which stands still).
-    sandbox.sandbox.limits.enabled = False
     clock.set(datetime(2026, 1, 5, 7, 40, tzinfo=UTC))
     await Station.create(
         code="LOS", name="Lagos service station", country="NG", city="Lagos", lat=6.4281,

@@ -4,7 +4,7 @@ handlers of the test's own, and updates stored as polling or the webhook would."
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -17,7 +17,7 @@ from services.updates import Inbound, receive
 
 TOKEN = "424243:INBOX-unit-token-for-sandbox"
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
-Handler = Callable[[Update, Any], Awaitable[None]]
+Handler = Callable[[Update, Any], Coroutine[Any, Any, None]]
 
 
 async def _fail_quietly(update: object, context: Any) -> None:

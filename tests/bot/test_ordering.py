@@ -184,3 +184,58 @@ async def test_updates_left_pending_by_a_stopped_process_are_handled_at_start(
         await dispatcher.idle()
         await dispatcher.stop()
     assert sorted(handled) == [5, 6]
+
+
+@pytest.mark.skipif(not on_postgres(), reason="two processes share a database on PostgreSQL")
+async def test_two_dispatchers_on_one_database_handle_each_update_once_in_order(
+    db: str, clock: ManualClock
+) -> None:
+    """As two Outpost processes would: every update once, each person's strictly in order,
+    never two of one person at the same time, and both dispatchers at work."""
+    senders = list(range(1, 7))
+    running: set[int] = set()
+    overlaps: list[int] = []
+    seen: dict[int, list[int]] = {sender: [] for sender in senders}
+    by_worker: dict[str, int] = {}
+    finished = asyncio.Event()
+    total = 40 * len(senders)
+
+    def handler_for(worker: str) -> Any:
+        async def handle(update: Update, context: Any) -> None:
+            assert update.effective_user is not None
+            sender = update.effective_user.id
+            if sender in running:  # a handler's assert would only make it be tried again
+                overlaps.append(update.update_id)
+            running.add(sender)
+            await asyncio.sleep(0)  # let the other dispatcher try to take this person's next
+            seen[sender].append(update.update_id)
+            by_worker[worker] = by_worker.get(worker, 0) + 1
+            running.discard(sender)
+            if sum(len(ids) for ids in seen.values()) == total:
+                finished.set()
+
+        return handle
+
+    async with inbox_application(handler_for("a")) as (app_a, _), inbox_application(
+        handler_for("b")
+    ) as (app_b, _):
+        assert app_a.bot.id == app_b.bot.id
+        updates = [text_update(i, senders[i % len(senders)]) for i in range(1, total + 1)]
+        await store(app_a.bot.id, clock, *updates)
+        first = InboxDispatcher(app_a, clock=clock, worker_id="a", max_handling=2)
+        second = InboxDispatcher(app_b, clock=clock, worker_id="b", max_handling=2)
+        await first.start()
+        await second.start()
+        first.wake(senders)
+        second.wake(senders)
+        await finished.wait()
+        await first.stop()
+        await second.stop()
+    assert overlaps == []
+    for sender, ids in seen.items():
+        assert ids == sorted(ids)
+        assert len(ids) == len(set(ids)) == 40, sender
+    assert set(by_worker) == {"a", "b"}
+    rows = await InboundUpdate.filter(status=InboxStatus.HANDLED)
+    assert len(rows) == total
+    assert {row.claimed_by for row in rows} == {"a", "b"}

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import time as wall_time
 from pathlib import Path
@@ -30,7 +32,13 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageH
 from bench.common import DEFAULT_POSTGRES, fresh_database, percentile, sandbox_process
 from bot.app import TelegramEndpoint, build_telegram, menu_publisher
 from bot.delivery.aiohttp_request import AiohttpRequest
-from db.enums import Role
+from bot.delivery.config import DeliveryConfig, RateConfig
+from bot.delivery.service import DeliveryService, default_worker_id
+from bot.delivery.telegram import TelegramSender, make_bot
+from bot.ordering import InboxDispatcher
+from bot.polling import Poller
+from bot.replies import OutpostBot
+from db.enums import Channel, Role
 from db.models import Person, PersonRole, Station
 from services.clock import SystemClock
 
@@ -112,9 +120,69 @@ def _bare_bot(url: str, *, aiohttp_backend: bool) -> Application[Any, Any, Any, 
     return application
 
 
+Running = Callable[[], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _bare_running(application: Application[Any, Any, Any, Any, Any, Any]) -> Running:
+    @contextlib.asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        await application.initialize()
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await application.shutdown()
+
+    return running
+
+
+def _outpost_running(url: str) -> Running:
+    """Outpost's way in and out: polling into the inbox, the dispatcher, replies by the outbox
+    (paced far above the sandbox's rate here: its limits are off, as for the bare bot)."""
+
+    @contextlib.asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        clock = SystemClock()
+        application = build_telegram(
+            TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url), clock=clock
+        )
+        await application.initialize()
+        unpaced = DeliveryConfig(
+            rate=RateConfig(per_second=100_000, per_chat_per_second=1000, per_chat_burst=1000)
+        )
+        delivery = DeliveryService(
+            senders={Channel.TELEGRAM: TelegramSender(make_bot(OUTPOST_TOKEN, url), own_bot=True)},
+            config=unpaced,
+            clock=clock,
+            rate_clock=time.monotonic,
+        )
+        await delivery.start()
+        dispatcher = InboxDispatcher(
+            application, clock=clock, worker_id=default_worker_id(), on_replies=delivery.wake
+        )
+        await dispatcher.start()
+        bot = application.bot
+        assert isinstance(bot, OutpostBot)
+        poller = Poller(bot, clock=clock, on_stored=dispatcher.wake)
+        await poller.start()
+        try:
+            yield
+        finally:
+            await poller.stop()
+            await dispatcher.stop()
+            await delivery.stop()
+            await application.shutdown()
+
+    return running
+
+
 async def _measure(
     url: str,
-    application: Application[Any, Any, Any, Any, Any, Any],
+    running: Running,
     bot: str,
     sizes: Sizes,
     *,
@@ -124,51 +192,42 @@ async def _measure(
 
     With `single`, people come one at a time instead, each after the previous one's answer.
     """
-    await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
     latencies: list[float] = []
     elapsed = 0.0
-    try:
-        async with aiohttp.ClientSession() as session:
-            await _api(session, "DELETE", f"{url}/sandbox/api/stats?bot={bot}")
-            first_single = FIRST_ID + sizes.people * sizes.bursts
-            rounds = (
-                [[i] for i in range(first_single, first_single + sizes.single)]
-                if single
-                else [
-                    list(range(FIRST_ID + b * sizes.people, FIRST_ID + (b + 1) * sizes.people))
-                    for b in range(sizes.bursts)
-                ]
+    async with running(), aiohttp.ClientSession() as session:
+        await _api(session, "DELETE", f"{url}/sandbox/api/stats?bot={bot}")
+        first_single = FIRST_ID + sizes.people * sizes.bursts
+        rounds = (
+            [[i] for i in range(first_single, first_single + sizes.single)]
+            if single
+            else [
+                list(range(FIRST_ID + b * sizes.people, FIRST_ID + (b + 1) * sizes.people))
+                for b in range(sizes.bursts)
+            ]
+        )
+        answered = 0
+        for ids in rounds:
+            started = time.perf_counter()
+            await _api(
+                session,
+                "POST",
+                f"{url}/sandbox/api/burst",
+                {
+                    "bot": bot,
+                    "user_ids": ids,
+                    "latitude": STATION[0] + 0.0005,
+                    "longitude": STATION[1],
+                },
             )
-            answered = 0
-            for ids in rounds:
-                started = time.perf_counter()
-                await _api(
-                    session,
-                    "POST",
-                    f"{url}/sandbox/api/burst",
-                    {
-                        "bot": bot,
-                        "user_ids": ids,
-                        "latitude": STATION[0] + 0.0005,
-                        "longitude": STATION[1],
-                    },
-                )
-                answered += len(ids)
-                while True:
-                    stats = await _api(session, "GET", f"{url}/sandbox/api/stats?bot={bot}")
-                    if len(stats["reply_latencies"]) >= answered:
-                        break
-                    await asyncio.sleep(0.001 if single else 0.02)
-                elapsed += time.perf_counter() - started
-            stats = await _api(session, "DELETE", f"{url}/sandbox/api/stats?bot={bot}")
-            latencies = stats["reply_latencies"]
-    finally:
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
+            answered += len(ids)
+            while True:
+                stats = await _api(session, "GET", f"{url}/sandbox/api/stats?bot={bot}")
+                if len(stats["reply_latencies"]) >= answered:
+                    break
+                await asyncio.sleep(0.001 if single else 0.02)
+            elapsed += time.perf_counter() - started
+        stats = await _api(session, "DELETE", f"{url}/sandbox/api/stats?bot={bot}")
+        latencies = stats["reply_latencies"]
     return len(latencies) / elapsed, latencies
 
 
@@ -178,27 +237,18 @@ async def run(sizes: Sizes, database_url: str) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder, sandbox_process(bots, "--no-limits") as url:
         async with fresh_database(database_url, Path(folder)):
             await _seed(url, sizes)
-            outpost = build_telegram(
-                TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url),
-                webhook=False,
-                clock=SystemClock(),
-                rate_limited=False,
-            )
-            bare = _bare_bot(url, aiohttp_backend=False)
+            bare = _bare_running(_bare_bot(url, aiohttp_backend=False))
             bare_rate, _ = await _measure(url, bare, "bare_bench_bot", sizes)
-            bare_aio = _bare_bot(url, aiohttp_backend=True)
+            bare_aio = _bare_running(_bare_bot(url, aiohttp_backend=True))
             bare_aio_rate, _ = await _measure(url, bare_aio, "bare_bench_bot", sizes)
             # Steady state: everyone's command menu was published on an earlier day.
+            endpoint = TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url)
+            book = menu_publisher(build_telegram(endpoint, clock=SystemClock())).book
             await Person.filter(telegram_id__gte=FIRST_ID).update(
-                menu_key=menu_publisher(outpost).book.menu_key({Role.STAFF}, "en")
+                menu_key=book.menu_key({Role.STAFF}, "en")
             )
+            outpost = _outpost_running(url)
             rate, latencies = await _measure(url, outpost, "outpost_bench_bot", sizes)
-            outpost = build_telegram(
-                TelegramEndpoint(token=OUTPOST_TOKEN, api_url=url),
-                webhook=False,
-                clock=SystemClock(),
-                rate_limited=False,
-            )
             _, unloaded = await _measure(url, outpost, "outpost_bench_bot", sizes, single=True)
             checkins = await Person.filter(checkins__id__isnull=False).distinct().count()
     expected = sizes.people * sizes.bursts + sizes.single

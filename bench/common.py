@@ -50,6 +50,8 @@ def sandbox_process(bots: dict[str, str], *extra: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
 
 
 def _dsn(url: str, database: str) -> str:

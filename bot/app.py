@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers.chat
 import handlers.chat.attendance
@@ -21,12 +22,15 @@ from bot.delivery.aiohttp_request import AiohttpRequest
 from bot.delivery.base import Sender
 from bot.delivery.email import EmailSender
 from bot.delivery.hooks import DeliveryHooks
-from bot.delivery.service import DeliveryService
+from bot.delivery.service import DeliveryService, default_worker_id
 from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
 from bot.menus import MenuPublisher
-from bot.ordering import PerPersonUpdateProcessor
+from bot.ordering import InboxDispatcher
+from bot.polling import Poller
+from bot.replies import OutpostBot, mark_failed
 from bot.settings import SANDBOX_DATABASE_URL, Settings
+from db.config import is_sqlite
 from db.database import (
     DatabaseNotMigrated,
     apply_migrations,
@@ -34,11 +38,11 @@ from db.database import (
     open_database,
     require_migrated,
 )
-from db.enums import Channel
+from db.enums import Channel, Lane
 from handlers.chat.common import MENUS_KEY, OutpostContext, wire
 from handlers.chat.edge import ErrorEdge
 from handlers.web.health import healthz
-from handlers.web.keys import CLOCK, TELEGRAM, UPDATES_IN_HAND, VERSION, WEBHOOK_SECRET
+from handlers.web.keys import CLOCK, INBOX_WAKE, TELEGRAM, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
 from services import alerts
 from services.attendance import STATION_DAY, ensure_station_deadlines, handle_station_day
@@ -76,32 +80,44 @@ class TelegramEndpoint:
     api_url: str
 
 
-def build_telegram(
-    endpoint: TelegramEndpoint, *, webhook: bool, clock: Clock, rate_limited: bool = True
-) -> TelegramApp:
+# Loggers that write request parameters or SQL values (message texts, phone numbers,
+# positions) at DEBUG: they stay at INFO whatever the log level.
+CHATTY_LOGGERS = ("telegram", "tortoise", "aiosqlite", "asyncpg", "hpack", "httpx", "httpcore")
+
+
+def quiet_chatty_loggers() -> None:
+    """Keep personal data out of the log even at DEBUG."""
+    for name in CHATTY_LOGGERS:
+        logger_ = logging.getLogger(name)
+        if logger_.level < logging.INFO:
+            logger_.setLevel(logging.INFO)
+
+
+def build_telegram(endpoint: TelegramEndpoint, *, clock: Clock) -> TelegramApp:
     """The python-telegram-bot Application with every chat handler registered.
 
-    `rate_limited=False` drops PTB's flood-limit pacing of direct answers (benchmarks only).
+    Updates do not reach it through PTB's Updater: they are stored in the inbox (by polling or
+    the webhook) and handed to `process_update` by the inbox dispatcher (bot/ordering.py).
+    Its bot captures replies for the outbox and retries direct calls (bot/replies.py); PTB's
+    AIORateLimiter is not used: on one chat's 429 it pauses every chat.
     """
+    quiet_chatty_loggers()
     api = endpoint.api_url.rstrip("/")
-    builder = (
-        ApplicationBuilder()
-        .token(endpoint.token)
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
+    bot = OutpostBot(
+        endpoint.token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
         # aiohttp instead of PTB's default httpx: several times more requests per second here
         # (docs/performance.md).
-        .request(AiohttpRequest(connection_pool_size=64))
-        .get_updates_request(AiohttpRequest(connection_pool_size=2))
-        # Many people at once, each person's updates in order (bot/ordering.py).
-        .concurrent_updates(PerPersonUpdateProcessor())
+        request=AiohttpRequest(connection_pool_size=64),
+        get_updates_request=AiohttpRequest(connection_pool_size=2),
+    )
+    builder = (
+        ApplicationBuilder()
+        .bot(bot)
+        .updater(None)
         .context_types(ContextTypes(context=OutpostContext))
     )
-    if rate_limited:
-        limiter: Any = AIORateLimiter(max_retries=3)
-        builder = builder.rate_limiter(limiter)
-    if webhook:
-        builder = builder.updater(None)
     application = builder.build()
     handlers.chat.register(application)
     handlers.chat.attendance.register(application)
@@ -112,7 +128,8 @@ def build_telegram(
     # Menus go out through a bot of their own, outside the answers' rate limiter.
     menus = MenuPublisher(make_bot(endpoint.token, endpoint.api_url, connection_pool_size=4), book)
     wire(application, clock=clock, commands=book, menus=menus)
-    application.add_error_handler(ErrorEdge())
+    # An unexpected error rolls the update's transaction back; the inbox handles it again.
+    application.add_error_handler(ErrorEdge(on_unexpected=mark_failed))
     return application
 
 
@@ -123,7 +140,11 @@ def menu_publisher(application: TelegramApp) -> MenuPublisher:
 
 
 def build_web(
-    *, telegram: TelegramApp, clock: Clock, webhook_secret: str | None
+    *,
+    telegram: TelegramApp,
+    clock: Clock,
+    webhook_secret: str | None,
+    inbox_wake: Callable[[Iterable[int | None]], None] | None = None,
 ) -> web.Application:
     """The aiohttp application: health, the Telegram webhook (only when updates come by
     webhook: `webhook_secret` set) and (later) the web app."""
@@ -133,8 +154,9 @@ def build_web(
     app[VERSION] = __version__
     app.router.add_get("/healthz", healthz)
     if webhook_secret is not None:
+        assert inbox_wake is not None
         app[WEBHOOK_SECRET] = webhook_secret
-        app[UPDATES_IN_HAND] = set()
+        app[INBOX_WAKE] = inbox_wake
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     return app
 
@@ -160,6 +182,8 @@ class Outpost:
     web_url: str = ""
     deadlines: DeadlineEngine | None = None
     delivery: DeliveryService | None = None
+    dispatcher: InboxDispatcher | None = None
+    poller: Poller | None = None
     # False leaves the deadline engine to be driven by hand (`deadlines.run_due()`): tests
     # whose clock stands still must not see deadlines fired at unpredictable moments.
     ticking: bool = True
@@ -217,9 +241,18 @@ class Outpost:
         return TelegramEndpoint(token=token, api_url=self.sandbox.url)
 
     async def _start_telegram(self, endpoint: TelegramEndpoint) -> None:
-        self.telegram = build_telegram(endpoint, webhook=self.settings.webhook, clock=self.clock)
+        self.telegram = build_telegram(endpoint, clock=self.clock)
         await self.telegram.initialize()
         self._started.append("telegram")
+        self.dispatcher = InboxDispatcher(
+            self.telegram,
+            clock=self.clock,
+            worker_id=default_worker_id(),
+            on_replies=self._replies_written,
+            # SQLite has one writer, held for a whole transaction: one handling at a time
+            # leaves the outbox and polling a turn between two; PostgreSQL's pool has five.
+            max_handling=1 if is_sqlite(self.settings.database_url) else 4,
+        )
         await handlers.chat.publish_commands(self.telegram)
         await menu_publisher(self.telegram).start()
         self._started.append("menus")
@@ -245,14 +278,20 @@ class Outpost:
         await self.delivery.start()
         self._started.append("delivery")
 
+    def _replies_written(self, lane: Lane) -> None:
+        if self.delivery is not None:
+            self.delivery.wake(lane)
+
     async def _start_web(self) -> None:
         assert self.telegram is not None
+        assert self.dispatcher is not None
         app = build_web(
             telegram=self.telegram,
             clock=self.clock,
             webhook_secret=(
                 self.settings.effective_webhook_secret() if self.settings.webhook else None
             ),
+            inbox_wake=self.dispatcher.wake,
         )
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
@@ -271,7 +310,9 @@ class Outpost:
 
     async def _start_updates(self) -> None:
         assert self.telegram is not None
+        assert self.dispatcher is not None
         await self.telegram.start()
+        await self.dispatcher.start()
         self._started.append("updates")
         if self.settings.webhook:
             assert self.settings.public_url is not None
@@ -283,9 +324,11 @@ class Outpost:
             )
             logger.info("taking updates by webhook")
         else:
-            assert self.telegram.updater is not None
-            await self.telegram.bot.delete_webhook()
-            await self.telegram.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            bot = self.telegram.bot
+            assert isinstance(bot, OutpostBot)
+            await bot.delete_webhook()
+            self.poller = Poller(bot, clock=self.clock, on_stored=self.dispatcher.wake)
+            await self.poller.start()
             logger.info("taking updates by long polling")
 
     async def _start_deadlines(self) -> None:
@@ -315,8 +358,10 @@ class Outpost:
         if part == "deadlines" and self.deadlines is not None:
             await self.deadlines.stop()
         elif part == "updates" and self.telegram is not None:
-            if self.telegram.updater is not None and self.telegram.updater.running:
-                await self.telegram.updater.stop()
+            if self.poller is not None:
+                await self.poller.stop()
+            if self.dispatcher is not None:
+                await self.dispatcher.stop()
             await self.telegram.stop()
         elif part == "menus" and self.telegram is not None:
             await menu_publisher(self.telegram).stop()

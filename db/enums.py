@@ -162,3 +162,12 @@ class DeadlineStatus(StrEnum):
     DONE = "done"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+class InboxStatus(StrEnum):
+    """Where one inbound Telegram update stands."""
+
+    PENDING = "pending"
+    HANDLED = "handled"
+    # Cannot be parsed, or its handling failed every time: never handled.
+    SKIPPED = "skipped"

@@ -221,6 +221,11 @@ async def _fall_back(item: Settlement) -> int | None:
                 language=person.language,
                 msgid=row.msgid,
                 params=row.params,
+                # A reply written out by its handler keeps its words; its Telegram markup and
+                # HTML go no further than Telegram.
+                text=row.text,
+                parse_mode=row.parse_mode if channel == Channel.TELEGRAM else None,
+                reply_markup=row.reply_markup if channel == Channel.TELEGRAM else None,
                 buttons=row.buttons if channel == Channel.TELEGRAM else None,
                 attachment_id=row.attachment_id,
                 idempotency_key=key,

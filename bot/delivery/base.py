@@ -28,6 +28,9 @@ class RenderedMessage:
     # whether that message is a document (its caption is edited, not a text).
     edit_of: str | None = None
     edit_caption: bool = False
+    # Telegram's reply_markup as is (used instead of `buttons`), and the text's parse mode.
+    reply_markup: dict[str, Any] | None = None
+    parse_mode: str | None = None
 
 
 @dataclass(frozen=True)

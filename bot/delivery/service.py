@@ -423,9 +423,13 @@ class DeliveryService:
             channel=Channel(row.channel),
             lane=Lane(row.lane),
             address=row.address,
-            text=translate(job.language, row.msgid, **params),
+            text=(
+                row.text if row.text is not None else translate(job.language, row.msgid, **params)
+            ),
             buttons=buttons,
             paid=job.paid,
+            reply_markup=row.reply_markup,
+            parse_mode=row.parse_mode,
         )
 
     async def _with_attachment(self, job: _Job) -> RenderedMessage:

@@ -101,13 +101,15 @@ class TelegramSender:
                     document=data,
                     filename=file_name,
                     caption=message.text[:CAPTION_LIMIT],
-                    reply_markup=inline_keyboard(message.buttons),
+                    parse_mode=message.parse_mode,
+                    reply_markup=_reply_markup(message),
                 )
             else:
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
                     text=message.text,
-                    reply_markup=inline_keyboard(message.buttons),
+                    parse_mode=message.parse_mode,
+                    reply_markup=_reply_markup(message),
                     allow_paid_broadcast=True if message.paid else None,
                 )
         except TelegramError as exc:
@@ -174,6 +176,13 @@ def outcome_of(exc: TelegramError) -> Outcome:
     if isinstance(exc, NetworkError):
         return Outcome("retry", http_status=status_of(exc.message), error=exc.message)
     return Outcome("retry", error=f"{type(exc).__name__}: {exc.message}")
+
+
+def _reply_markup(message: RenderedMessage) -> Any:
+    # A raw reply_markup goes to Telegram as is (PTB serialises a dict unchanged).
+    if message.reply_markup is not None:
+        return message.reply_markup
+    return inline_keyboard(message.buttons)
 
 
 def _is_int(text: str) -> bool:

@@ -2,10 +2,11 @@
 
 from db.models.alerts import Alert, AlertDelivery
 from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
-from db.models.audit import AuditLog, ProcessedUpdate
+from db.models.audit import AuditLog
 from db.models.conversations import Conversation
 from db.models.deadlines import Deadline
 from db.models.delivery import DeliveryAttempt, OutboxAttachment, OutboxMessage
+from db.models.inbox import InboundUpdate
 from db.models.incidents import Incident, IncidentEvent
 from db.models.money import Budget, ExchangeRate, Expense, ExpensePhoto
 from db.models.outings import Outing
@@ -28,6 +29,7 @@ __all__ = [
     "Expense",
     "ExpensePhoto",
     "Holiday",
+    "InboundUpdate",
     "Incident",
     "IncidentEvent",
     "Invite",
@@ -37,7 +39,6 @@ __all__ = [
     "Outing",
     "Person",
     "PersonRole",
-    "ProcessedUpdate",
     "Station",
     "WeeklyPlan",
 ]

@@ -1,4 +1,4 @@
-"""The audit log and processed Telegram updates."""
+"""The audit log."""
 
 from __future__ import annotations
 
@@ -26,17 +26,3 @@ class AuditLog(Model):
     class Meta:
         table = "audit_log"
         indexes = (("object_kind", "object_id"), ("at",))
-
-
-class ProcessedUpdate(Model):
-    """A Telegram update already handled: a redelivered webhook is not handled twice."""
-
-    id = fields.BigIntField(primary_key=True)
-    bot_id = fields.BigIntField()
-    update_id = fields.BigIntField()
-    processed_at = fields.DatetimeField()
-
-    class Meta:
-        table = "processed_update"
-        unique_together = (("bot_id", "update_id"),)
-        indexes = (("processed_at",),)

@@ -40,6 +40,11 @@ class OutboxMessage(Model):
     msgid = fields.CharField(max_length=200)
     params: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     buttons: fields.JSONField[Any] = fields.JSONField(null=True)
+    # A reply written while handling an update: its text as rendered then (used instead of
+    # msgid and params), Telegram's reply_markup as is (a reply keyboard, say) and parse mode.
+    text = fields.TextField(null=True)
+    reply_markup: fields.JSONField[Any] = fields.JSONField(null=True)
+    parse_mode = fields.CharField(max_length=16, null=True)
     # What to do to the message: send, or edit one sent before.
     action = fields.CharField(max_length=32, default="send")
     # An edit: the outbox row whose sent message it changes.

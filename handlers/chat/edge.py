@@ -10,6 +10,7 @@ with its traceback (never the update's content), counted, and answered "error.ge
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Message, Update
@@ -27,8 +28,10 @@ class ErrorEdge:
     """The application's error handler; `unexpected` counts the errors that were not
     DomainErrors (tests assert it stays zero under hostile input)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_unexpected: Callable[[BaseException], None] | None = None) -> None:
         self.unexpected = 0
+        # Told of every unexpected error of an update (the inbox then rolls its handling back).
+        self.on_unexpected = on_unexpected
 
     async def __call__(self, update: object, context: Any) -> None:
         """Answer the update's sender for the error, then stop the update's other handlers."""
@@ -43,6 +46,8 @@ class ErrorEdge:
             msgid, params = error.msgid, error.params
         else:
             self.unexpected += 1
+            if self.on_unexpected is not None:
+                self.on_unexpected(error)
             logger.error("error while handling update %s", update.update_id, exc_info=error)
             msgid, params = "error.generic", {}
         text = describe(await _language(update), msgid, params)

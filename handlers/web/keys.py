@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from services.clock import Clock
 TELEGRAM = web.AppKey("telegram", Application[Any, Any, Any, Any, Any, Any])
 CLOCK = web.AppKey("clock", Clock)
 WEBHOOK_SECRET = web.AppKey("webhook_secret", str)
-# Update ids this process is handling right now (a redelivery meanwhile must wait).
-UPDATES_IN_HAND = web.AppKey("updates_in_hand", set[int])
+# Tells the inbox dispatcher that these senders have new updates stored.
+InboxWake = Callable[[Iterable[int | None]], None]
+INBOX_WAKE: web.AppKey[InboxWake] = web.AppKey("inbox_wake")
 VERSION = web.AppKey("version", str)

@@ -19,6 +19,7 @@ from db.enums import (
     DeadlineStatus,
     DeliveryStatus,
     ExpenseStatus,
+    InboxStatus,
     IncidentKind,
     Lane,
     OutingStatus,
@@ -88,10 +89,12 @@ def _rows(w: dict[str, Any]) -> list[tuple[type[Model], dict[str, Any]]]:
                                 "next_attempt_at": T0, "status": DeliveryStatus.PENDING}),
         (models.AuditLog, {"at": T0, "actor": h, "action": "outing.approve",
                            "object_kind": "outing", "object_id": 1, "data": {"k": [1, 2]}}),
-        (models.ProcessedUpdate, {"bot_id": 1, "update_id": 2**40, "processed_at": T0}),
         (models.Deadline, {"kind": "station_day", "key": "1", "due_at": T0,
                            "payload": {"day_of_month": 26}, "status": DeadlineStatus.CLAIMED,
                            "claimed_by": "host:1:ab", "lease_until": T0}),
+        (models.InboundUpdate, {"bot_id": 1, "update_id": 2**40, "sender_id": 2**40,
+                                "received_at": T0, "payload": {"update_id": 2**40},
+                                "status": InboxStatus.HANDLED, "handled_at": T0}),
     ]
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest_asyncio
 
 from bot.app import Outpost
-from bot.sandbox import SandboxServer
+from bot.sandbox import FloodLimits, SandboxServer
 from bot.settings import Settings
 from services.clock import ManualClock
 
@@ -29,7 +29,10 @@ async def sandbox(clock: ManualClock) -> AsyncIterator[SandboxServer]:
 
     Message dates follow the test's clock, as Telegram's follow real time.
     """
-    server = SandboxServer("127.0.0.1", 0)
+    # Replies leave through the outbox, which paces each chat as Telegram does (1/s, burst
+    # of 3); the sandbox allows a longer burst so that timing jitter between the two buckets
+    # never yields a 429, whose retry would wait on the test's clock, which stands still.
+    server = SandboxServer("127.0.0.1", 0, limits=FloodLimits(private_burst=20))
     server.sandbox.wall_clock = lambda: clock.now().timestamp()
     server.add_bot(TOKEN, "outpost_test_bot", "Outpost")
     await server.start()

@@ -66,9 +66,8 @@ async def harness(db: str, clock: ManualClock) -> AsyncIterator[HostileHarness]:
     server.sandbox.wall_clock = lambda: clock.now().timestamp()
     server.add_bot(TOKEN, "outpost_test_bot", "Outpost")
     await server.start()
-    application = build_telegram(
-        TelegramEndpoint(TOKEN, server.url), webhook=True, clock=clock, rate_limited=False
-    )
+    # Updates go straight to process_update here (no inbox): replies are sent directly.
+    application = build_telegram(TelegramEndpoint(TOKEN, server.url), clock=clock)
     await application.initialize()
     publisher = menu_publisher(application)
     await publisher.start()

@@ -85,6 +85,8 @@ def _msgids_in_source() -> set[str]:
                 found.update(  # msgid="..." given to a domain error
                     str(keyword.value.value) for keyword in node.keywords
                     if keyword.arg == "msgid" and isinstance(keyword.value, ast.Constant)
+                    # A reply written out by its handler has its text and no msgid.
+                    and keyword.value.value != ""
                 )
                 # A conversation's Text(msgid, ...) and Choice(value, label msgid, ...).
                 index = {"translate": 1, "N_": 0, "Text": 0, "Choice": 1}.get(name)

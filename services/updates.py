@@ -38,6 +38,18 @@ class Inbound:
     poison: bool = False
 
 
+def storable(value: Any) -> Any:
+    """The update's JSON with every NUL character replaced: PostgreSQL refuses U+0000 in JSON
+    and text, and one such update must neither be lost nor stop the others being stored."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
 async def receive(*, bot_id: int, updates: Sequence[Inbound], clock: Clock) -> int:
     """Store a batch in one transaction (a known update id is left alone); returns how many
     were poison. Once this returns, Telegram may be told the batch arrived."""
@@ -48,7 +60,7 @@ async def receive(*, bot_id: int, updates: Sequence[Inbound], clock: Clock) -> i
             update_id=item.update_id,
             sender_id=item.sender_id,
             received_at=now,
-            payload=item.payload,
+            payload=storable(item.payload),
             status=InboxStatus.SKIPPED if item.poison else InboxStatus.PENDING,
             handled_at=now if item.poison else None,
             error="cannot be parsed" if item.poison else None,

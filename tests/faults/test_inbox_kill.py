@@ -114,6 +114,10 @@ async def _answers(http: aiohttp.ClientSession, url: str) -> dict[int, int]:
     return counts
 
 
+async def _outbox_drained() -> bool:
+    return not await OutboxMessage.exclude(status=DeliveryStatus.SENT).exists()
+
+
 async def _all_answered(http: aiohttp.ClientSession, url: str, sent: int) -> bool:
     return min((await _answers(http, url)).values()) >= sent
 
@@ -137,7 +141,10 @@ async def test_killed_at_random_moments_loses_nothing_and_answers_once(
                 in_doubt += await OutboxMessage.filter(status=DeliveryStatus.SENDING).count()
             await outpost.start()
             sent = KILLED_ROUNDS
+            # Every person answered, and every reply row delivered (a reply sent again after a
+            # kill can make a person's count complete before their last reply went out).
             await eventually(lambda: _all_answered(http, sandbox_url, sent), FINISH_SECONDS)
+            await eventually(_outbox_drained, FINISH_SECONDS)
             await outpost.stop()
             answers = await _answers(http, sandbox_url)
     finally:

@@ -7,7 +7,15 @@ from datetime import timedelta
 from db.enums import DeliveryStatus, InboxStatus, Lane
 from db.models import InboundUpdate, OutboxAttachment, OutboxMessage
 from services.clock import ManualClock
-from services.updates import RETENTION, Inbound, Reply, forget_old, queue_replies, receive
+from services.updates import (
+    RETENTION,
+    Inbound,
+    Reply,
+    forget_old,
+    queue_replies,
+    receive,
+    storable,
+)
 
 
 async def test_a_redelivered_update_is_stored_once_and_poison_is_skipped(
@@ -60,3 +68,14 @@ async def test_handled_updates_are_forgotten_after_retention_pending_ones_never(
     clock.advance(RETENTION + timedelta(minutes=1))
     assert await forget_old(clock=clock) == 2
     assert [r.update_id for r in await InboundUpdate.all()] == [3]
+
+
+def test_a_nul_character_is_stored_as_a_replacement_character() -> None:
+    """PostgreSQL refuses U+0000 in JSON: the update is kept with U+FFFD in its place, keys and
+    nested values included, and nothing else changes."""
+    payload = {"update_id": 1, "message": {"text": "/start a\x00b", "entities": [{"x\x00": 1}]},
+               "edited": None, "n": 2.5, "ok": True, "path": "C:\\u0000"}
+    assert storable(payload) == {
+        "update_id": 1, "message": {"text": "/start a\ufffdb", "entities": [{"x\ufffd": 1}]},
+        "edited": None, "n": 2.5, "ok": True, "path": "C:\\u0000",
+    }

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from telegram.error import Conflict, InvalidToken, TelegramError
+from tortoise.exceptions import DBConnectionError
 
 from bot.replies import OutpostBot
 from handlers.inbound import read_update
@@ -99,9 +100,17 @@ class Poller:
                 continue
             received.append(item)
             last = item.update_id if last is None else max(last, item.update_id)
-        self.poisoned += await updates.receive(
-            bot_id=self.bot.id, updates=received, clock=self.clock
-        )
+        try:
+            self.poisoned += await updates.receive(
+                bot_id=self.bot.id, updates=received, clock=self.clock
+            )
+        except (DBConnectionError, ConnectionError, TimeoutError):
+            raise
+        except Exception:
+            # One update the database refuses must not hold up the batch, nor polling.
+            self.poisoned += await updates.receive_each(
+                bot_id=self.bot.id, updates=received, clock=self.clock
+            )
         self.stored += len(received)
         self.on_stored(item.sender_id for item in received if not item.poison)
         return last + 1 if last is not None else offset

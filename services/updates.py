@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from tortoise.exceptions import DBConnectionError
 from tortoise.transactions import in_transaction
 
 from db import inbox, outbox
@@ -74,6 +75,25 @@ async def receive(*, bot_id: int, updates: Sequence[Inbound], clock: Clock) -> i
         if item.poison:
             # The update id only: its content may be anyone's personal data.
             logger.warning("update %s cannot be parsed: skipped", item.update_id)
+    return poison
+
+
+async def receive_each(*, bot_id: int, updates: Sequence[Inbound], clock: Clock) -> int:
+    """Store a batch the database refused as a whole, one update at a time: an update it still
+    refuses is kept as skipped with its id only, so one bad update never holds up the rest (nor
+    polling). Raises when even that fails (the database is down): the batch is fetched again."""
+    poison = 0
+    for item in updates:
+        try:
+            poison += await receive(bot_id=bot_id, updates=[item], clock=clock)
+        except (DBConnectionError, ConnectionError, TimeoutError):
+            raise
+        except Exception as exc:
+            logger.warning(
+                "update %s could not be stored (%s): skipped", item.update_id, type(exc).__name__
+            )
+            bare = Inbound(item.update_id, item.sender_id, {"update_id": item.update_id}, True)
+            poison += await receive(bot_id=bot_id, updates=[bare], clock=clock)
     return poison
 
 

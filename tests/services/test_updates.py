@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from db.enums import DeliveryStatus, InboxStatus, Lane
 from db.models import InboundUpdate, OutboxAttachment, OutboxMessage
 from services.clock import ManualClock
@@ -14,6 +16,7 @@ from services.updates import (
     forget_old,
     queue_replies,
     receive,
+    receive_each,
     storable,
 )
 
@@ -79,3 +82,18 @@ def test_a_nul_character_is_stored_as_a_replacement_character() -> None:
         "update_id": 1, "message": {"text": "/start a\ufffdb", "entities": [{"x\ufffd": 1}]},
         "edited": None, "n": 2.5, "ok": True, "path": "C:\\u0000",
     }
+
+
+async def test_an_update_the_database_refuses_is_skipped_and_the_rest_stored(
+    db: str, clock: ManualClock
+) -> None:
+    """A batch refused as a whole is stored one by one: the refused update is kept as skipped
+    with its id only (never its content), the others are pending as usual."""
+    good = Inbound(1, 7, {"update_id": 1, "message": {"text": "hi"}})
+    refused = Inbound(2, 8, {"update_id": 2, "message": {"text": object()}})
+    with pytest.raises(TypeError):  # not JSON
+        await receive(bot_id=1, updates=[good, refused], clock=clock)
+    assert await receive_each(bot_id=1, updates=[good, refused], clock=clock) == 1
+    rows = {row.update_id: row for row in await InboundUpdate.all()}
+    assert rows[1].status == InboxStatus.PENDING
+    assert (rows[2].status, rows[2].payload) == (InboxStatus.SKIPPED, {"update_id": 2})

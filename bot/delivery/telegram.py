@@ -8,7 +8,14 @@ from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    WebAppInfo,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -37,8 +44,30 @@ def status_of(message: str) -> int | None:
     return _STATUS_BY_PHRASE.get(message.strip().rstrip(".").lower())
 
 
+def reply_markup(
+    rows: list[list[dict[str, Any]]] | None,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Rendered button rows as Telegram's keyboard: a keyboard under the message box when they
+    request the location (a message carries one kind of keyboard), else inline buttons."""
+    if rows and any(spec.get("request_location") for row in rows for spec in row):
+        return ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(spec["text"], request_location=True) for spec in row]
+                for row in rows
+            ],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
+    return inline_keyboard(rows)
+
+
 def inline_keyboard(rows: list[list[dict[str, Any]]] | None) -> InlineKeyboardMarkup | None:
-    """Rendered button rows as Telegram's inline keyboard."""
+    """Rendered button rows as Telegram's inline keyboard (an edit can carry no other: a
+    location request is left out)."""
+    rows = [
+        [spec for spec in row if not spec.get("request_location")] for row in rows or []
+    ]
+    rows = [row for row in rows if row]
     if not rows:
         return None
     keyboard = []
@@ -101,13 +130,13 @@ class TelegramSender:
                     document=data,
                     filename=file_name,
                     caption=message.text[:CAPTION_LIMIT],
-                    reply_markup=inline_keyboard(message.buttons),
+                    reply_markup=reply_markup(message.buttons),
                 )
             else:
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
                     text=message.text,
-                    reply_markup=inline_keyboard(message.buttons),
+                    reply_markup=reply_markup(message.buttons),
                     allow_paid_broadcast=True if message.paid else None,
                 )
         except TelegramError as exc:

@@ -166,7 +166,7 @@ async def record_checkin(
     if kind == CheckInKind.IN and first_in is not None:
         return await _repeated_or_correction(
             first_in, station, zone, actor=actor, position=position, distance=distance,
-            source=source, message_id=message_id, now=now,
+            source=source, message_id=message_id, clock=clock,
         )
     poor = position.accuracy_m is not None and position.accuracy_m > POOR_ACCURACY_M
     values: dict[str, Any] = dict(
@@ -227,8 +227,9 @@ async def _repeated(
 
 async def _repeated_or_correction(
     first: CheckIn, station: Station, zone: ZoneInfo, *, actor: Actor, position: Position,
-    distance: float, source: CheckInSource, message_id: int | None, now: datetime,
+    distance: float, source: CheckInSource, message_id: int | None, clock: Clock,
 ) -> CheckInResult:
+    now = clock.now()
     until = correction_deadline(first, station)
     if until is None or now > until or distance > station.radius_m:
         return await _repeated(first, station, zone, now)
@@ -255,6 +256,21 @@ async def _repeated_or_correction(
     if correction is None:
         return await _repeated(first, station, zone, now)
     logger.info("check-in %s corrected by %s", first.id, correction.id)
+    if station.notify_head_outside_geofence:
+        # The heads were told of the first one: tell them it was corrected.
+        for head in await heads_of(station.id):
+            if head.id == actor.person.id:
+                continue
+            await notify(
+                recipient=head,
+                msgid="checkin.head_corrected",
+                params={"name": actor.person.name},
+                lane=Lane.ROUTINE,
+                idempotency_key=f"checkin-corrected:{correction.id}:{head.id}",
+                source_kind="checkin",
+                source_id=correction.id,
+                clock=clock,
+            )
     return _result(correction, station, zone, repeated=False, corrected=True, first=first)
 
 
@@ -732,6 +748,7 @@ async def station_today_view(station: Station, *, clock: Clock) -> StationToday:
     )
     excused = await excused_ids(station, today)
     hours_closes = StationHours.of(station).closes
+    working_day = await is_working_day(station, today)
     rows: list[PersonToday] = []
     for person in await expected_people(station):
         if not Membership.of(person, zone, hours_closes).includes(today):
@@ -743,6 +760,8 @@ async def station_today_view(station: Station, *, clock: Clock) -> StationToday:
                 person=person, mark=DayMark.IN, checkin=checkin, first=first,
                 late=is_late(checkin, station), early=is_early(checkin, station),
             ))
+        elif not working_day:
+            continue  # nobody is expected: only those who came are listed
         elif person.id in on_leave:
             rows.append(PersonToday(person=person, mark=DayMark.LEAVE))
         elif person.id in excused:
@@ -752,6 +771,6 @@ async def station_today_view(station: Station, *, clock: Clock) -> StationToday:
             rows.append(PersonToday(person=person, mark=mark))
     return StationToday(
         station=station, day=today, zone=zone,
-        working_day=await is_working_day(station, today), window_closed=now > closes,
+        working_day=working_day, window_closed=now > closes,
         rows=tuple(rows),
     )

@@ -150,6 +150,14 @@ async def test_head_told_of_a_check_in_outside_when_the_station_asks(
     await record_checkin(actor=actor, position=_at(clock, 6.50, 3.42), clock=clock)
     row = await OutboxMessage.get(recipient_id=head.id)
     assert row.msgid == "checkin.head_outside_geofence"
+    # A correction from inside is told too, once.
+    clock.advance(timedelta(minutes=5))
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    told = await OutboxMessage.filter(recipient_id=head.id).order_by("id")
+    assert [m.msgid for m in told] == [
+        "checkin.head_outside_geofence", "checkin.head_corrected"
+    ]
     assert row.lane == Lane.ESCALATION
 
 
@@ -515,3 +523,17 @@ async def test_today_at_a_station_marks_everyone(db: str, clock: ManualClock) ->
     assert view.window_closed
     assert view.day == date(2026, 1, 5)
     assert view.zone.key == "Africa/Lagos"
+
+
+async def test_on_a_day_off_only_those_who_came_are_listed(db: str, clock: ManualClock) -> None:
+    """Saturday: nobody is expected, nobody is missing; a check-in still shows."""
+    station = await _station()
+    came = await _person(1, station)
+    await _person(2, station)
+    clock.set(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))  # Saturday, 10:00 in Lagos
+    actor = await identify(1)
+    assert actor is not None
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    view = await station_today_view(station, clock=clock)
+    assert not view.working_day
+    assert [(row.person.id, row.mark) for row in view.rows] == [(came.id, DayMark.IN)]

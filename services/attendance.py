@@ -200,7 +200,8 @@ async def record_checkin(
         checkin = created
     if not checkin.inside_geofence and station.notify_head_outside_geofence:
         await _tell_heads_outside(actor.person, station, checkin, clock)
-    return _result(checkin, station, zone, repeated=False)
+    until = correction_deadline(checkin, station) if kind == CheckInKind.IN else None
+    return _result(checkin, station, zone, repeated=False, correctable_until=until)
 
 
 def correction_deadline(first: CheckIn, station: Station) -> datetime | None:

@@ -105,6 +105,14 @@ def _position(message: Message) -> Position:
     )
 
 
+def _correction_hint(language: str, result: CheckInResult) -> list[str]:
+    """How long a check-in outside the geofence can still be corrected, if it can."""
+    if result.correctable_until is None:
+        return []
+    until = result.correctable_until.astimezone(result.local_time.tzinfo)
+    return [translate(language, "checkin.correct_until", until=format_clock(language, until))]
+
+
 def render_result(language: str, result: CheckInResult) -> str:
     """The answer to a check-in, in the person's language, times on the station's clock."""
     params: dict[str, Any] = {
@@ -124,12 +132,7 @@ def render_result(language: str, result: CheckInResult) -> str:
         else:
             key = "checkin.already" if result.inside_geofence else "checkin.already_outside"
         lines = [translate(language, key, **params)]
-        if result.correctable_until is not None:
-            until = result.correctable_until.astimezone(result.local_time.tzinfo)
-            lines.append(translate(
-                language, "checkin.correct_until", until=format_clock(language, until)
-            ))
-        return "\n".join(lines)
+        return "\n".join([*lines, *_correction_hint(language, result)])
     if result.kind == CheckInKind.OUT:
         key = "checkout.done" if result.inside_geofence else "checkout.done_outside"
     elif result.corrected:
@@ -152,12 +155,7 @@ def render_result(language: str, result: CheckInResult) -> str:
             opens=format_clock(language, opens.astimezone(zone)),
             closes=format_clock(language, closes.astimezone(zone)),
         ))
-    elif result.kind == CheckInKind.IN and not result.inside_geofence:
-        until = result.local_time + timedelta(minutes=result.station.checkin_correction_min)
-        if result.station.checkin_correction_min > 0:
-            lines.append(translate(
-                language, "checkin.correct_until", until=format_clock(language, until)
-            ))
+    lines.extend(_correction_hint(language, result))
     if result.poor_accuracy:
         accuracy = format_distance(language, result.checkin.accuracy_m or 0)
         lines.append(translate(language, "checkin.poor_accuracy", accuracy=accuracy))

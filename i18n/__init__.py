@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 import logging
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -132,3 +132,14 @@ def format_day(locale: str | None, day: date, *, year: bool = False) -> str:
 
     language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
     return str(format_skeleton("yMMMEd" if year else "MMMEd", day, locale=language))
+
+
+def format_clock(locale: str | None, moment: datetime, *, seconds: bool = False) -> str:
+    """A wall-clock time as the reader writes it, in `moment`'s own zone (24-hour):
+    '09:30', or '09:30:40' where the seconds decide something."""
+    from babel.dates import format_skeleton
+
+    language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
+    return str(
+        format_skeleton("Hms" if seconds else "Hm", moment, tzinfo=moment.tzinfo, locale=language)
+    )

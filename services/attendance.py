@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,6 @@ from db.models import (
     PersonRole,
     Station,
 )
-from services.callbacks import CheckInAsk, encode
 from services.clock import Clock, ensure_utc
 from services.deadlines import Wake, ensure, live_keys, schedule
 from services.errors import InvalidInput, NotAllowed
@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 
 # A position older than this (by the message's own date) is not a check-in "now".
 MAX_POSITION_AGE = timedelta(minutes=3)
+# A position dated further ahead of Outpost's clock than this is refused: phones' clocks drift
+# by seconds, not minutes, and a pin from the future proves nothing about now.
+MAX_CLOCK_SKEW = timedelta(seconds=60)
 # Telegram reports horizontal accuracy in metres; beyond this the position is marked doubtful.
 POOR_ACCURACY_M = 100.0
 DEFAULT_CHECKIN_OPENS = time(8, 0)
@@ -74,8 +77,16 @@ class CheckInResult:
     poor_accuracy: bool
     local_time: datetime
     repeated: bool
-    # A sign-in after the station's check-in window closed.
+    # A sign-in after the station's check-in window closed (at :00 of its minute).
     late: bool = False
+    # A sign-in before the window opened: it counts as the day's arrival, and is said so.
+    early: bool = False
+    # This sign-in corrected the day's first one, made outside the geofence (`first`).
+    corrected: bool = False
+    # The day's first sign-in when it is not `checkin` (it was corrected).
+    first: CheckIn | None = None
+    # Until when a sign-in from inside the geofence would still correct the day's first one.
+    correctable_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,10 @@ def _check_position(position: Position, station: Station, now: datetime) -> None
         raise CheckInRefused("coordinates out of range", msgid="error.bad_coordinates")
     if position.forwarded:
         raise CheckInRefused("forwarded location", msgid="checkin.refused_forwarded")
-    if now - ensure_utc(position.sent_at) > MAX_POSITION_AGE:
+    sent_at = ensure_utc(position.sent_at)
+    if sent_at - now > MAX_CLOCK_SKEW:
+        raise CheckInRefused("location dated in the future", msgid="checkin.refused_future")
+    if now - sent_at > MAX_POSITION_AGE:
         raise CheckInRefused("stale location", msgid="checkin.refused_stale")
     if station.require_live_location and not position.live:
         raise CheckInRefused("live location required", msgid="checkin.refused_live_required")
@@ -130,9 +144,11 @@ async def record_checkin(
 ) -> CheckInResult:
     """Record a sign-in (or, after the working day, a sign-out) at `position`.
 
-    The first sign-in of a local day counts; a second one is answered with the first. `kind`
-    None decides by the station's clock: after the end of the working day, with a sign-in that
-    day, it is a sign-out.
+    The first sign-in of a local day counts; a second one is answered with the one that counts
+    (where and when it really was). A first sign-in outside the geofence is corrected by one
+    from inside within the station's `checkin_correction_min`: both are kept, the correction
+    counts. `kind` None decides by the station's clock: after the end of the working day, with
+    a sign-in that day, it is a sign-out.
     """
     now = clock.now()
     station = await _station_of(actor)
@@ -146,9 +162,12 @@ async def record_checkin(
     if kind is None:
         after_hours = local_now.time() >= StationHours.of(station).workday_ends
         kind = CheckInKind.OUT if after_hours and first_in is not None else CheckInKind.IN
-    if kind == CheckInKind.IN and first_in is not None:
-        return _result(first_in, station, zone, repeated=True)
     distance = distance_m(station, position.lat, position.lon)
+    if kind == CheckInKind.IN and first_in is not None:
+        return await _repeated_or_correction(
+            first_in, station, zone, actor=actor, position=position, distance=distance,
+            source=source, message_id=message_id, clock=clock,
+        )
     poor = position.accuracy_m is not None and position.accuracy_m > POOR_ACCURACY_M
     values: dict[str, Any] = dict(
         person_id=actor.person.id,
@@ -177,16 +196,92 @@ async def record_checkin(
             winner = await CheckIn.get(
                 person_id=actor.person.id, local_date=today, first_of_day=True
             )
-            return _result(winner, station, zone, repeated=True)
+            return await _repeated(winner, station, zone, now)
         checkin = created
     if not checkin.inside_geofence and station.notify_head_outside_geofence:
         await _tell_heads_outside(actor.person, station, checkin, clock)
-    return _result(checkin, station, zone, repeated=False)
+    until = correction_deadline(checkin, station) if kind == CheckInKind.IN else None
+    return _result(checkin, station, zone, repeated=False, correctable_until=until)
 
 
-def _result(checkin: CheckIn, station: Station, zone: object, *, repeated: bool) -> CheckInResult:
-    local_time = checkin.at.astimezone(zone)  # type: ignore[arg-type]
-    late = checkin.kind == CheckInKind.IN and local_time.time() > StationHours.of(station).closes
+def correction_deadline(first: CheckIn, station: Station) -> datetime | None:
+    """Until when a sign-in from inside the geofence corrects `first` (None: it cannot be
+    corrected: it was inside, or the station allows no correction)."""
+    if first.inside_geofence or station.checkin_correction_min <= 0:
+        return None
+    return ensure_utc(first.at) + timedelta(minutes=station.checkin_correction_min)
+
+
+async def _repeated(
+    first: CheckIn, station: Station, zone: ZoneInfo, now: datetime
+) -> CheckInResult:
+    """The answer to a second sign-in: the one that counts, where it really was."""
+    correction = await CheckIn.get_or_none(correction_of_id=first.id)
+    if correction is not None:
+        return _result(correction, station, zone, repeated=True, corrected=True, first=first)
+    until = correction_deadline(first, station)
+    return _result(
+        first, station, zone, repeated=True,
+        correctable_until=until if until is not None and now <= until else None,
+    )
+
+
+async def _repeated_or_correction(
+    first: CheckIn, station: Station, zone: ZoneInfo, *, actor: Actor, position: Position,
+    distance: float, source: CheckInSource, message_id: int | None, clock: Clock,
+) -> CheckInResult:
+    now = clock.now()
+    until = correction_deadline(first, station)
+    if until is None or now > until or distance > station.radius_m:
+        return await _repeated(first, station, zone, now)
+    # Two corrections at once: the one-to-one column lets one insert win.
+    correction = await create_unless_taken(
+        CheckIn,
+        person_id=actor.person.id,
+        station_id=station.id,
+        kind=CheckInKind.IN,
+        source=CheckInSource.LIVE if position.live else source,
+        at=now,
+        local_date=first.local_date,
+        lat=position.lat,
+        lon=position.lon,
+        accuracy_m=position.accuracy_m,
+        distance_m=distance,
+        inside_geofence=True,
+        poor_accuracy=position.accuracy_m is not None and position.accuracy_m > POOR_ACCURACY_M,
+        live=position.live,
+        live_until=position.live_until,
+        telegram_message_id=message_id,
+        correction_of_id=first.id,
+    )
+    if correction is None:
+        return await _repeated(first, station, zone, now)
+    logger.info("check-in %s corrected by %s", first.id, correction.id)
+    if station.notify_head_outside_geofence:
+        # The heads were told of the first one: tell them it was corrected.
+        for head in await heads_of(station.id):
+            if head.id == actor.person.id:
+                continue
+            await notify(
+                recipient=head,
+                msgid="checkin.head_corrected",
+                params={"name": actor.person.name},
+                lane=Lane.ROUTINE,
+                idempotency_key=f"checkin-corrected:{correction.id}:{head.id}",
+                source_kind="checkin",
+                source_id=correction.id,
+                clock=clock,
+            )
+    return _result(correction, station, zone, repeated=False, corrected=True, first=first)
+
+
+def _result(
+    checkin: CheckIn, station: Station, zone: ZoneInfo, *, repeated: bool,
+    corrected: bool = False, first: CheckIn | None = None,
+    correctable_until: datetime | None = None,
+) -> CheckInResult:
+    local_time = checkin.at.astimezone(zone)
+    is_in = checkin.kind == CheckInKind.IN
     return CheckInResult(
         checkin=checkin,
         station=station,
@@ -196,8 +291,52 @@ def _result(checkin: CheckIn, station: Station, zone: object, *, repeated: bool)
         poor_accuracy=checkin.poor_accuracy,
         local_time=local_time,
         repeated=repeated,
-        late=late,
+        late=is_in and is_late(checkin, station),
+        early=is_in and is_early(checkin, station),
+        corrected=corrected,
+        first=first,
+        correctable_until=correctable_until,
     )
+
+
+def window_of(station: Station, day: date) -> tuple[datetime, datetime]:
+    """The check-in window of a local day, as instants: [opens, closes].
+
+    A sign-in at the closing instant itself (09:30:00) is on time; from 09:30:01 on it is
+    late. Answers show the seconds when they decide (see the late message).
+    """
+    hours, zone = StationHours.of(station), station_zone(station)
+    return at_local(day, hours.opens, zone), at_local(day, hours.closes, zone)
+
+
+def is_late(checkin: CheckIn, station: Station) -> bool:
+    """True when a sign-in came after its day's window closed."""
+    return ensure_utc(checkin.at) > window_of(station, checkin.local_date)[1]
+
+
+def is_early(checkin: CheckIn, station: Station) -> bool:
+    """True when a sign-in came before its day's window opened. It still counts: staff sign
+    in at arrival (签到制), and someone at work before the window has arrived."""
+    return ensure_utc(checkin.at) < window_of(station, checkin.local_date)[0]
+
+
+async def counted_checkins(
+    station_id: int, first_day: date, last_day: date
+) -> dict[tuple[int, date], CheckIn]:
+    """The sign-in that counts per (person, local day): the day's first, or its correction."""
+    rows = await CheckIn.filter(
+        station_id=station_id, kind=CheckInKind.IN,
+        local_date__gte=first_day, local_date__lte=last_day,
+    ).order_by("at", "id")
+    counted: dict[tuple[int, date], CheckIn] = {}
+    corrections = {row.correction_of_id: row for row in rows if row.correction_of_id}
+    for row in rows:
+        if row.correction_of_id is not None:
+            continue
+        key = (row.person_id, row.local_date)
+        if key not in counted:
+            counted[key] = corrections.get(row.id, row)
+    return counted
 
 
 async def update_live_position(
@@ -406,7 +545,8 @@ async def run_station_day(
             recipient=person,
             msgid="checkin.reminder",
             params={"closes": hours.closes.strftime("%H:%M")},
-            buttons=[[{"text": "checkin.button", "callback_data": encode(CheckInAsk())}]],
+            # The location request itself: one tap (and Telegram's confirmation) checks in.
+            buttons=[[{"text": "checkin.button", "request_location": True}]],
             lane=Lane.ROUTINE,
             idempotency_key=_reminder_key(today, person.id),
             source_kind="station_day",
@@ -528,3 +668,110 @@ async def ensure_station_deadlines(*, clock: Clock) -> int:
         closes = at_local(yesterday, StationHours.of(station).closes, zone)
         added += await ensure(STATION_DAY, str(station.id), closes)
     return added
+
+
+# --- today at a station, as a head reads it --------------------------------------------------
+
+
+class DayMark(StrEnum):
+    """Where a person stands on a station's day."""
+
+    IN = "in"  # signed in (see the row's late / outside flags)
+    LEAVE = "leave"  # on approved leave
+    OUTING = "outing"  # on an approved outing over the check-in window
+    MISSING = "missing"  # no sign-in and the window has closed
+    WAITING = "waiting"  # no sign-in yet, the window is still open (or not open yet)
+
+
+@dataclass(frozen=True)
+class PersonToday:
+    """One expected person's day so far."""
+
+    person: Person
+    mark: DayMark
+    # The sign-in that counts, and the day's first when that one was corrected.
+    checkin: CheckIn | None = None
+    first: CheckIn | None = None
+    late: bool = False
+    early: bool = False
+
+    @property
+    def outside(self) -> bool:
+        """True when the sign-in that counts was outside the geofence."""
+        return self.checkin is not None and not self.checkin.inside_geofence
+
+
+@dataclass(frozen=True)
+class StationToday:
+    """A station's day so far: who is in, late, outside, excused, missing."""
+
+    station: Station
+    day: date
+    zone: ZoneInfo
+    working_day: bool
+    window_closed: bool
+    rows: tuple[PersonToday, ...]
+
+    def count(self, mark: DayMark) -> int:
+        """How many people have `mark`."""
+        return sum(1 for row in self.rows if row.mark == mark)
+
+    @property
+    def late(self) -> int:
+        """How many signed in late."""
+        return sum(1 for row in self.rows if row.late)
+
+    @property
+    def outside(self) -> int:
+        """How many signed in outside the geofence (uncorrected)."""
+        return sum(1 for row in self.rows if row.outside)
+
+
+async def station_today_view(station: Station, *, clock: Clock) -> StationToday:
+    """Today at `station`, by the rules of the daily digest and the monthly sheet: the same
+    people (counted staff who belonged to it today), the same excuses, the same sign-in that
+    counts (a correction over the first)."""
+    zone, now = station_zone(station), clock.now()
+    today = local_date(now, zone)
+    closes = window_of(station, today)[1]
+    counted = await counted_checkins(station.id, today, today)
+    firsts = {
+        row.id: row
+        for row in await CheckIn.filter(
+            station_id=station.id, local_date=today, kind=CheckInKind.IN, first_of_day=True
+        )
+    }
+    on_leave = set(
+        await LeaveRequest.filter(
+            station_id=station.id, status=RequestStatus.APPROVED,
+            start_date__lte=today, end_date__gte=today,
+        ).values_list("person_id", flat=True)
+    )
+    excused = await excused_ids(station, today)
+    hours_closes = StationHours.of(station).closes
+    working_day = await is_working_day(station, today)
+    rows: list[PersonToday] = []
+    for person in await expected_people(station):
+        if not Membership.of(person, zone, hours_closes).includes(today):
+            continue
+        checkin = counted.get((person.id, today))
+        if checkin is not None:
+            first = firsts.get(checkin.correction_of_id) if checkin.correction_of_id else None
+            rows.append(PersonToday(
+                person=person, mark=DayMark.IN, checkin=checkin, first=first,
+                late=is_late(checkin, station), early=is_early(checkin, station),
+            ))
+        elif not working_day:
+            continue  # nobody is expected: only those who came are listed
+        elif person.id in on_leave:
+            rows.append(PersonToday(person=person, mark=DayMark.LEAVE))
+        elif person.id in excused:
+            rows.append(PersonToday(person=person, mark=DayMark.OUTING))
+        else:
+            mark = DayMark.MISSING if now > closes else DayMark.WAITING
+            rows.append(PersonToday(person=person, mark=mark))
+    return StationToday(
+        station=station, day=today, zone=zone,
+        working_day=working_day, window_closed=now > closes,
+        rows=tuple(rows),
+    )

@@ -11,10 +11,17 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from db.enums import CheckInKind, Lane, RequestStatus, Role
-from db.models import CheckIn, Deadline, Holiday, LeaveRequest, OutboxMessage, Person, Station
+from db.enums import Lane, RequestStatus, Role
+from db.models import Deadline, Holiday, LeaveRequest, OutboxMessage, Person, Station
 from i18n import translate
-from services.attendance import Membership, StationHours, counted_staff, excused_ids
+from services.attendance import (
+    Membership,
+    StationHours,
+    counted_checkins,
+    counted_staff,
+    excused_ids,
+    is_late,
+)
 from services.clock import Clock
 from services.deadlines import schedule
 from services.errors import InvalidInput, NotAllowed
@@ -49,6 +56,8 @@ class StationMonth:
 
     station: Station
     rows: list[PersonMonth] = field(default_factory=list)
+    # The month's working days whose check-in window has closed: the days that count so far.
+    closed_days: int = 0
 
 
 # The months a sheet may cover: a month outside is a typing mistake (and 9999-12 has no end
@@ -102,15 +111,8 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
         and at_local(day, hours.closes, zone) <= now
     ]
     people = await counted_staff(station).order_by("name")
-    checkins = await CheckIn.filter(
-        station_id=station.id,
-        kind=CheckInKind.IN,
-        local_date__gte=month,
-        local_date__lte=days[-1],
-    ).order_by("at")
-    first_in: dict[tuple[int, date], CheckIn] = {}
-    for checkin in checkins:
-        first_in.setdefault((checkin.person_id, checkin.local_date), checkin)
+    # The day's first sign-in, or the one from inside that corrected it.
+    first_in = await counted_checkins(station.id, month, days[-1])
     leave = await LeaveRequest.filter(
         station_id=station.id, status=RequestStatus.APPROVED,
         start_date__lte=days[-1], end_date__gte=month,
@@ -122,7 +124,7 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
             leave_days[request.person_id].add(day)
             day += timedelta(days=1)
     excused_by_day = {day: await excused_ids(station, day) for day in closed_days}
-    result = StationMonth(station=station)
+    result = StationMonth(station=station, closed_days=len(closed_days))
     for person in people:
         membership = Membership.of(person, zone, hours.closes)
         if not any(membership.includes(day) for day in days):
@@ -135,7 +137,7 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
             first = first_in.get((person.id, day))
             if first is not None:
                 row.present += 1
-                if first.at > at_local(day, hours.closes, zone):
+                if is_late(first, station):
                     row.late += 1
                 if not first.inside_geofence:
                     row.outside += 1
@@ -220,6 +222,34 @@ async def attendance_workbook(
     )
     months = [await station_month(station, month, clock=clock) for station in chosen]
     return build_workbook(months, month, language)
+
+
+@dataclass(frozen=True)
+class MonthSheet:
+    """A month's workbook, and whether any day of it counts yet."""
+
+    month: date
+    data: bytes
+    # The most closed working days at any one station: 0 when the month has only just begun
+    # (or is still ahead), and the sheet holds names but no days.
+    closed_days: int
+
+    @property
+    def empty(self) -> bool:
+        """True when no day of the month counts yet at any station."""
+        return self.closed_days == 0
+
+
+async def month_sheet(
+    month: date, *, clock: Clock, stations: list[Station], language: str
+) -> MonthSheet:
+    """The month's workbook for `stations`, saying whether any of its days counts yet."""
+    months = [await station_month(station, month, clock=clock) for station in stations]
+    return MonthSheet(
+        month=month,
+        data=build_workbook(months, month, language),
+        closed_days=max((m.closed_days for m in months), default=0),
+    )
 
 
 def sheet_file_name(month: date) -> str:

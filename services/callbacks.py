@@ -257,10 +257,33 @@ def _exactly(fields: list[str], count: int) -> list[str]:
     return fields
 
 
+@dataclass(frozen=True)
+class SheetAsk(Button):
+    """A head's or HQ's button under today's attendance: send the month's sheet."""
+
+    PREFIX = "sh1"
+    ROLES = HEADS | HQ_AND_SAFETY
+
+    month: date
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_day(self.month.replace(day=1)),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> SheetAsk:
+        """From the month's first day as YYYYMMDD."""
+        (day,) = _exactly(fields, 1)
+        month = _day(day)
+        if month.day != 1:
+            raise MalformedCallback("not a month")
+        return cls(month=month)
+
+
 _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
     kind.PREFIX: kind.parse
     for kind in (
-        LeaveVerdict, DutyDay, DutyPick, CheckInAsk, LanguagePick, StationRoster, FlowAnswer
+        LeaveVerdict, DutyDay, DutyPick, CheckInAsk, LanguagePick, StationRoster, FlowAnswer,
+        SheetAsk,
     )
 })
 

@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 
 ButtonRows = Sequence[Sequence[Mapping[str, Any]]]
 Listener = Callable[[Lane], None]
-BUTTON_ACTIONS = ("callback_data", "url", "web_app")
+# request_location: a keyboard button under the message box that shares the phone's location
+# (Telegram shows such buttons instead of inline ones: a message has one kind of keyboard).
+BUTTON_ACTIONS = ("callback_data", "url", "web_app", "request_location")
 SEND = "send"
 EDIT = "edit"
 
@@ -79,13 +81,17 @@ def button(
     callback_data: str | None = None,
     url: str | None = None,
     web_app: str | None = None,
+    request_location: bool | None = None,
     **params: Any,
 ) -> dict[str, Any]:
     """One inline button: a msgid (with params) and exactly one action."""
     spec: dict[str, Any] = {"text": text}
     if params:
         spec["params"] = params
-    for name, value in (("callback_data", callback_data), ("url", url), ("web_app", web_app)):
+    for name, value in (
+        ("callback_data", callback_data), ("url", url), ("web_app", web_app),
+        ("request_location", request_location or None),
+    ):
         if value is not None:
             spec[name] = value
     _check_button(spec)
@@ -102,6 +108,8 @@ def _check_button(spec: Mapping[str, Any]) -> None:
     unknown = set(spec) - {"text", "params", *BUTTON_ACTIONS}
     if unknown:
         raise InvalidInput(f"unknown button fields: {sorted(unknown)}")
+    if "request_location" in spec and spec["request_location"] is not True:
+        raise InvalidInput("request_location is true or absent")
 
 
 def _buttons(buttons: ButtonRows | None) -> list[list[dict[str, Any]]] | None:
@@ -111,6 +119,9 @@ def _buttons(buttons: ButtonRows | None) -> list[list[dict[str, Any]]] | None:
     for row in rows:
         for spec in row:
             _check_button(spec)
+    kinds = {bool(spec.get("request_location")) for row in rows for spec in row}
+    if len(kinds) > 1:
+        raise InvalidInput("a location request cannot share a message with inline buttons")
     return rows
 
 

@@ -36,6 +36,8 @@ from services.organisation_models import (
 Action = Literal["created", "updated", "unchanged"]
 SECTIONS = ("stations", "people", "contacts")
 DEFAULT_WORKING_DAYS = [1, 2, 3, 4, 5]
+# The model's default minutes for correcting a check-in made outside the geofence.
+DEFAULT_CORRECTION_MIN = 30
 
 
 @dataclass(frozen=True)
@@ -322,6 +324,8 @@ async def export_organisation() -> dict[str, Any]:
             value = getattr(station, name)
             if value is not None:
                 entry[name] = _time_text(value)
+        if station.checkin_correction_min != DEFAULT_CORRECTION_MIN:
+            entry["checkin_correction_min"] = station.checkin_correction_min
         if station.currency != "USD":
             entry["currency"] = station.currency
         holidays = sorted(

@@ -187,6 +187,10 @@ class StationKey(BaseModel):
     name: Name = _required()
 
 
+# The longest a station may leave a check-in outside its geofence open to a correction.
+MAX_CORRECTION_MIN = 240
+
+
 class StationEntry(StationKey):
     """A station; when `timezone` is not given, the zone of its coordinates is stored."""
 
@@ -205,6 +209,9 @@ class StationEntry(StationKey):
     checkin_opens: WallTime = None
     checkin_closes: WallTime = Field(None, validate_default=True)
     workday_ends: WallTime = None
+    checkin_correction_min: Annotated[int, _must(
+        lambda value: type(value) is int and 0 <= value <= MAX_CORRECTION_MIN,
+        f"minutes from 0 (no correction) to {MAX_CORRECTION_MIN}")] = 30
     currency: Annotated[str, _by(validation.currency_code)] = ""
     holidays: Annotated[list[HolidayEntry] | None, _by(_holidays)] = None
 

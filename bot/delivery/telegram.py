@@ -8,7 +8,14 @@ from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    WebAppInfo,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -37,8 +44,30 @@ def status_of(message: str) -> int | None:
     return _STATUS_BY_PHRASE.get(message.strip().rstrip(".").lower())
 
 
+def reply_markup(
+    rows: list[list[dict[str, Any]]] | None,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """Rendered button rows as Telegram's keyboard: a keyboard under the message box when they
+    request the location (a message carries one kind of keyboard), else inline buttons."""
+    if rows and any(spec.get("request_location") for row in rows for spec in row):
+        return ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(spec["text"], request_location=True) for spec in row]
+                for row in rows
+            ],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
+    return inline_keyboard(rows)
+
+
 def inline_keyboard(rows: list[list[dict[str, Any]]] | None) -> InlineKeyboardMarkup | None:
-    """Rendered button rows as Telegram's inline keyboard."""
+    """Rendered button rows as Telegram's inline keyboard (an edit can carry no other: a
+    location request is left out)."""
+    rows = [
+        [spec for spec in row if not spec.get("request_location")] for row in rows or []
+    ]
+    rows = [row for row in rows if row]
     if not rows:
         return None
     keyboard = []
@@ -182,7 +211,7 @@ def _reply_markup(message: RenderedMessage) -> Any:
     # A raw reply_markup goes to Telegram as is (PTB serialises a dict unchanged).
     if message.reply_markup is not None:
         return message.reply_markup
-    return inline_keyboard(message.buttons)
+    return reply_markup(message.buttons)
 
 
 def _is_int(text: str) -> bool:

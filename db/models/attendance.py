@@ -46,6 +46,12 @@ class CheckIn(Model):
     # (person, local_date), so the database keeps one first sign-in per person and station day
     # (NULLs never collide, in SQLite as in PostgreSQL).
     first_of_day = fields.BooleanField(null=True)
+    # A sign-in from inside the geofence that corrects the day's first one, made outside it
+    # shortly before: both are kept, this one counts (at most one correction per first).
+    correction_of: fields.OneToOneNullableRelation[CheckIn] = fields.OneToOneField(
+        "outpost.CheckIn", related_name="correction", null=True, on_delete=fields.CASCADE
+    )
+    correction_of_id: int | None
 
     class Meta:
         table = "checkin"

@@ -29,6 +29,9 @@ class Station(TimestampedModel):
     workday_ends = WallTimeField(null=True)
     require_live_location = fields.BooleanField(default=False)
     notify_head_outside_geofence = fields.BooleanField(default=False)
+    # Minutes after a first check-in outside the geofence in which one from inside corrects
+    # it (0: no correction).
+    checkin_correction_min = fields.IntField(default=30)
     currency = fields.CharField(max_length=3, default="USD")
     active = fields.BooleanField(default=True)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
-from db.enums import CheckInKind, Role
-from db.models import CheckIn, OutboxMessage, Person, PersonRole, Station
+from db.enums import CheckInKind, OutingStatus, RequestStatus, Role
+from db.models import CheckIn, LeaveRequest, OutboxMessage, Outing, Person, PersonRole, Station
 from services.attendance import reschedule_station
 from services.attendance_sheet import MONTHLY_SHEET
+from services.callbacks import SheetAsk, encode
 from services.clock import ManualClock
 from tests.e2e.conftest import eventually
 
@@ -99,7 +100,8 @@ async def test_live_location_required_and_followed(
 async def test_head_gets_the_month_sheet_staff_does_not(
     outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
 ) -> None:
-    """/attendance sends the head an XLSX of their station; staff are refused."""
+    """/attendance shows the head today, and its button sends an XLSX of their station;
+    staff are refused, also when they press a crafted sheet button."""
     import io
 
     from openpyxl import load_workbook
@@ -109,6 +111,10 @@ async def test_head_gets_the_month_sheet_staff_does_not(
     await PersonRole.create(person=head, role=Role.HEAD)
     boss = sandbox.add_person(3011, "Head", "en")
     boss.send_command("attendance")
+    today = await boss.wait_for_message()
+    assert today.raw_text.startswith("📋 Lagos station, Mon, Jan 5 (times in Africa/Lagos)")
+    assert today.button_texts == ["📊 Sheet for 2026-01"]
+    await boss.press("📊 Sheet for 2026-01", today).wait_answer()
     sheet = await boss.wait_for_message()
     assert sheet.document is not None
     assert sheet.document["file_name"] == "attendance-2026-01.xlsx"
@@ -119,6 +125,9 @@ async def test_head_gets_the_month_sheet_staff_does_not(
     amina = sandbox.add_person(3010, "Amina", "en")
     amina.send_command("attendance")
     assert "not allowed" in (await amina.wait_for_message()).raw_text
+    crafted = amina.send_crafted_callback(encode(SheetAsk(month=date(2026, 1, 1))))
+    assert "not allowed" in ((await crafted.wait_answer()).text or "")
+    assert len(amina.messages) == 1
 
 
 async def test_station_day_reminds_then_tells_the_head(
@@ -141,12 +150,12 @@ async def test_station_day_reminds_then_tells_the_head(
     await outpost.deadlines.run_due()
     reminder = await amina.wait_for_message()
     assert reminder.raw_text == "⏰ Good morning! Please check in before 09:30."
-    assert reminder.button_texts == ["📍 Check in"]
+    # The reminder itself brings the location button: one tap (and the phone's confirmation).
+    assert reminder.button_texts == []
+    assert [b["text"] for b in amina.reply_keyboard_buttons() if b.get("request_location")] == [
+        "📍 Check in"
+    ]
     assert (await bola.wait_for_message()).raw_text.startswith("⏰")
-    await amina.press("📍 Check in", reminder).wait_answer()
-    offer = await amina.wait_for_message()
-    assert any(b.get("request_location") for b in amina.reply_keyboard_buttons())
-    assert "Check in" in offer.raw_text
     amina.share_location(*LAGOS)
     assert (await amina.wait_for_message()).raw_text.startswith("✅ Checked in at 08:00")
     clock.set(datetime(2026, 1, 6, 8, 31, tzinfo=UTC))  # 09:31: the window has closed
@@ -190,3 +199,193 @@ async def test_month_sheet_reaches_hq_on_its_day(
     book = load_workbook(io.BytesIO(sandbox.sandbox.files[sheet.document["file_id"]].data))
     assert book.sheetnames == ["汇总", "LOS"]
     assert await OutboxMessage.filter(source_kind="attendance_sheet").count() == 1
+
+
+# About 11.3 km north of the Lagos station.
+FAR = (6.53, 3.4219)
+
+
+async def _colleague(station_id: int, telegram_id: int, name: str, role: Role = Role.STAFF,
+                     language: str = "en") -> Person:
+    person = await Person.create(telegram_id=telegram_id, name=name, station_id=station_id,
+                                 language=language, created_at=JOINED)
+    await PersonRole.create(person=person, role=role)
+    return person
+
+
+async def test_a_second_check_in_says_where_the_first_was_and_one_inside_corrects_it(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """A first fix 11 km out is answered as such; from inside within 30 min it is corrected,
+    both are kept, the head sees both, and the sheet counts the day as inside."""
+    import io
+
+    from openpyxl import load_workbook
+
+    staff = await _staff(3040)
+    await _colleague(staff.station_id or 0, 3041, "Head", Role.HEAD)
+    amina = sandbox.add_person(3040, "Amina", "en")
+    boss = sandbox.add_person(3041, "Head", "en")
+    clock.set(datetime(2026, 1, 5, 7, 20, tzinfo=UTC))  # 08:20 in Lagos
+    amina.share_location(*FAR)
+    first = (await amina.wait_for_message()).raw_text
+    assert first.startswith("⚠️ Checked in at 08:20, 11.3 km from Lagos station: outside")
+    assert "before 08:50" in first
+    clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
+    amina.share_location(*FAR)
+    again = (await amina.wait_for_message()).raw_text
+    assert again.startswith(
+        "You already checked in today at 08:20, 11.3 km from Lagos station: outside the "
+        "geofence (300 m)."
+    )
+    assert "before 08:50" in again
+    clock.set(datetime(2026, 1, 5, 7, 45, tzinfo=UTC))
+    amina.share_location(6.4285, 3.4219)
+    fixed = (await amina.wait_for_message()).raw_text
+    assert fixed.startswith("✅ Corrected: checked in at 08:45 at Lagos station")
+    assert "first check-in at 08:20, 11.3 km away, is kept" in fixed
+    amina.share_location(6.4285, 3.4219)
+    assert (await amina.wait_for_message()).raw_text == (
+        "You already checked in today at 08:45 at Lagos station, inside the geofence "
+        "(correcting your first check-in at 08:20, 11.3 km away)."
+    )
+    rows = await CheckIn.all().order_by("at")
+    assert [(row.inside_geofence, row.correction_of_id) for row in rows] == [
+        (False, None), (True, rows[0].id)
+    ]
+    clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))
+    boss.send_command("attendance")
+    today = await boss.wait_for_message()
+    assert "✅ Amina: in at 08:45 · corrected (first at 08:20, 11.3 km away)" in today.raw_text
+    await boss.press("📊 Sheet for 2026-01", today).wait_answer()
+    sheet = await boss.wait_for_message()
+    assert sheet.document is not None
+    book = load_workbook(io.BytesIO(sandbox.sandbox.files[sheet.document["file_id"]].data))
+    header, row = list(book["LOS"].values)
+    counts = dict(zip(header, row, strict=True))
+    # Jan 1, 2 and 5 are working days; Amina checked in on the 5th, from inside in the end.
+    assert (counts["Present"], counts["Outside geofence"], counts["Late"]) == (1, 0, 0)
+
+
+async def test_early_and_late_are_said_exactly(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Hours before the window: early, and it counts. 09:30:00 is on time, 09:30:40 is late,
+    and the answer shows the seconds that decide it."""
+    staff = await _staff(3050)
+    await _colleague(staff.station_id or 0, 3051, "Bola")
+    await _colleague(staff.station_id or 0, 3052, "Li", language="zh-Hans")
+    amina = sandbox.add_person(3050, "Amina", "en")
+    bola = sandbox.add_person(3051, "Bola", "en")
+    li = sandbox.add_person(3052, "Li", "zh-hans")
+    clock.set(datetime(2026, 1, 5, 2, 20, tzinfo=UTC))  # 03:20 in Lagos
+    amina.share_location(*LAGOS)
+    early = (await amina.wait_for_message()).raw_text
+    assert early.startswith("✅ Checked in at 03:20 at Lagos station")
+    assert "🌅 Early: the check-in window is 08:00–09:30. This counts as today's check-in" in early
+    clock.set(datetime(2026, 1, 5, 8, 30, 0, tzinfo=UTC))  # 09:30:00 sharp: on time
+    bola.share_location(*LAGOS)
+    on_time = (await bola.wait_for_message()).raw_text
+    assert on_time.startswith("✅ Checked in at 09:30")
+    assert "Late" not in on_time
+    clock.set(datetime(2026, 1, 5, 8, 30, 40, tzinfo=UTC))  # 09:30:40
+    li.share_location(*LAGOS)
+    late = (await li.wait_for_message()).raw_text
+    assert "⏰ 迟到：签到时间截至 09:30:00，本次签到时间为 09:30:40。" in late
+    assert await CheckIn.all().count() == 3
+
+
+async def test_the_reminder_checks_in_with_one_tap(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """The morning reminder carries the location button: pressing it shares the location."""
+    staff = await _staff(3060)
+    amina = sandbox.add_person(3060, "Amina", "en")
+    assert outpost.deadlines is not None
+    await reschedule_station(staff.station_id or 0, clock=clock)
+    clock.set(datetime(2026, 1, 6, 7, 0, 30, tzinfo=UTC))
+    await outpost.deadlines.run_due()
+    reminder = await amina.wait_for_message()
+    assert reminder.raw_text.startswith("⏰")
+    # The sandbox's phone has no GPS: the tap shares (0, 0), far from Lagos, which still
+    # shows that the one tap made the check-in.
+    amina.press("📍 Check in")
+    answer = (await amina.wait_for_message()).raw_text
+    assert answer.startswith("⚠️ Checked in at 08:00")
+    assert await CheckIn.filter(person_id=staff.id).count() == 1
+
+
+async def test_a_pin_from_the_future_is_refused(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """A location dated minutes ahead of Outpost's clock is refused with the reason."""
+    await _staff(3070)
+    amina = sandbox.add_person(3070, "Amina", "en")
+    sandbox.sandbox.wall_clock = lambda: (clock.now() + timedelta(minutes=10)).timestamp()
+    amina.share_location(*LAGOS)
+    assert "dated in the future" in (await amina.wait_for_message()).raw_text
+    assert await CheckIn.all().count() == 0
+    # A few seconds of drift is normal and accepted.
+    sandbox.sandbox.wall_clock = lambda: (clock.now() + timedelta(seconds=20)).timestamp()
+    amina.share_location(*LAGOS)
+    assert (await amina.wait_for_message()).raw_text.startswith("✅ Checked in")
+
+
+async def test_attendance_shows_today_to_the_head_and_a_summary_to_hq(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """The head's today: in, late, outside, on leave, on an outing, missing, in Lagos time;
+    HQ gets one line per station; an empty sheet at the month's start says why."""
+    staff = await _staff(3080)
+    station_id = staff.station_id or 0
+    for telegram_id, name in ((3081, "Bola"), (3082, "Chen"), (3083, "Dayo"), (3084, "Efe"),
+                              (3085, "Femi")):
+        await _colleague(station_id, telegram_id, name)
+    await _colleague(station_id, 3089, "Head", Role.HEAD)
+    hq = await Person.create(telegram_id=3090, name="HQ", language="zh-Hans")
+    await PersonRole.create(person=hq, role=Role.HQ)
+    people = {p.name: p for p in await Person.all()}
+    await LeaveRequest.create(person=people["Dayo"], station_id=station_id,
+                              start_date=date(2026, 1, 5), end_date=date(2026, 1, 6),
+                              status=RequestStatus.APPROVED)
+    await Outing.create(person=people["Efe"], station_id=station_id, destination="Port",
+                        status=OutingStatus.OUT, leaves_at=datetime(2026, 1, 5, 6, tzinfo=UTC),
+                        expected_return_at=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    chat = {name: sandbox.add_person(tid, name, "en")
+            for tid, name in ((3080, "Amina"), (3081, "Bola"), (3082, "Chen"))}
+    clock.set(datetime(2026, 1, 5, 7, 10, tzinfo=UTC))
+    chat["Amina"].share_location(*LAGOS)
+    await chat["Amina"].wait_for_message()
+    clock.set(datetime(2026, 1, 5, 8, 40, tzinfo=UTC))
+    chat["Bola"].share_location(*LAGOS)
+    chat["Chen"].share_location(*FAR)
+    for name in ("Bola", "Chen"):
+        await chat[name].wait_for_message()
+    clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    boss = sandbox.add_person(3089, "Head", "en")
+    boss.send_command("attendance")
+    lines = (await boss.wait_for_message()).raw_text.splitlines()
+    assert lines == [
+        "📋 Lagos station, Mon, Jan 5 (times in Africa/Lagos)",
+        "✅ Amina: in at 08:10",
+        "✅ Bola: in at 09:40 · late",
+        "⚠️ Chen: in at 09:40, 11.3 km away, outside the geofence · late",
+        "🌴 Dayo: on leave",
+        "🚶 Efe: on an approved outing",
+        "❌ Femi: missing",
+    ]
+    chen = sandbox.add_person(3090, "Chen HQ", "zh-hans")
+    chen.send_command("attendance")
+    summary = await chen.wait_for_message()
+    assert summary.raw_text.splitlines() == [
+        "📋 今日各站考勤（各站当地时间）",
+        "LOS Lagos station，1月5日周一：3/6 已签到（迟到 2，超出范围 1）· 请假 1 · 外出 1 · "
+        "未签到 1 · 尚未签到 0",
+    ]
+    assert summary.button_texts == ["📊 2026-01 考勤表"]
+    # On the month's first working day, before its window closes, no day of it counts yet.
+    clock.set(datetime(2026, 2, 2, 7, 0, tzinfo=UTC))  # Monday 2 February, 08:00 in Lagos
+    boss.send_command("attendance", "2026-02")
+    empty = await boss.wait_for_message()
+    assert empty.document is None
+    assert empty.raw_text.startswith("2026-02 has no working day whose check-in window has")

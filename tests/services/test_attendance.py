@@ -21,13 +21,17 @@ from db.models import (
 from services.attendance import (
     STATION_DAY,
     CheckInRefused,
+    DayMark,
     Position,
+    counted_checkins,
     ensure_station_deadlines,
     handle_station_day,
+    missing_checkins,
     next_station_event,
     record_checkin,
     reschedule_station,
     run_station_day,
+    station_today_view,
     update_live_position,
 )
 from services.clock import ManualClock
@@ -146,6 +150,14 @@ async def test_head_told_of_a_check_in_outside_when_the_station_asks(
     await record_checkin(actor=actor, position=_at(clock, 6.50, 3.42), clock=clock)
     row = await OutboxMessage.get(recipient_id=head.id)
     assert row.msgid == "checkin.head_outside_geofence"
+    # A correction from inside is told too, once.
+    clock.advance(timedelta(minutes=5))
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    told = await OutboxMessage.filter(recipient_id=head.id).order_by("id")
+    assert [m.msgid for m in told] == [
+        "checkin.head_outside_geofence", "checkin.head_corrected"
+    ]
     assert row.lane == Lane.ESCALATION
 
 
@@ -379,3 +391,149 @@ async def test_the_station_day_deadline_fires_each_event_and_follows_an_import(
     clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
     assert await fire() == ["done"]
     assert await ensure_station_deadlines(clock=clock) == 0
+
+
+async def test_a_first_check_in_outside_is_corrected_from_inside_in_time(
+    db: str, clock: ManualClock
+) -> None:
+    """Within the station's correction time a check-in from inside corrects the first one
+    outside (both kept, the correction counts); later, or from outside, it is a repeat that
+    says where the first one was."""
+    station = await _station(checkin_correction_min=20)
+    await _person(1, station)
+    await _person(2, station)
+    amina, bola = await identify(1), await identify(2)
+    assert amina is not None
+    assert bola is not None
+    clock.set(datetime(2026, 1, 5, 7, 0, tzinfo=UTC))
+    first = await record_checkin(actor=amina, position=_at(clock, 6.53, 3.42), clock=clock)
+    assert not first.inside_geofence
+    await record_checkin(actor=bola, position=_at(clock, 6.53, 3.42), clock=clock)
+    clock.advance(timedelta(minutes=10))
+    outside_again = await record_checkin(actor=amina, position=_at(clock, 6.52, 3.42),
+                                         clock=clock)
+    assert outside_again.repeated
+    assert not outside_again.inside_geofence
+    assert outside_again.checkin.id == first.checkin.id
+    assert outside_again.correctable_until == datetime(2026, 1, 5, 7, 20, tzinfo=UTC)
+    fixed = await record_checkin(actor=amina, position=_at(clock), clock=clock)
+    assert fixed.corrected
+    assert not fixed.repeated
+    assert fixed.inside_geofence
+    assert fixed.first is not None
+    assert fixed.first.id == first.checkin.id
+    repeat = await record_checkin(actor=amina, position=_at(clock), clock=clock)
+    assert repeat.repeated
+    assert repeat.corrected
+    assert repeat.checkin.id == fixed.checkin.id
+    # Bola is 21 minutes late to correct: the first one stays the one that counts.
+    clock.advance(timedelta(minutes=11))
+    late = await record_checkin(actor=bola, position=_at(clock), clock=clock)
+    assert late.repeated
+    assert not late.inside_geofence
+    assert late.correctable_until is None
+    counted = await counted_checkins(station.id, date(2026, 1, 5), date(2026, 1, 5))
+    assert counted[(amina.person.id, date(2026, 1, 5))].id == fixed.checkin.id
+    assert not counted[(bola.person.id, date(2026, 1, 5))].inside_geofence
+    assert await CheckIn.all().count() == 3
+    view = await station_today_view(station, clock=clock)
+    rows = {row.person.id: row for row in view.rows}
+    assert rows[amina.person.id].first is not None
+    assert not rows[amina.person.id].outside
+    assert rows[bola.person.id].outside
+    assert view.outside == 1
+
+
+async def test_a_station_without_correction_keeps_the_first(db: str, clock: ManualClock) -> None:
+    """checkin_correction_min 0: a first check-in outside stays as it is."""
+    station = await _station(checkin_correction_min=0)
+    await _person(1, station)
+    actor = await identify(1)
+    assert actor is not None
+    await record_checkin(actor=actor, position=_at(clock, 6.53, 3.42), clock=clock)
+    again = await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    assert again.repeated
+    assert not again.inside_geofence
+    assert again.correctable_until is None
+
+
+async def test_the_window_closes_on_its_second_and_before_it_is_early(
+    db: str, clock: ManualClock
+) -> None:
+    """09:30:00 is on time, 09:30:01 is late; 07:59:59 is early and still counts."""
+    station = await _station()
+    for tid in (1, 2, 3):
+        await _person(tid, station)
+    results = []
+    for tid, moment in ((1, datetime(2026, 1, 5, 8, 30, 0, tzinfo=UTC)),
+                        (2, datetime(2026, 1, 5, 8, 30, 1, tzinfo=UTC)),
+                        (3, datetime(2026, 1, 5, 6, 59, 59, tzinfo=UTC))):
+        clock.set(moment)
+        actor = await identify(tid)
+        assert actor is not None
+        results.append(await record_checkin(actor=actor, position=_at(clock), clock=clock))
+    assert [(r.late, r.early) for r in results] == [(False, False), (True, False), (False, True)]
+    assert all(not r.repeated for r in results)
+    clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    assert await missing_checkins(station, date(2026, 1, 5)) == []
+
+
+async def test_a_position_dated_ahead_of_the_clock_is_refused(
+    db: str, clock: ManualClock
+) -> None:
+    """Up to a minute of drift passes; more is refused with its own reason."""
+    station = await _station()
+    await _person(1, station)
+    actor = await identify(1)
+    assert actor is not None
+    ahead = Position(lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() + timedelta(minutes=5))
+    with pytest.raises(CheckInRefused) as refused:
+        await record_checkin(actor=actor, position=ahead, clock=clock)
+    assert refused.value.msgid == "checkin.refused_future"
+    drift = Position(lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() + timedelta(seconds=50))
+    assert not (await record_checkin(actor=actor, position=drift, clock=clock)).repeated
+
+
+async def test_today_at_a_station_marks_everyone(db: str, clock: ManualClock) -> None:
+    """In, on leave, on an outing, waiting while the window is open, missing once it closed;
+    someone still registering is not listed."""
+    station = await _station()
+    present, away, out, absent = [await _person(tid, station) for tid in (1, 2, 3, 4)]
+    registering = await _person(5, station)
+    registering.registration_step = "phone"
+    await registering.save()
+    await LeaveRequest.create(person=away, station=station, start_date=date(2026, 1, 5),
+                              end_date=date(2026, 1, 5), status=RequestStatus.APPROVED)
+    await Outing.create(person=out, station=station, destination="Port",
+                        status=OutingStatus.OUT, leaves_at=datetime(2026, 1, 5, 6, tzinfo=UTC),
+                        expected_return_at=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
+    actor = await identify(1)
+    assert actor is not None
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    view = await station_today_view(station, clock=clock)
+    marks = {row.person.id: row.mark for row in view.rows}
+    assert marks == {present.id: DayMark.IN, away.id: DayMark.LEAVE, out.id: DayMark.OUTING,
+                     absent.id: DayMark.WAITING}
+    assert view.working_day
+    assert not view.window_closed
+    clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))
+    view = await station_today_view(station, clock=clock)
+    assert view.count(DayMark.MISSING) == 1
+    assert view.window_closed
+    assert view.day == date(2026, 1, 5)
+    assert view.zone.key == "Africa/Lagos"
+
+
+async def test_on_a_day_off_only_those_who_came_are_listed(db: str, clock: ManualClock) -> None:
+    """Saturday: nobody is expected, nobody is missing; a check-in still shows."""
+    station = await _station()
+    came = await _person(1, station)
+    await _person(2, station)
+    clock.set(datetime(2026, 1, 10, 9, 0, tzinfo=UTC))  # Saturday, 10:00 in Lagos
+    actor = await identify(1)
+    assert actor is not None
+    await record_checkin(actor=actor, position=_at(clock), clock=clock)
+    view = await station_today_view(station, clock=clock)
+    assert not view.working_day
+    assert [(row.person.id, row.mark) for row in view.rows] == [(came.id, DayMark.IN)]

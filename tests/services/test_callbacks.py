@@ -20,6 +20,7 @@ from services.callbacks import (
     LanguagePick,
     LeaveVerdict,
     MalformedCallback,
+    SheetAsk,
     StationRoster,
     decode,
     decode_as,
@@ -35,6 +36,7 @@ payloads = st.one_of(
     st.just(CheckInAsk()),
     st.builds(LanguagePick, tag=st.from_regex(r"[A-Za-z0-9_-]{1,16}", fullmatch=True)),
     st.builds(StationRoster, station_id=ids),
+    st.builds(SheetAsk, month=st.dates().map(lambda day: day.replace(day=1))),
 )
 
 
@@ -57,6 +59,7 @@ def test_the_layout_is_short_and_versioned() -> None:
     assert encode(CheckInAsk()) == "ci1"
     assert encode(LanguagePick("zh-Hans")) == "lg1:zh-Hans"
     assert encode(StationRoster(3)) == "ro1:3"
+    assert encode(SheetAsk(date(2026, 1, 1))) == "sh1:20260101"
 
 
 @pytest.mark.parametrize(
@@ -89,7 +92,8 @@ def test_data_over_64_bytes_is_refused_when_built() -> None:
      f"lv1:a:{2**63}", f"lv1:a:{2**31}", "lv1:a:-5", "lv1:a:1e3", "lv1:a:１２",
      "dd1:20261345", "dd1:2026-01-05",
      "dd1:20260229", f"ds1:20260105:{2**63}", "ci1:", "ci1:x", "lg1:", "lg1:en us",
-     "ro1:3:4", "ro1:99999999999999999999", "LV1:a:12", "x" * 65, "lv1:a:1" + "1" * 60],
+     "ro1:3:4", "ro1:99999999999999999999", "sh1:20260105", "sh1:", "LV1:a:12", "x" * 65,
+     "lv1:a:1" + "1" * 60],
 )
 def test_anything_the_codec_did_not_build_is_malformed(data: str | None) -> None:
     """Old layouts, unknown prefixes, ids out of range, impossible dates, empty: refused."""
@@ -128,3 +132,6 @@ def test_role_table_lives_with_the_kinds() -> None:
     assert LanguagePick.WHILE_REGISTERING
     assert not CheckInAsk.WHILE_REGISTERING
     assert not verdict.may_press(frozenset())
+    assert SheetAsk(date(2026, 1, 1)).may_press(head)
+    assert SheetAsk(date(2026, 1, 1)).may_press(frozenset({Role.SAFETY}))
+    assert not SheetAsk(date(2026, 1, 1)).may_press(staff)

@@ -12,7 +12,7 @@ from db.enums import Channel, Lane
 from db.models import Person
 from services.clock import ManualClock
 from services.errors import InvalidInput, NotFound
-from services.notify import OutboxWakeup, edit, notify, use_wakeup
+from services.notify import OutboxWakeup, button, edit, notify, use_wakeup
 
 
 async def _person() -> Person:
@@ -65,3 +65,26 @@ async def test_edit_refuses_what_cannot_be_edited(db: str, clock: ManualClock) -
         await edit(original=changed, msgid="outbox.test", idempotency_key="e-3", clock=clock)
     with pytest.raises(NotFound):
         await edit(original=10**9, msgid="outbox.test", idempotency_key="e-4", clock=clock)
+
+
+async def test_a_location_request_button_goes_alone(db: str, clock: ManualClock) -> None:
+    """A location request is kept as such, and never mixed with inline buttons (a Telegram
+    message carries one kind of keyboard)."""
+    person = await _person()
+    row = await notify(
+        recipient=person, msgid="outbox.test", lane=Lane.ROUTINE, idempotency_key="loc-1",
+        buttons=[[button("checkin.button", request_location=True)]], clock=clock,
+    )
+    assert row.buttons == [[{"text": "checkin.button", "request_location": True}]]
+    with pytest.raises(InvalidInput, match="cannot share a message"):
+        await notify(
+            recipient=person, msgid="outbox.test", lane=Lane.ROUTINE, idempotency_key="loc-2",
+            buttons=[[button("checkin.button", request_location=True),
+                      button("checkin.button", callback_data="ci1")]],
+            clock=clock,
+        )
+    with pytest.raises(InvalidInput, match="true or absent"):
+        await notify(
+            recipient=person, msgid="outbox.test", lane=Lane.ROUTINE, idempotency_key="loc-3",
+            buttons=[[{"text": "checkin.button", "request_location": "yes"}]], clock=clock,
+        )

@@ -63,6 +63,7 @@ def richer() -> dict[str, Any]:
         "code": "NBO", "name": "Nairobi office", "country": "ke", "lat": -1.2921, "lon": 36.8219,
         "working_days": [1, 2, 3, 4, 5, 6], "checkin_opens": "08:00", "checkin_closes": "09:30",
         "currency": "kes", "holidays": [{"date": "2026-12-12", "name": "Jamhuri Day"}],
+        "checkin_correction_min": 45,
     })
     data["people"] += [
         {"telegram_id": 100003, "name": "Zhang Wei", "roles": ["head", "staff"], "station": "LOS",
@@ -125,6 +126,9 @@ async def test_import_is_idempotent_and_round_trips(db: str, clock: ManualClock)
     assert await export_organisation() == exported
     import json
 
+    nairobi = next(entry for entry in exported["stations"] if entry["code"] == "NBO")
+    assert nairobi["checkin_correction_min"] == 45
+    assert (await Station.get(code="NBO")).checkin_correction_min == 45
     as_json = json.loads(dump(exported, as_json=True))
     assert not (await import_organisation(as_json, source="e.json", clock=clock)).changed
 
@@ -210,6 +214,8 @@ _DELETE = object()
         ("stations.0.timezone", "Africa/Atlantis",
          "org.yaml: stations[0].timezone: unknown time zone 'Africa/Atlantis'"),
         ("stations.1.checkin_opens", "25:00", "org.yaml: stations[1].checkin_opens: not a time"),
+        ("stations.1.checkin_correction_min", -5,
+         "org.yaml: stations[1].checkin_correction_min: minutes from 0 (no correction) to 240"),
         ("stations.0.checkin_closes", "07:00",
          "org.yaml: stations[0].checkin_closes: must be later than checkin_opens (08:00"),
         ("people.0.roles", ["staff", "boss"], "org.yaml: people[0].roles: unknown role 'boss'"),

@@ -54,7 +54,8 @@ def test_every_bad_field_of_an_entry_is_listed_unknown_fields_first() -> None:
         "holidays": ["2026-01-01", 5, {"date": "2026-13-01"}, {"date": "2026-01-02", "day": 1}],
     })
     assert errors_of(data) == [
-        "org.yaml: stations[1].zone: unknown field (allowed: checkin_closes, checkin_opens, city, "
+        "org.yaml: stations[1].zone: unknown field (allowed: checkin_closes, "
+        "checkin_correction_min, checkin_opens, city, "
         "code, country, currency, holidays, lat, lon, name, radius_m, timezone, workday_ends, "
         "working_days)",
         "org.yaml: stations[1].lat: lat must be a number, got 'north'",

@@ -110,7 +110,9 @@ async def test_leave_flow_on_a_phone_with_re_asks_and_back(
         "You will be told the decision here."
     )
     ask = await head.wait_for_message()
-    assert _text(ask).startswith("🗓 Amina 申请请假：2026-01-06 至 2026-01-07（2 天）")
+    assert _text(ask).startswith(
+        "🗓 Amina（驻外员工，Lagos） 申请请假：2026-01-06 至 2026-01-07（2 天）"
+    )
     leave = await LeaveRequest.get()
     assert (leave.reason, leave.status) == ("family visit", RequestStatus.PENDING)
     assert not await Conversation.exists()

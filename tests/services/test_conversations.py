@@ -101,7 +101,7 @@ async def test_leave_flow_from_buttons_to_a_filed_request(
     assert turn.prompt is not None
     assert turn.prompt.text.msgid == "leave.flow.summary"
     assert turn.prompt.text.params == {
-        "start": "Tue, Jan 6, 2026", "end": "Wed, Jan 7, 2026", "days": 2,
+        "start": "Tue, Jan 6, 2026", "end": "Wed, Jan 7, 2026", "days": "2 days",
         "reason": "family visit",
     }
     turn = await _press(turn, "send", amina, clock)

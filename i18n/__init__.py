@@ -122,14 +122,15 @@ def _babel_locale(locale: str | None) -> str:
 
 def format_distance(locale: str | None, metres: float) -> str:
     """A distance as the reader writes it, the one formatter for every distance Outpost shows:
-    '96 m', '1.1 km' in English; '96米', '1.1公里' in Chinese (Babel's units)."""
+    '96 m', '1.1 km', '530 km' in English; '96米', '1.1公里' in Chinese (Babel's units)."""
     from babel.units import format_unit
 
     language = _babel_locale(locale)
     if metres < 1000:
         return str(format_unit(round(metres), "length-meter", length="short", locale=language))
+    pattern = "#,##0.#" if metres < 100_000 else "#,##0"  # 1.5 km, 530 km
     return str(format_unit(metres / 1000, "length-kilometer", length="short",
-                           format="#,##0.#", locale=language))
+                           format=pattern, locale=language))
 
 
 def translate_plural(locale: str | None, msgid: str, count: int, /, **params: Any) -> str:

@@ -253,8 +253,14 @@ async def test_language_switch_applies_to_the_next_answer(
     wang.send_command("language")
     offer = await wang.wait_for_message()
     assert offer.raw_text == "请选择语言："
+    assert offer.button_texts == ["English", "✓ 中文 (简体)"]
+    wang.send_command("checkin")
+    await wang.wait_for_message()
+    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 签到"]
     await wang.press("English", offer).wait_answer()
     assert (await wang.wait_for_message()).raw_text.startswith("Done, Wang")
+    # The check-in keyboard button now speaks the new language too.
+    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 Check in"]
     wang.send_command("help")
     assert (await wang.wait_for_message()).raw_text.startswith("What you can do here")
     assert outpost.telegram is not None

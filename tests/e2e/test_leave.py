@@ -224,3 +224,22 @@ async def test_a_double_tap_on_approve_logs_no_error(
     await musa.wait_until(lambda: sandbox.sandbox.violations)
     sandbox.sandbox.acknowledge("message is not modified")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_cards_name_role_and_station_from_the_database(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """HQ's card for a head's leave names the station; a display name dressed up as HQ is
+    shown beside the role the database gives."""
+    await _station_with((4501, "Li Ming (HQ)", Role.HEAD, "en"))
+    hq = await Person.create(telegram_id=4502, name="Chen", language="en")
+    await PersonRole.create(person=hq, role=Role.HQ)
+    head = sandbox.add_person(4501, "Li", "en")
+    chen = sandbox.add_person(4502, "Chen", "en")
+    head.send_command("leave", "2026-01-08 2026-01-10 home leave")
+    assert "was sent" in (await head.wait_for_message()).raw_text
+    card = await chen.wait_for_message()
+    assert card.raw_text == (
+        "🗓 Li Ming (HQ) (station head, Lagos) asks for leave: 2026-01-08 to 2026-01-10 "
+        "(3 days).\nReason: home leave"
+    )

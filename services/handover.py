@@ -19,6 +19,7 @@ from db.models import (
     WeeklyPlan,
 )
 from services.clock import Clock, SystemClock
+from services.deadlines import schedule
 from services.errors import Conflict, InvalidInput, NotFound
 
 OPEN_OUTINGS = (OutingStatus.PENDING, OutingStatus.APPROVED, OutingStatus.OUT)
@@ -123,7 +124,17 @@ async def deactivate(
             at=now, actor=None, action="person.handover_received", object_kind="person",
             object_id=successor.id, data={"from_id": person.id, "moved": summary.moved},
         )
+        # The running bot (another process) publishes both menus at its next look at the
+        # deadlines, within seconds: the person's shrinks, the successor's may grow.
+        for account in (person, successor):
+            await schedule(MENU_REFRESH, str(account.telegram_id), now,
+                           {"telegram_id": account.telegram_id})
     return summary
+
+
+# A deadline whose handler publishes one account's command menu now (bot/app.py wires it to
+# the menu publisher).
+MENU_REFRESH = "menu.refresh"
 
 
 async def _move_plans(person: Person, successor: Person) -> int:

@@ -175,6 +175,12 @@ async def menus_to_refresh() -> list[tuple[Person, frozenset[Role] | None]]:
     return result
 
 
+async def deactivated_with_menu(telegram_id: int) -> Person | None:
+    """The deactivated person of this account whose own menu is still published, if any."""
+    return await Person.get_or_none(telegram_id=telegram_id, active=False,
+                                    menu_key__isnull=False)
+
+
 async def person_by_telegram_id(telegram_id: int) -> Person:
     """The person with this Telegram id, active or not; NotFound otherwise."""
     person = await Person.get_or_none(telegram_id=telegram_id)

@@ -13,6 +13,7 @@ from db.models import CheckIn, Contact, Invite, OutboxMessage, Person, PersonRol
 from i18n import language_name
 from services.callbacks import StationRoster, encode
 from services.clock import ManualClock
+from services.handover import MENU_REFRESH, deactivate
 from services.invites import create_invite
 from tests.e2e.conftest import eventually
 
@@ -297,3 +298,33 @@ async def test_contacts_in_nigeria_embassy_first_with_distances(
     links = [e.get("url") for e in answer.data.get("entities", []) if e["type"] == "text_link"]
     assert "tel:112" in links
     assert "tel:+23490000000" in links
+
+
+async def test_a_deactivated_person_loses_their_menu_at_once(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """`outpost deactivate` (another process) queues both menus; the running bot publishes
+    them at its next look at the deadlines: the head's menu goes, the successor gains /duty."""
+    station = await _station()
+    await _person(station, 7801, "Zhang", "en", Role.HEAD)
+    await _person(station, 7802, "Wang", "en", Role.STAFF)
+    people = {tid: sandbox.add_person(tid, "P", "en") for tid in (7801, 7802)}
+    for person in people.values():
+        person.send_command("start")
+        await person.wait_for_message()
+    assert outpost.telegram is not None
+    publisher = menu_publisher(outpost.telegram)
+    await publisher.idle()
+    assert "duty" in {c["command"] for c in people[7801].visible_commands()}
+    assert "duty" not in {c["command"] for c in people[7802].visible_commands()}
+
+    await deactivate(telegram_id=7801, successor_telegram_id=7802, clock=outpost.clock)
+    await publisher.idle()
+    assert "duty" in {c["command"] for c in people[7801].visible_commands()}  # not yet
+    assert outpost.deadlines is not None
+    fired = await outpost.deadlines.run_due()
+    assert [f.outcome for f in fired if f.kind == MENU_REFRESH] == ["done", "done"]
+    await publisher.idle()
+    assert "duty" not in {c["command"] for c in people[7801].visible_commands()}
+    assert (await Person.get(telegram_id=7801)).menu_key is None
+    assert "duty" in {c["command"] for c in people[7802].visible_commands()}

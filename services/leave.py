@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from db.enums import Lane, RequestStatus, Role
 from db.models import AuditLog, LeaveRequest, Person, PersonRole
-from i18n import count_days
+from i18n import count_days, format_day
 from services.attendance import heads_of
 from services.callbacks import LeaveVerdict, encode
 from services.clock import Clock
@@ -132,8 +132,8 @@ async def request_leave(
                     "name": person.name,
                     # Role and station from the database, in the decider's language.
                     "badge": await badge(person, decider.language),
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
+                    "start": format_day(decider.language, start, year=True),
+                    "end": format_day(decider.language, end, year=True),
                     "days": count_days(decider.language, (end - start).days + 1),
                     "reason": leave.reason,
                 },
@@ -246,8 +246,8 @@ async def decide_leave(
             recipient=requester,
             msgid=told,
             params={
-                "start": leave.start_date.isoformat(),
-                "end": leave.end_date.isoformat(),
+                "start": format_day(requester.language, leave.start_date, year=True),
+                "end": format_day(requester.language, leave.end_date, year=True),
                 "by": actor.person.name,
                 "note": note,
             },

@@ -177,7 +177,10 @@ async def _check_confirm(state: FlowState, answer: Answer) -> Finished:
         actor=_actor(state), start=start, end=end, reason=state.answers["reason"],
         clock=state.clock,
     )
-    return Finished(Text("leave.filed", {"start": start.isoformat(), "end": end.isoformat()}))
+    return Finished(Text("leave.filed", {
+        "start": format_day(state.language, start, year=True),
+        "end": format_day(state.language, end, year=True),
+    }))
 
 
 def dropped(answers: Mapping[str, Any], expired: bool) -> Text:

@@ -61,7 +61,9 @@ async def leave_command(update: Update, context: OutpostContext) -> None:
     start, end, reason = parsed
     await request_leave(actor=actor, start=start, end=end, reason=reason, clock=clock)
     await message.reply_text(
-        translate(actor.language, "leave.filed", start=start.isoformat(), end=end.isoformat())
+        translate(actor.language, "leave.filed",
+                  start=format_day(actor.language, start, year=True),
+                  end=format_day(actor.language, end, year=True))
     )
 
 

@@ -21,6 +21,7 @@ from db.models import (
 from services.clock import Clock, SystemClock
 from services.deadlines import schedule
 from services.errors import Conflict, InvalidInput, NotFound
+from services.leave import withdrawn_cards
 
 OPEN_OUTINGS = (OutingStatus.PENDING, OutingStatus.APPROVED, OutingStatus.OUT)
 OPEN_PLANS = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED)
@@ -96,9 +97,12 @@ async def deactivate(
         summary.moved["duty days"] = await DutyRoster.filter(
             person=person, date__gte=now.date()
         ).update(person_id=successor.id)
+        pending_leave = await LeaveRequest.filter(person=person, status=RequestStatus.PENDING)
         summary.cancelled["leave requests"] = await LeaveRequest.filter(
-            person=person, status=RequestStatus.PENDING
+            id__in=[leave.id for leave in pending_leave], status=RequestStatus.PENDING
         ).update(status=RequestStatus.CANCELLED, decision_note="handover")
+        for leave in pending_leave:  # the deciders' cards say so and lose their buttons
+            await withdrawn_cards(leave, by=person.name, clock=clock or SystemClock())
         summary.kept["open expense claims"] = await Expense.filter(
             person=person, status__in=(ExpenseStatus.DRAFT, ExpenseStatus.SUBMITTED)
         ).count()

@@ -169,6 +169,12 @@ async def _edit_cards(
         )
 
 
+async def withdrawn_cards(leave: LeaveRequest, *, by: str, clock: Clock) -> None:
+    """Every decider's card of a leave no longer pending (withdrawn, or cancelled by a
+    handover) says it was withdrawn and loses its buttons."""
+    await _edit_cards(leave, msgid="leave.card_withdrawn", by=by, clock=clock)
+
+
 async def may_decide(actor: Actor, leave: LeaveRequest) -> bool:
     """True when the actor decides this leave: head of its station, or HQ for a head's own."""
     if actor.person.id == leave.person_id:

@@ -308,10 +308,15 @@ async def test_a_deactivated_person_loses_their_menu_at_once(
     station = await _station()
     await _person(station, 7801, "Zhang", "en", Role.HEAD)
     await _person(station, 7802, "Wang", "en", Role.STAFF)
-    people = {tid: sandbox.add_person(tid, "P", "en") for tid in (7801, 7802)}
+    await _person(None, 7803, "Chen", "en", Role.HQ)
+    people = {tid: sandbox.add_person(tid, "P", "en") for tid in (7801, 7802, 7803)}
     for person in people.values():
         person.send_command("start")
         await person.wait_for_message()
+    # The head's own pending leave is cancelled by the handover: HQ's card says so.
+    people[7801].send_command("leave", "2026-01-20 home leave")
+    await people[7801].wait_for_message()
+    card = await people[7803].wait_for_message()
     assert outpost.telegram is not None
     publisher = menu_publisher(outpost.telegram)
     await publisher.idle()
@@ -328,3 +333,5 @@ async def test_a_deactivated_person_loses_their_menu_at_once(
     assert "duty" not in {c["command"] for c in people[7801].visible_commands()}
     assert (await Person.get(telegram_id=7801)).menu_key is None
     assert "duty" in {c["command"] for c in people[7802].visible_commands()}
+    await people[7803].wait_until(lambda: card.raw_text.endswith("↩️ Withdrawn by Zhang."))
+    assert card.button_texts == []

@@ -21,7 +21,7 @@ from services.conversations import (
     Step,
     Text,
 )
-from services.errors import InvalidInput, NotAllowed
+from services.errors import Conflict, InvalidInput, NotAllowed
 from services.leave import (
     check_days,
     check_reason,
@@ -224,10 +224,14 @@ async def _check_refusal(state: FlowState, answer: Answer) -> Finished:
     if answer.kind == AnswerKind.CHOICE and answer.text != NO_REASON:
         raise InvalidInput("unknown button", msgid="flow.expects.choice")
     note = "" if answer.kind == AnswerKind.CHOICE else answer.text
-    await decide_leave(
-        actor=_actor(state), leave_id=int(state.answers["leave_id"]), approve=False,
-        clock=state.clock, note=note, edit_own_card=True,
-    )
+    try:
+        await decide_leave(
+            actor=_actor(state), leave_id=int(state.answers["leave_id"]), approve=False,
+            clock=state.clock, note=note, edit_own_card=True,
+        )
+    except Conflict as error:
+        # Decided by another head, or withdrawn, while this one was typing: nothing to ask.
+        return Finished(Text(error.msgid, error.params))
     return Finished(Text("leave.refuse.done_because" if note.strip() else "leave.refuse.done",
                          {"name": state.answers.get("name", ""), "note": note.strip()}))
 

@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 
 from db.enums import Lane, RequestStatus, Role
 from db.models import AuditLog, LeaveRequest, Person, PersonRole
-from i18n import count_days, format_day
+from i18n import count_days, format_day, translate
 from services.attendance import heads_of
 from services.callbacks import LeaveVerdict, encode
 from services.clock import Clock
@@ -45,6 +45,15 @@ async def _deciders(person: Person, roles: frozenset[Role]) -> list[Person]:
         ).prefetch_related("person")
         return [grant.person for grant in grants if grant.person.id != person.id]
     return [head for head in await heads_of(person.station_id) if head.id != person.id]
+
+
+def leave_dates(language: str | None, start: date, end: date) -> str:
+    """A leave's days as the reader writes them: one day, or "first to last"."""
+    first = format_day(language, start, year=True)
+    if end == start:
+        return first
+    return translate(language, "leave.dates", start=first,
+                     end=format_day(language, end, year=True))
 
 
 def parse_day(text: str, today: date) -> date | None:
@@ -132,8 +141,7 @@ async def request_leave(
                     "name": person.name,
                     # Role and station from the database, in the decider's language.
                     "badge": await badge(person, decider.language),
-                    "start": format_day(decider.language, start, year=True),
-                    "end": format_day(decider.language, end, year=True),
+                    "dates": leave_dates(decider.language, start, end),
                     "days": count_days(decider.language, (end - start).days + 1),
                     "reason": leave.reason,
                 },
@@ -163,7 +171,9 @@ async def _edit_cards(
         await edit(
             original=card,
             msgid=msgid,
-            params={"badge": "", **card.params, "by": by},
+            # Cards written before `badge` and `dates` existed are still edited whole.
+            params={"badge": "", "dates": f"{card.params.get('start')} – {card.params.get('end')}",
+                    **card.params, "by": by},
             idempotency_key=f"leave-card:{msgid}:{card.id}",
             clock=clock,
         )
@@ -252,8 +262,7 @@ async def decide_leave(
             recipient=requester,
             msgid=told,
             params={
-                "start": format_day(requester.language, leave.start_date, year=True),
-                "end": format_day(requester.language, leave.end_date, year=True),
+                "dates": leave_dates(requester.language, leave.start_date, leave.end_date),
                 "by": actor.person.name,
                 "note": note,
             },

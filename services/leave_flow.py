@@ -27,6 +27,7 @@ from services.leave import (
     check_reason,
     check_start,
     decide_leave,
+    leave_dates,
     parse_day,
     request_leave,
 )
@@ -177,10 +178,7 @@ async def _check_confirm(state: FlowState, answer: Answer) -> Finished:
         actor=_actor(state), start=start, end=end, reason=state.answers["reason"],
         clock=state.clock,
     )
-    return Finished(Text("leave.filed", {
-        "start": format_day(state.language, start, year=True),
-        "end": format_day(state.language, end, year=True),
-    }))
+    return Finished(Text("leave.filed", {"dates": leave_dates(state.language, start, end)}))
 
 
 def dropped(answers: Mapping[str, Any], expired: bool) -> Text:

@@ -12,11 +12,12 @@ from db.enums import RequestStatus
 from db.models import LeaveRequest, Person
 from handlers.chat import flows
 from handlers.chat.common import OutpostContext
-from i18n import count_days, format_day, translate
+from i18n import count_days, translate
 from services.callbacks import LeaveNew, LeaveVerdict, LeaveWithdraw, decode_as, encode, pattern
 from services.conversations import start_flow
 from services.leave import (
     decide_leave,
+    leave_dates,
     my_requests,
     parse_day,
     pending_for_decider,
@@ -61,18 +62,12 @@ async def leave_command(update: Update, context: OutpostContext) -> None:
     start, end, reason = parsed
     await request_leave(actor=actor, start=start, end=end, reason=reason, clock=clock)
     await message.reply_text(
-        translate(actor.language, "leave.filed",
-                  start=format_day(actor.language, start, year=True),
-                  end=format_day(actor.language, end, year=True))
+        translate(actor.language, "leave.filed", dates=leave_dates(actor.language, start, end))
     )
 
 
 def _dates(language: str, leave: LeaveRequest) -> str:
-    start = format_day(language, leave.start_date, year=True)
-    if leave.end_date == leave.start_date:
-        return start
-    return translate(language, "leave.list.range", start=start,
-                     end=format_day(language, leave.end_date, year=True))
+    return leave_dates(language, leave.start_date, leave.end_date)
 
 
 def _list_view(actor: Actor, listed: list[LeaveRequest]) -> tuple[str, InlineKeyboardMarkup]:

@@ -62,7 +62,7 @@ async def test_leave_asked_and_approved_in_chat(outpost: Outpost, sandbox: Sandb
     assert edited.raw_text.endswith("✅ 您已批准。")
     told = await amina.wait_for_message()
     assert told.raw_text == (
-        "✅ Your leave from Thu, Jan 8, 2026 to Fri, Jan 9, 2026 was approved by 张伟."
+        "✅ Your leave (Thu, Jan 8, 2026 to Fri, Jan 9, 2026) was approved by 张伟."
     )
     await leave.refresh_from_db()
     assert leave.status == RequestStatus.APPROVED
@@ -127,7 +127,7 @@ async def test_leave_lists_own_requests_and_a_pending_one_is_withdrawn(
     await amina.wait_for_message()
     card = await musa.wait_for_message()
     assert card.raw_text.startswith(
-        "🗓 Amina (staff, Lagos) asks for leave: Thu, Jan 8, 2026 to Thu, Jan 8, 2026 (1 day)."
+        "🗓 Amina (staff, Lagos) asks for leave: Thu, Jan 8, 2026 (1 day)."
     )
     amina.send_command("leave")
     listing = await amina.wait_for_message()
@@ -183,7 +183,7 @@ async def test_a_refusal_asks_for_the_reason_and_the_requester_is_told(
     assert done.raw_text == "❌ 已拒绝，并已告知Amina原因：the site is short-staffed that week"
     told = await amina.wait_for_message()
     assert told.raw_text == (
-        "❌ Your leave from Thu, Jan 8, 2026 to Fri, Jan 9, 2026 was refused by 张伟.\n"
+        "❌ Your leave (Thu, Jan 8, 2026 to Fri, Jan 9, 2026) was refused by 张伟.\n"
         "Reason: the site is short-staffed that week"
     )
     edited = await zhang.wait_for_edit(card)
@@ -200,7 +200,7 @@ async def test_a_refusal_asks_for_the_reason_and_the_requester_is_told(
     assert (await zhang.wait_for_message()).raw_text == "❌ 已拒绝，并已通知Amina。"
     told = await amina.wait_for_message()
     assert told.raw_text == (
-        "❌ Your leave from Mon, Jan 12, 2026 to Mon, Jan 12, 2026 was refused by 张伟."
+        "❌ Your leave (Mon, Jan 12, 2026) was refused by 张伟."
     )
 
 

@@ -108,7 +108,7 @@ async def test_leave_flow_from_buttons_to_a_filed_request(
     assert turn.kind == TurnKind.DONE
     assert turn.text is not None
     assert (turn.text.msgid, turn.text.params) == (
-        "leave.filed", {"start": "Tue, Jan 6, 2026", "end": "Wed, Jan 7, 2026"}
+        "leave.filed", {"dates": "Tue, Jan 6, 2026 to Wed, Jan 7, 2026"}
     )
     leave = await LeaveRequest.get()
     assert (leave.start_date, leave.end_date, leave.reason, leave.status) == (

@@ -25,7 +25,7 @@ from bot.delivery.hooks import DeliveryHooks
 from bot.delivery.service import DeliveryService, default_worker_id
 from bot.delivery.sms import SmsSender
 from bot.delivery.telegram import TelegramSender, make_bot
-from bot.menus import MenuPublisher
+from bot.menus import MenuPublisher, menu_refresh_handler
 from bot.ordering import InboxDispatcher
 from bot.polling import Poller
 from bot.replies import OutpostBot, mark_failed
@@ -54,6 +54,7 @@ from services.attendance_sheet import (
 from services.clock import Clock, SystemClock
 from services.conversations import FLOW_EXPIRY, ensure_flow_expiry, handle_flow_expiry
 from services.deadlines import DeadlineHandlers
+from services.handover import MENU_REFRESH
 from services.notify import OutboxWakeup
 
 logger = logging.getLogger(__name__)
@@ -161,9 +162,10 @@ def build_web(
     return app
 
 
-def build_deadline_handlers() -> DeadlineHandlers:
-    """What acts on each kind of deadline."""
+def build_deadline_handlers(menus: MenuPublisher | None = None) -> DeadlineHandlers:
+    """What acts on each kind of deadline (`menus`: this process's menu publisher)."""
     handlers = DeadlineHandlers()
+    handlers.register(MENU_REFRESH, menu_refresh_handler(menus))
     handlers.register(STATION_DAY, handle_station_day)
     handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
     handlers.register(FLOW_EXPIRY, handle_flow_expiry)
@@ -332,7 +334,8 @@ class Outpost:
             logger.info("taking updates by long polling")
 
     async def _start_deadlines(self) -> None:
-        self.deadlines = DeadlineEngine(build_deadline_handlers(), clock=self.clock)
+        menus = menu_publisher(self.telegram) if self.telegram is not None else None
+        self.deadlines = DeadlineEngine(build_deadline_handlers(menus), clock=self.clock)
         self._started.append("deadlines")
         # Every active station has its next event, the sheet its next look; then whatever fell
         # due while Outpost was stopped fires at once.

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
-from handlers.chat.menus import ensure_menu
+from db.models import Deadline
+from handlers.chat.menus import drop_menu, ensure_menu
+from services.clock import Clock
 from services.commands import CommandBook
-from services.people import Actor, access
+from services.deadlines import Handler
+from services.people import Actor, access, deactivated_with_menu
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +100,11 @@ class MenuPublisher:
         try:
             state = await access(telegram_id)
             if state.actor is None:
+                # Deactivated since their menu was published: it goes at once.
+                gone = await deactivated_with_menu(telegram_id)
+                if gone is not None:
+                    await drop_menu(self.bot, gone)
+                    self.published += 1
                 return 0.0
             await ensure_menu(self.bot, self.book, state.actor.person, state.actor.roles)
         except RetryAfter as exc:
@@ -132,6 +140,19 @@ class MenuPublisher:
             handle.cancel()
             del self._retries[telegram_id]
             self._queue.put_nowait(telegram_id)
+
+
+def menu_refresh_handler(menus: MenuPublisher | None) -> Handler:
+    """The handler of MENU_REFRESH deadlines (services.handover): queue the account's menu on
+    this process's publisher (without one, such as a command-line process, nothing to do)."""
+
+    async def handle(deadline: Deadline, clock: Clock) -> datetime | None:
+        telegram_id = (deadline.payload or {}).get("telegram_id")
+        if menus is not None and isinstance(telegram_id, int):
+            menus.request(telegram_id)
+        return None
+
+    return handle
 
 
 def _seconds(value: Any) -> float:

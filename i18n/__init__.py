@@ -116,21 +116,59 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+def _babel_locale(locale: str | None) -> str:
+    return (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
+
+
 def format_distance(locale: str | None, metres: float) -> str:
-    """A distance as a person reads it: '96 m', '1.1 km', with the locale's decimal mark."""
+    """A distance as the reader writes it, the one formatter for every distance Outpost shows:
+    '96 m', '1.1 km', '530 km' in English; '96米', '1.1公里' in Chinese (Babel's units)."""
+    from babel.units import format_unit
+
+    language = _babel_locale(locale)
+    if metres < 1000:
+        return str(format_unit(round(metres), "length-meter", length="short", locale=language))
+    pattern = "#,##0.#" if metres < 100_000 else "#,##0"  # 1.5 km, 530 km
+    return str(format_unit(metres / 1000, "length-kilometer", length="short",
+                           format=pattern, locale=language))
+
+
+def translate_plural(locale: str | None, msgid: str, count: int, /, **params: Any) -> str:
+    """A counted message (`msgid` with `msgid_plural` = `msgid + ".plural"` in the catalogs),
+    in the plural form the reader's language takes for `count`; `{n}` is `count` written with
+    the locale's digits grouping. Falls back to English, then to the msgid."""
     from babel.numbers import format_decimal
 
-    language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
-    if metres < 1000:
-        return f"{round(metres)} m"
-    return f"{format_decimal(metres / 1000, format='#,##0.#', locale=language)} km"
+    language = normalize_language(locale) or DEFAULT_LANGUAGE
+    text: str | None = None
+    for candidate in dict.fromkeys((language, FALLBACK_LANGUAGE)):
+        catalog = _catalog(candidate)
+        if catalog is not None:
+            found = catalog.ngettext(msgid, f"{msgid}.plural", count)
+            if found not in (msgid, f"{msgid}.plural"):
+                text = found
+                break
+    if text is None:
+        logger.warning("missing translation for msgid %r", msgid)
+        text = msgid
+    n = format_decimal(count, locale=_babel_locale(language))
+    try:
+        return text.format(n=n, **params)
+    except (KeyError, IndexError, ValueError):
+        logger.exception("bad parameters for msgid %r", msgid)
+        return text
+
+
+def count_days(locale: str | None, days: int) -> str:
+    """'1 day', '3 days', '3 天'."""
+    return translate_plural(locale, "count.days", days)
 
 
 def format_day(locale: str | None, day: date, *, year: bool = False) -> str:
     """A day with its weekday as the reader writes it: 'Wed, Dec 2', '12月2日周三'."""
     from babel.dates import format_skeleton
 
-    language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
+    language = _babel_locale(locale)
     return str(format_skeleton("yMMMEd" if year else "MMMEd", day, locale=language))
 
 

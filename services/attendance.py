@@ -26,6 +26,7 @@ from db.models import (
     PersonRole,
     Station,
 )
+from i18n import format_distance
 from services.clock import Clock, ensure_utc
 from services.deadlines import Wake, ensure, live_keys, schedule
 from services.errors import InvalidInput, NotAllowed
@@ -397,7 +398,8 @@ async def _tell_heads_outside(
         await notify(
             recipient=head,
             msgid="checkin.head_outside_geofence",
-            params={"name": person.name, "distance": round(checkin.distance_m or 0)},
+            params={"name": person.name,
+                    "distance": format_distance(head.language, checkin.distance_m or 0)},
             lane=Lane.ESCALATION,
             idempotency_key=f"checkin-outside:{checkin.id}:{head.id}",
             source_kind="checkin",

@@ -133,6 +133,39 @@ class LeaveVerdict(Button):
 
 
 @dataclass(frozen=True)
+class LeaveWithdraw(Button):
+    """A requester withdraws their own pending leave request."""
+
+    PREFIX = "lw1"
+    ROLES = EVERYONE_REGISTERED
+
+    leave_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.leave_id),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> LeaveWithdraw:
+        """From the leave's id."""
+        (leave_id,) = _exactly(fields, 1)
+        return cls(leave_id=_id(leave_id))
+
+
+@dataclass(frozen=True)
+class LeaveNew(Button):
+    """Start a new leave request from the list of one's own."""
+
+    PREFIX = "ln1"
+    ROLES = EVERYONE_REGISTERED
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> LeaveNew:
+        """No fields."""
+        _exactly(fields, 0)
+        return cls()
+
+
+@dataclass(frozen=True)
 class DutyDay(Button):
     """A head picks a day of the duty roster."""
 
@@ -166,6 +199,59 @@ class DutyPick(Button):
 
     @classmethod
     def parse(cls, fields: list[str]) -> DutyPick:
+        """From the day as YYYYMMDD and the person's id."""
+        day, person_id = _exactly(fields, 2)
+        return cls(day=_day(day), person_id=_id(person_id))
+
+
+@dataclass(frozen=True)
+class DutyClear(Button):
+    """A head clears a day of the duty roster (nobody on duty)."""
+
+    PREFIX = "dc1"
+    ROLES = STATION_HEADS
+
+    day: date
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_day(self.day),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> DutyClear:
+        """From the day as YYYYMMDD."""
+        (day,) = _exactly(fields, 1)
+        return cls(day=_day(day))
+
+
+@dataclass(frozen=True)
+class DutyBack(Button):
+    """Back from a day's picker to the week's roster."""
+
+    PREFIX = "db1"
+    ROLES = STATION_HEADS
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> DutyBack:
+        """No fields."""
+        _exactly(fields, 0)
+        return cls()
+
+
+@dataclass(frozen=True)
+class DutyConfirm(Button):
+    """A head confirms putting on duty someone who is on approved leave that day."""
+
+    PREFIX = "dk1"
+    ROLES = STATION_HEADS
+
+    day: date
+    person_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_day(self.day), _check_id(self.person_id))
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> DutyConfirm:
         """From the day as YYYYMMDD and the person's id."""
         day, person_id = _exactly(fields, 2)
         return cls(day=_day(day), person_id=_id(person_id))
@@ -282,8 +368,8 @@ class SheetAsk(Button):
 _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
     kind.PREFIX: kind.parse
     for kind in (
-        LeaveVerdict, DutyDay, DutyPick, CheckInAsk, LanguagePick, StationRoster, FlowAnswer,
-        SheetAsk,
+        LeaveVerdict, LeaveWithdraw, LeaveNew, DutyDay, DutyPick, DutyClear, DutyBack,
+        DutyConfirm, CheckInAsk, LanguagePick, StationRoster, FlowAnswer, SheetAsk,
     )
 })
 

@@ -236,9 +236,10 @@ def parse_flow_button(data: str) -> FlowPress | None:
 def flow_named(name: str) -> Flow | None:
     """The flow called `name`, or None (a row left by a flow that no longer exists)."""
     from services.invites import REGISTRATION_FLOW
-    from services.leave_flow import LEAVE_FLOW
+    from services.leave_flow import LEAVE_FLOW, REFUSAL_FLOW
 
-    return {flow.name: flow for flow in (LEAVE_FLOW, REGISTRATION_FLOW)}.get(name)
+    flows = (LEAVE_FLOW, REFUSAL_FLOW, REGISTRATION_FLOW)
+    return {flow.name: flow for flow in flows}.get(name)
 
 
 def _expired(row: Conversation, now: datetime) -> bool:

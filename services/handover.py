@@ -19,7 +19,9 @@ from db.models import (
     WeeklyPlan,
 )
 from services.clock import Clock, SystemClock
+from services.deadlines import schedule
 from services.errors import Conflict, InvalidInput, NotFound
+from services.leave import withdrawn_cards
 
 OPEN_OUTINGS = (OutingStatus.PENDING, OutingStatus.APPROVED, OutingStatus.OUT)
 OPEN_PLANS = (ReportStatus.DRAFT, ReportStatus.SUBMITTED, ReportStatus.RETURNED)
@@ -95,9 +97,12 @@ async def deactivate(
         summary.moved["duty days"] = await DutyRoster.filter(
             person=person, date__gte=now.date()
         ).update(person_id=successor.id)
+        pending_leave = await LeaveRequest.filter(person=person, status=RequestStatus.PENDING)
         summary.cancelled["leave requests"] = await LeaveRequest.filter(
-            person=person, status=RequestStatus.PENDING
+            id__in=[leave.id for leave in pending_leave], status=RequestStatus.PENDING
         ).update(status=RequestStatus.CANCELLED, decision_note="handover")
+        for leave in pending_leave:  # the deciders' cards say so and lose their buttons
+            await withdrawn_cards(leave, by=person.name, clock=clock or SystemClock())
         summary.kept["open expense claims"] = await Expense.filter(
             person=person, status__in=(ExpenseStatus.DRAFT, ExpenseStatus.SUBMITTED)
         ).count()
@@ -123,7 +128,17 @@ async def deactivate(
             at=now, actor=None, action="person.handover_received", object_kind="person",
             object_id=successor.id, data={"from_id": person.id, "moved": summary.moved},
         )
+        # The running bot (another process) publishes both menus at its next look at the
+        # deadlines, within seconds: the person's shrinks, the successor's may grow.
+        for account in (person, successor):
+            await schedule(MENU_REFRESH, str(account.telegram_id), now,
+                           {"telegram_id": account.telegram_id})
     return summary
+
+
+# A deadline whose handler publishes one account's command menu now (bot/app.py wires it to
+# the menu publisher).
+MENU_REFRESH = "menu.refresh"
 
 
 async def _move_plans(person: Person, successor: Person) -> int:

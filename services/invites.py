@@ -33,7 +33,7 @@ from services.conversations import (
 )
 from services.errors import Conflict, InvalidInput, NotFound
 from services.notify import button, notify
-from services.validation import language_tag, shared_phone
+from services.validation import display_name, language_tag, shared_phone
 
 STEP_PHONE = "phone"
 STEP_LANGUAGE = "language"
@@ -132,8 +132,10 @@ async def claim_invite(
             raise Conflict("invitation used", msgid="invite.used")
         language = normalize_language(telegram_language) or "en"
         if existing is None:
+            # Telegram's name as typed by its owner: cleaned of control and bidi characters.
+            clean = display_name(name)[:200].strip()
             person = await Person.create(
-                telegram_id=telegram_id, name=name[:200] or str(telegram_id), language=language,
+                telegram_id=telegram_id, name=clean or str(telegram_id), language=language,
                 station_id=invite.station_id,  # type: ignore[attr-defined]
                 registration_step=STEP_PHONE,
             )

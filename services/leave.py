@@ -10,12 +10,13 @@ from tortoise.transactions import in_transaction
 
 from db.enums import Lane, RequestStatus, Role
 from db.models import AuditLog, LeaveRequest, Person, PersonRole
+from i18n import count_days, format_day, translate
 from services.attendance import heads_of
 from services.callbacks import LeaveVerdict, encode
 from services.clock import Clock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.notify import edit, messages_to_edit, notify
-from services.people import Actor, station_today
+from services.people import Actor, badge, station_today
 from services.validation import free_text, row_id
 
 MAX_LEAVE_DAYS = 90
@@ -44,6 +45,15 @@ async def _deciders(person: Person, roles: frozenset[Role]) -> list[Person]:
         ).prefetch_related("person")
         return [grant.person for grant in grants if grant.person.id != person.id]
     return [head for head in await heads_of(person.station_id) if head.id != person.id]
+
+
+def leave_dates(language: str | None, start: date, end: date) -> str:
+    """A leave's days as the reader writes them: one day, or "first to last"."""
+    first = format_day(language, start, year=True)
+    if end == start:
+        return first
+    return translate(language, "leave.dates", start=first,
+                     end=format_day(language, end, year=True))
 
 
 def parse_day(text: str, today: date) -> date | None:
@@ -129,9 +139,10 @@ async def request_leave(
                 msgid="leave.ask_decider",
                 params={
                     "name": person.name,
-                    "start": start.isoformat(),
-                    "end": end.isoformat(),
-                    "days": (end - start).days + 1,
+                    # Role and station from the database, in the decider's language.
+                    "badge": await badge(person, decider.language),
+                    "dates": leave_dates(decider.language, start, end),
+                    "days": count_days(decider.language, (end - start).days + 1),
                     "reason": leave.reason,
                 },
                 buttons=[[
@@ -149,24 +160,29 @@ async def request_leave(
     return leave
 
 
-async def _tell_other_deciders(
-    leave: LeaveRequest, *, actor: Actor, approved: bool, clock: Clock
+async def _edit_cards(
+    leave: LeaveRequest, *, msgid: str, by: str, clock: Clock, skip_person_id: int | None = None
 ) -> None:
-    """Every other decider's card says who decided and what, and loses its buttons.
-
-    The decider's own card is changed by the handler that took the press.
-    """
-    msgid = "leave.card_approved_by" if approved else "leave.card_refused_by"
+    """Every decider's card (but `skip_person_id`'s) is rewritten with `msgid` (who decided,
+    or that it was withdrawn) and loses its buttons."""
     for card in await messages_to_edit("leave", leave.id, msgid="leave.ask_decider"):
-        if card.recipient_id == actor.person.id:  # type: ignore[attr-defined]
+        if card.recipient_id == skip_person_id:  # type: ignore[attr-defined]
             continue
         await edit(
             original=card,
             msgid=msgid,
-            params={**card.params, "by": actor.person.name},
-            idempotency_key=f"leave-decided-card:{card.id}",
+            # Cards written before `badge` and `dates` existed are still edited whole.
+            params={"badge": "", "dates": f"{card.params.get('start')} – {card.params.get('end')}",
+                    **card.params, "by": by},
+            idempotency_key=f"leave-card:{msgid}:{card.id}",
             clock=clock,
         )
+
+
+async def withdrawn_cards(leave: LeaveRequest, *, by: str, clock: Clock) -> None:
+    """Every decider's card of a leave no longer pending (withdrawn, or cancelled by a
+    handover) says it was withdrawn and loses its buttons."""
+    await _edit_cards(leave, msgid="leave.card_withdrawn", by=by, clock=clock)
 
 
 async def may_decide(actor: Actor, leave: LeaveRequest) -> bool:
@@ -183,15 +199,44 @@ async def may_decide(actor: Actor, leave: LeaveRequest) -> bool:
     )
 
 
-async def decide_leave(
-    *, actor: Actor, leave_id: int, approve: bool, clock: Clock, note: str = ""
-) -> LeaveDecision:
-    """Approve or refuse a pending leave; only its decider may, and only once."""
+async def pending_for_decider(actor: Actor, leave_id: int) -> LeaveRequest:
+    """The pending leave `leave_id` when the actor decides it (before asking a refusal's
+    reason): NotFound, NotAllowed, or Conflict when it is no longer pending."""
     leave = await LeaveRequest.get_or_none(id=row_id(leave_id))
     if leave is None:
         raise NotFound("no such leave")
     if not await may_decide(actor, leave):
         raise NotAllowed("not the decider")
+    if leave.status != RequestStatus.PENDING:
+        msgid = "leave.withdrawn_already" if leave.status == RequestStatus.CANCELLED else (
+            "leave.already_decided")
+        raise Conflict("not pending", msgid=msgid)
+    return leave
+
+
+def check_refusal_note(note: str) -> str:
+    """A refusal's reason, trimmed (may be empty); refused when over the limit, never cut."""
+    note = free_text(note).strip()
+    if len(note) > MAX_REASON:
+        raise InvalidInput(
+            "note too long", msgid="leave.reason_too_long", limit=MAX_REASON, length=len(note)
+        )
+    return note
+
+
+async def decide_leave(
+    *, actor: Actor, leave_id: int, approve: bool, clock: Clock, note: str = "",
+    edit_own_card: bool = False,
+) -> LeaveDecision:
+    """Approve or refuse a pending leave; only its decider may, and only once. A refusal's
+    `note` (its reason) is told to the requester. The decider's own card is changed by the
+    handler that took the press, unless `edit_own_card` (a refusal finished in a flow)."""
+    leave = await LeaveRequest.get_or_none(id=row_id(leave_id))
+    if leave is None:
+        raise NotFound("no such leave")
+    if not await may_decide(actor, leave):
+        raise NotAllowed("not the decider")
+    note = check_refusal_note(note) if not approve else ""
     status = RequestStatus.APPROVED if approve else RequestStatus.REFUSED
     now = clock.now()
     async with in_transaction():
@@ -200,19 +245,26 @@ async def decide_leave(
             status=status, decided_by_id=actor.person.id, decided_at=now, decision_note=note
         )
         if not changed:
+            current = await LeaveRequest.get(id=leave.id)
+            if current.status == RequestStatus.CANCELLED:
+                raise Conflict("withdrawn", msgid="leave.withdrawn_already")
             raise Conflict("already decided", msgid="leave.already_decided")
         await AuditLog.create(
             at=now, actor_id=actor.person.id, action=f"leave.{status.value}",
             object_kind="leave", object_id=leave.id,
         )
         requester = await Person.get(id=leave.person_id)
+        if approve:
+            told = "leave.approved"
+        else:
+            told = "leave.refused_because" if note else "leave.refused"
         await notify(
             recipient=requester,
-            msgid="leave.approved" if approve else "leave.refused",
+            msgid=told,
             params={
-                "start": leave.start_date.isoformat(),
-                "end": leave.end_date.isoformat(),
+                "dates": leave_dates(requester.language, leave.start_date, leave.end_date),
                 "by": actor.person.name,
+                "note": note,
             },
             lane=Lane.APPROVAL,
             idempotency_key=f"leave-decided:{leave.id}",
@@ -220,6 +272,59 @@ async def decide_leave(
             source_id=leave.id,
             clock=clock,
         )
-        await _tell_other_deciders(leave, actor=actor, approved=approve, clock=clock)
+        await _edit_cards(
+            leave,
+            msgid="leave.card_approved_by" if approve else "leave.card_refused_by",
+            by=actor.person.name,
+            clock=clock,
+            skip_person_id=None if edit_own_card else actor.person.id,
+        )
     await leave.refresh_from_db()
     return LeaveDecision(leave=leave, approved=approve)
+
+
+# How far back /leave lists a person's requests that are no longer pending.
+RECENT = timedelta(days=60)
+MAX_LISTED = 10
+
+
+async def my_requests(*, actor: Actor, clock: Clock) -> list[LeaveRequest]:
+    """The actor's own requests: every pending one, and those decided or withdrawn that end
+    within the last RECENT days; the latest first, at most MAX_LISTED."""
+    today = await station_today(actor, clock)
+    pending = await LeaveRequest.filter(
+        person_id=actor.person.id, status=RequestStatus.PENDING
+    ).order_by("-start_date", "-id")
+    others = await LeaveRequest.filter(
+        person_id=actor.person.id, end_date__gte=today - RECENT,
+        status__in=[RequestStatus.APPROVED, RequestStatus.REFUSED, RequestStatus.CANCELLED],
+    ).order_by("-start_date", "-id").limit(MAX_LISTED)
+    return [*pending, *others][:max(MAX_LISTED, len(pending))]
+
+
+async def withdraw_leave(*, actor: Actor, leave_id: int, clock: Clock) -> LeaveRequest:
+    """The requester withdraws their own pending leave; the deciders' cards say so and lose
+    their buttons. Once decided, it can no longer be withdrawn here."""
+    leave = await LeaveRequest.get_or_none(id=row_id(leave_id))
+    if leave is None:
+        raise NotFound("no such leave")
+    if leave.person_id != actor.person.id:
+        raise NotAllowed("not their own leave")
+    now = clock.now()
+    async with in_transaction():
+        changed = await LeaveRequest.filter(id=leave.id, status=RequestStatus.PENDING).update(
+            status=RequestStatus.CANCELLED, decided_at=now, decision_note="withdrawn"
+        )
+        if not changed:
+            current = await LeaveRequest.get(id=leave.id)
+            if current.status == RequestStatus.CANCELLED:
+                raise Conflict("already withdrawn", msgid="leave.withdrawn_already")
+            raise Conflict("already decided", msgid="leave.withdraw_too_late")
+        await AuditLog.create(
+            at=now, actor_id=actor.person.id, action="leave.withdrawn",
+            object_kind="leave", object_id=leave.id,
+        )
+        await _edit_cards(leave, msgid="leave.card_withdrawn", by=actor.person.name,
+                          clock=clock)
+    await leave.refresh_from_db()
+    return leave

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from i18n import format_day
+from i18n import count_days, format_day
 from services.conversations import (
     BACK,
     CANCEL,
@@ -21,8 +21,16 @@ from services.conversations import (
     Step,
     Text,
 )
-from services.errors import InvalidInput, NotAllowed
-from services.leave import check_days, check_reason, check_start, parse_day, request_leave
+from services.errors import Conflict, InvalidInput, NotAllowed
+from services.leave import (
+    check_days,
+    check_reason,
+    check_start,
+    decide_leave,
+    leave_dates,
+    parse_day,
+    request_leave,
+)
 from services.people import Actor, station_today
 
 OTHER, SEND = "other", "send"
@@ -104,7 +112,8 @@ async def _ask_end(state: FlowState) -> Prompt:
     start = _day(state, "start")
     choices = [
         Choice(f"e{n}", "leave.flow.end_same" if n == 0 else "leave.flow.end_plus",
-               {"day": format_day(state.language, start + timedelta(n)), "days": n + 1})
+               {"day": format_day(state.language, start + timedelta(n)),
+                "days": count_days(state.language, n + 1)})
         for n in DAY_OFFSETS
     ]
     return Prompt(
@@ -152,7 +161,7 @@ def summary(state: FlowState) -> Text:
     return Text("leave.flow.summary", {
         "start": format_day(state.language, start, year=True),
         "end": format_day(state.language, end, year=True),
-        "days": (end - start).days + 1,
+        "days": count_days(state.language, (end - start).days + 1),
         "reason": state.answers["reason"],
     })
 
@@ -169,7 +178,7 @@ async def _check_confirm(state: FlowState, answer: Answer) -> Finished:
         actor=_actor(state), start=start, end=end, reason=state.answers["reason"],
         clock=state.clock,
     )
-    return Finished(Text("leave.filed", {"start": start.isoformat(), "end": end.isoformat()}))
+    return Finished(Text("leave.filed", {"dates": leave_dates(state.language, start, end)}))
 
 
 def dropped(answers: Mapping[str, Any], expired: bool) -> Text:
@@ -195,4 +204,43 @@ LEAVE_FLOW = Flow(
         Step("confirm", _ask_confirm, _check_confirm),
     ),
     dropped=dropped,
+)
+
+
+# A decider's refusal: the reason (typed, or "no reason"), then the refusal is sent.
+NO_REASON = "none"
+
+
+async def _ask_refusal(state: FlowState) -> Prompt:
+    return Prompt(
+        Text("leave.refuse.ask_reason", {"name": state.answers.get("name", "")}),
+        [[Choice(NO_REASON, "leave.refuse.no_reason")], _navigation(back=False)],
+    )
+
+
+async def _check_refusal(state: FlowState, answer: Answer) -> Finished:
+    if answer.kind == AnswerKind.CHOICE and answer.text != NO_REASON:
+        raise InvalidInput("unknown button", msgid="flow.expects.choice")
+    note = "" if answer.kind == AnswerKind.CHOICE else answer.text
+    try:
+        await decide_leave(
+            actor=_actor(state), leave_id=int(state.answers["leave_id"]), approve=False,
+            clock=state.clock, note=note, edit_own_card=True,
+        )
+    except Conflict as error:
+        # Decided by another head, or withdrawn, while this one was typing: nothing to ask.
+        return Finished(Text(error.msgid, error.params))
+    return Finished(Text("leave.refuse.done_because" if note.strip() else "leave.refuse.done",
+                         {"name": state.answers.get("name", ""), "note": note.strip()}))
+
+
+def refusal_dropped(answers: Mapping[str, Any], expired: bool) -> Text:
+    """What /cancel or expiry left: the request, still pending."""
+    return Text("leave.refuse.dropped", {"name": answers.get("name", "")})
+
+
+REFUSAL_FLOW = Flow(
+    name="leave_refusal",
+    steps=(Step("reason", _ask_refusal, _check_refusal, accepts=TYPED, back=False),),
+    dropped=refusal_dropped,
 )

@@ -158,7 +158,11 @@ def _contact_kind(value: Any) -> ContactKind:
     return ContactKind(str(value))
 
 
-Name = Annotated[str, _by(_text)]
+def _name(value: Any) -> str:
+    return _text(validation.display_name(value) if isinstance(value, str) else value)
+
+
+Name = Annotated[str, _by(_name)]
 Country = Annotated[str, _by(validation.country_code, none="required")]
 Email = Annotated[str | None, _by(lambda value: validation.email_address(str(value)), none="keep")]
 WallTime = Annotated[dt.time | None, _by(_wall_time, none="keep")]

@@ -175,9 +175,40 @@ async def menus_to_refresh() -> list[tuple[Person, frozenset[Role] | None]]:
     return result
 
 
+async def deactivated_with_menu(telegram_id: int) -> Person | None:
+    """The deactivated person of this account whose own menu is still published, if any."""
+    return await Person.get_or_none(telegram_id=telegram_id, active=False,
+                                    menu_key__isnull=False)
+
+
 async def person_by_telegram_id(telegram_id: int) -> Person:
     """The person with this Telegram id, active or not; NotFound otherwise."""
     person = await Person.get_or_none(telegram_id=telegram_id)
     if person is None:
         raise NotFound(f"no person with Telegram id {telegram_id}")
     return person
+
+
+# The role named on a card when a person holds several: the one that matters most to a decider.
+_BADGE_ORDER = (Role.HQ, Role.HEAD, Role.SAFETY, Role.STAFF, Role.ADMIN)
+
+
+async def badge(person: Person, language: str | None) -> str:
+    """The person's role and station as the database has them ("station head, Lagos"), in the
+    reader's language: shown beside a display name so that a name such as "Li Ming (HQ)"
+    cannot pass for someone else."""
+    from i18n import translate
+
+    held = set(await PersonRole.filter(person_id=person.id).values_list("role", flat=True))
+    role = next((r for r in _BADGE_ORDER if r in held or r.value in held), None)
+    station = (
+        await Station.get_or_none(id=person.station_id) if person.station_id is not None
+        else None
+    )
+    role_name = translate(language, f"role.{role.value}") if role is not None else None
+    if role_name and station is not None:
+        return translate(language, "person.badge", role=role_name, station=station.name)
+    if role_name or station is not None:
+        return translate(language, "person.badge_one",
+                         what=role_name or (station.name if station else ""))
+    return ""

@@ -156,3 +156,24 @@ def free_text(value: str) -> str:
         char for char in value
         if char in "\n\t" or unicodedata.category(char) != "Cc"
     )
+
+
+# Characters that change how a name reads without being part of it: bidirectional embeddings,
+# overrides and isolates (U+202A..U+202E, U+2066..U+2069), the direction marks (U+200E/F, U+061C)
+# and every other format character but the joiners that some scripts and emoji need.
+_KEPT_FORMAT = frozenset("\u200c\u200d")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def display_name(value: str) -> str:
+    """A person's name as it can be stored and shown to others: NFC, control, format and bidi
+    characters removed, runs of white space (line breaks too) made one space, trimmed. So a
+    name cannot reorder or hide what a head reads beside it on a card."""
+    text = unicodedata.normalize("NFC", value)
+    text = "".join(
+        char for char in text
+        if char in _KEPT_FORMAT
+        or unicodedata.category(char) not in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+        or char in "\n\t"
+    )
+    return _WHITESPACE.sub(" ", text).strip()

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from handlers.chat.common import OutpostContext
-from i18n import normalize_language, translate
+from i18n import format_distance, normalize_language, translate
 from services.contacts import Directory, DirectoryEntry, directory
 
 
@@ -22,10 +22,7 @@ def _country_name(country: str, language: str) -> str:
 
 
 def _distance(language: str, metres: float) -> str:
-    if metres < 1000:
-        return translate(language, "contacts.distance_m", metres=round(metres))
-    km = round(metres / 1000, 1) if metres < 100_000 else round(metres / 1000)
-    return translate(language, "contacts.distance_km", km=km)
+    return translate(language, "contacts.distance", distance=format_distance(language, metres))
 
 
 def _line(language: str, entry: DirectoryEntry) -> str:

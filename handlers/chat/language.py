@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from handlers.chat.attendance import checkin_keyboard
 from handlers.chat.common import OutpostContext
 from handlers.chat.registration import language_buttons
 from i18n import translate
@@ -19,7 +20,7 @@ async def language_command(update: Update, context: OutpostContext) -> None:
         return
     await message.reply_text(
         translate(context.registered.language, "language.choose"),
-        reply_markup=language_buttons(),
+        reply_markup=language_buttons(context.registered.language),
     )
 
 
@@ -44,4 +45,7 @@ async def chosen(update: Update, context: OutpostContext) -> None:
         await query.edit_message_reply_markup(reply_markup=None)
     # Their roles' menu, in the language just chosen: published in the background.
     context.menus.request(user.id)
-    await context.bot.send_message(user.id, translate(language, msgid, name=name))
+    # The check-in button on the keyboard is sent again, labelled in the new language.
+    keyboard = checkin_keyboard(language) if context.actor is not None else None
+    await context.bot.send_message(user.id, translate(language, msgid, name=name),
+                                   reply_markup=keyboard)

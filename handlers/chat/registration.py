@@ -15,10 +15,13 @@ from services.conversations import TurnKind, current_prompt
 from services.invites import claim_invite, registering, resume_registration
 
 
-def language_buttons() -> InlineKeyboardMarkup:
-    """One button per language, each labelled in its own language (/language)."""
+def language_buttons(current: str | None = None) -> InlineKeyboardMarkup:
+    """One button per language, each labelled in its own language (/language); the
+    `current` one is marked."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(language_name(tag), callback_data=encode(LanguagePick(tag)))]
+        [[InlineKeyboardButton(f"✓ {language_name(tag)}" if tag == current else
+                               language_name(tag),
+                               callback_data=encode(LanguagePick(tag)))]
          for tag in available_languages()]
     )
 

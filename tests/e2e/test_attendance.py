@@ -71,7 +71,7 @@ async def test_forwarded_location_refused_and_outside_marked(
     li.share_location(6.45, 3.42, horizontal_accuracy=500)
     text = (await li.wait_for_message()).raw_text
     assert "超出签到范围" in text
-    assert "2.4 km" in text
+    assert "2.4公里" in text
     assert "定位精度较差" in text
 
 

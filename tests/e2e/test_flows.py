@@ -106,11 +106,13 @@ async def test_leave_flow_on_a_phone_with_re_asks_and_back(
     assert summary.button_texts == ["📨 Send", "⬅️ Back", "✖️ Cancel"]
     await amina.press("📨 Send", summary).wait_answer()
     assert (await _said(amina)) == (
-        "Your leave request (2026-01-06 to 2026-01-07) was sent. "
+        "Your leave request (Tue, Jan 6, 2026 to Wed, Jan 7, 2026) was sent. "
         "You will be told the decision here."
     )
     ask = await head.wait_for_message()
-    assert _text(ask).startswith("🗓 Amina 申请请假：2026-01-06 至 2026-01-07（2 天）")
+    assert _text(ask).startswith(
+        "🗓 Amina（驻外员工，Lagos） 申请请假：2026年1月6日周二 至 2026年1月7日周三（2 天）"
+    )
     leave = await LeaveRequest.get()
     assert (leave.reason, leave.status) == ("family visit", RequestStatus.PENDING)
     assert not await Conversation.exists()

@@ -13,6 +13,7 @@ from db.models import CheckIn, Contact, Invite, OutboxMessage, Person, PersonRol
 from i18n import language_name
 from services.callbacks import StationRoster, encode
 from services.clock import ManualClock
+from services.handover import MENU_REFRESH, deactivate
 from services.invites import create_invite
 from tests.e2e.conftest import eventually
 
@@ -253,8 +254,14 @@ async def test_language_switch_applies_to_the_next_answer(
     wang.send_command("language")
     offer = await wang.wait_for_message()
     assert offer.raw_text == "请选择语言："
+    assert offer.button_texts == ["English", "✓ 中文 (简体)"]
+    wang.send_command("checkin")
+    await wang.wait_for_message()
+    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 签到"]
     await wang.press("English", offer).wait_answer()
     assert (await wang.wait_for_message()).raw_text.startswith("Done, Wang")
+    # The check-in keyboard button now speaks the new language too.
+    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 Check in"]
     wang.send_command("help")
     assert (await wang.wait_for_message()).raw_text.startswith("What you can do here")
     assert outpost.telegram is not None
@@ -291,3 +298,40 @@ async def test_contacts_in_nigeria_embassy_first_with_distances(
     links = [e.get("url") for e in answer.data.get("entities", []) if e["type"] == "text_link"]
     assert "tel:112" in links
     assert "tel:+23490000000" in links
+
+
+async def test_a_deactivated_person_loses_their_menu_at_once(
+    outpost: Outpost, sandbox: SandboxServer
+) -> None:
+    """`outpost deactivate` (another process) queues both menus; the running bot publishes
+    them at its next look at the deadlines: the head's menu goes, the successor gains /duty."""
+    station = await _station()
+    await _person(station, 7801, "Zhang", "en", Role.HEAD)
+    await _person(station, 7802, "Wang", "en", Role.STAFF)
+    await _person(None, 7803, "Chen", "en", Role.HQ)
+    people = {tid: sandbox.add_person(tid, "P", "en") for tid in (7801, 7802, 7803)}
+    for person in people.values():
+        person.send_command("start")
+        await person.wait_for_message()
+    # The head's own pending leave is cancelled by the handover: HQ's card says so.
+    people[7801].send_command("leave", "2026-01-20 home leave")
+    await people[7801].wait_for_message()
+    card = await people[7803].wait_for_message()
+    assert outpost.telegram is not None
+    publisher = menu_publisher(outpost.telegram)
+    await publisher.idle()
+    assert "duty" in {c["command"] for c in people[7801].visible_commands()}
+    assert "duty" not in {c["command"] for c in people[7802].visible_commands()}
+
+    await deactivate(telegram_id=7801, successor_telegram_id=7802, clock=outpost.clock)
+    await publisher.idle()
+    assert "duty" in {c["command"] for c in people[7801].visible_commands()}  # not yet
+    assert outpost.deadlines is not None
+    fired = await outpost.deadlines.run_due()
+    assert [f.outcome for f in fired if f.kind == MENU_REFRESH] == ["done", "done"]
+    await publisher.idle()
+    assert "duty" not in {c["command"] for c in people[7801].visible_commands()}
+    assert (await Person.get(telegram_id=7801)).menu_key is None
+    assert "duty" in {c["command"] for c in people[7802].visible_commands()}
+    await people[7803].wait_until(lambda: card.raw_text.endswith("↩️ Withdrawn by Zhang."))
+    assert card.button_texts == []

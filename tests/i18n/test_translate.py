@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from i18n import LOCALES_DIR, available_languages, normalize_language, translate
+from i18n import (
+    LOCALES_DIR,
+    available_languages,
+    count_days,
+    format_distance,
+    normalize_language,
+    translate,
+    translate_plural,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "handlers", "services", "db", "i18n")
@@ -149,3 +157,26 @@ def test_days_are_written_with_their_weekday_in_the_readers_language() -> None:
     assert format_day("en", day, year=True) == "Wed, Dec 2, 2026"
     assert format_day("zh-Hans", day) == "12月2日周三"
     assert format_day("zh-Hans", day, year=True) == "2026年12月2日周三"
+
+
+@pytest.mark.parametrize(("language", "metres", "expected"), [
+    ("en", 96.4, "96 m"), ("en", 1500, "1.5 km"), ("en", 530_400, "530 km"),
+    ("zh-Hans", 96.4, "96米"), ("zh-Hans", 1500, "1.5公里"), ("zh-Hans", 12_345, "12.3公里"),
+])
+def test_one_distance_formatter_in_the_readers_language(
+    language: str, metres: float, expected: str
+) -> None:
+    """Every distance Outpost shows goes through one formatter: units and digits per locale."""
+    assert format_distance(language, metres) == expected
+
+
+@pytest.mark.parametrize(("language", "days", "expected"), [
+    ("en", 1, "1 day"), ("en", 2, "2 days"), ("en", 1000, "1,000 days"),
+    ("zh-Hans", 1, "1 天"), ("zh-Hans", 3, "3 天"), ("fr", 1, "1 day"),
+])
+def test_counted_messages_take_the_languages_plural_forms(
+    language: str, days: int, expected: str
+) -> None:
+    """ngettext through the catalogs: English has two forms, Chinese one; unknown falls back."""
+    assert count_days(language, days) == expected
+    assert translate_plural(language, "count.days", days) == expected

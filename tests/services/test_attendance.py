@@ -159,6 +159,8 @@ async def test_head_told_of_a_check_in_outside_when_the_station_asks(
         "checkin.head_outside_geofence", "checkin.head_corrected"
     ]
     assert row.lane == Lane.ESCALATION
+    # The distance is written for the head, in the head's language (one formatter).
+    assert row.params["distance"] == "8公里"
 
 
 async def test_station_day_reminder_then_digest(db: str, clock: ManualClock) -> None:

@@ -101,14 +101,14 @@ async def test_leave_flow_from_buttons_to_a_filed_request(
     assert turn.prompt is not None
     assert turn.prompt.text.msgid == "leave.flow.summary"
     assert turn.prompt.text.params == {
-        "start": "Tue, Jan 6, 2026", "end": "Wed, Jan 7, 2026", "days": 2,
+        "start": "Tue, Jan 6, 2026", "end": "Wed, Jan 7, 2026", "days": "2 days",
         "reason": "family visit",
     }
     turn = await _press(turn, "send", amina, clock)
     assert turn.kind == TurnKind.DONE
     assert turn.text is not None
     assert (turn.text.msgid, turn.text.params) == (
-        "leave.filed", {"start": "2026-01-06", "end": "2026-01-07"}
+        "leave.filed", {"dates": "Tue, Jan 6, 2026 to Wed, Jan 7, 2026"}
     )
     leave = await LeaveRequest.get()
     assert (leave.start_date, leave.end_date, leave.reason, leave.status) == (

@@ -7,13 +7,13 @@ from itertools import combinations
 
 import pytest
 
-from db.enums import Role
-from db.models import DutyRoster
+from db.enums import RequestStatus, Role
+from db.models import DutyRoster, LeaveRequest, OutboxMessage
 from services.callbacks import DutyDay
 from services.clock import ManualClock
 from services.commands import may_run
-from services.duty import roster, set_duty
-from services.errors import NotAllowed, NotFound
+from services.duty import candidates, clear_duty, leave_on, roster, set_duty
+from services.errors import InvalidInput, NotAllowed, NotFound
 from tests.auxil.factories import actor_of, make_person, make_station
 
 ROLE_SETS = [frozenset(c) for n in range(1, 3) for c in combinations(sorted(Role), n)]
@@ -61,3 +61,68 @@ async def test_ids_out_of_range_are_not_found(
     with pytest.raises(NotFound):
         await set_duty(actor=head, day=date(2026, 1, 6), person_id=person_id, clock=clock)
     assert not await DutyRoster.exists()
+
+
+async def test_the_picker_offers_only_the_stations_staff_and_heads(
+    db: str, clock: ManualClock
+) -> None:
+    """HQ and safety officers posted at the station are not station duty, nor can a forged
+    button put them on it."""
+    station = await make_station()
+    head = await actor_of(await make_person(1, station, Role.HEAD))
+    staff = await make_person(2, station)
+    hq = await make_person(3, station, Role.HQ)
+    safety = await make_person(4, station, Role.SAFETY)
+    offered = await candidates(actor=head)
+    assert [p.id for p in offered] == [head.person.id, staff.id]
+    for outsider in (hq, safety):
+        with pytest.raises(NotAllowed):
+            await set_duty(actor=head, day=date(2026, 1, 6), person_id=outsider.id, clock=clock)
+    assert not await DutyRoster.exists()
+
+
+async def test_reassigning_and_clearing_tell_the_one_removed(
+    db: str, clock: ManualClock
+) -> None:
+    """A changes to B: both are told; clearing the day tells B; putting A on again tells A."""
+    station = await make_station()
+    head = await actor_of(await make_person(1, station, Role.HEAD))
+    a = await make_person(2, station, language="zh-Hans")
+    b = await make_person(3, station)
+    day = date(2026, 1, 6)
+    await set_duty(actor=head, day=day, person_id=a.id, clock=clock)
+    await set_duty(actor=head, day=day, person_id=b.id, clock=clock)
+    sent = [(m.recipient_id, m.msgid, m.params["date"])  # type: ignore[attr-defined]
+            for m in await OutboxMessage.all().order_by("id")]
+    assert sent == [
+        (a.id, "duty.assigned", "2026年1月6日周二"),
+        (b.id, "duty.assigned", "Tue, Jan 6, 2026"),
+        (a.id, "duty.removed", "2026年1月6日周二"),
+    ]
+    assert await clear_duty(actor=head, day=day, clock=clock) == b
+    assert not await DutyRoster.exists()
+    last = await OutboxMessage.all().order_by("-id").first()
+    assert last is not None
+    assert (last.recipient_id, last.msgid) == (b.id, "duty.removed")  # type: ignore[attr-defined]
+    assert await clear_duty(actor=head, day=day, clock=clock) is None
+    await set_duty(actor=head, day=day, person_id=a.id, clock=clock)
+    assert await OutboxMessage.filter(recipient_id=a.id, msgid="duty.assigned").count() == 2
+
+
+async def test_someone_on_leave_needs_the_heads_confirmation(
+    db: str, clock: ManualClock
+) -> None:
+    """Approved leave that day: refused unless confirmed; pending leave does not count."""
+    station = await make_station()
+    head = await actor_of(await make_person(1, station, Role.HEAD))
+    away = await make_person(2, station)
+    day = date(2026, 1, 7)
+    await LeaveRequest.create(person=away, station=station, start_date=date(2026, 1, 6),
+                              end_date=day, reason="x", status=RequestStatus.APPROVED)
+    assert await leave_on(away.id, day) is not None
+    assert await leave_on(away.id, date(2026, 1, 8)) is None
+    with pytest.raises(InvalidInput) as refused:
+        await set_duty(actor=head, day=day, person_id=away.id, clock=clock)
+    assert refused.value.msgid == "duty.on_leave_unconfirmed"
+    await set_duty(actor=head, day=day, person_id=away.id, clock=clock, confirmed=True)
+    assert await DutyRoster.get(date=day, person_id=away.id)

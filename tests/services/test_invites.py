@@ -161,3 +161,15 @@ async def test_identify_reads_every_role_and_the_station_in_one_go(db: str) -> N
     again = await identify(3)
     assert again is not None
     assert again.roles == {Role.SAFETY, Role.HQ}
+
+
+async def test_the_telegram_name_is_stored_without_bidi_or_control_characters(
+    db: str, clock: ManualClock
+) -> None:
+    """A Telegram name with an override cannot reorder what a head reads."""
+    await _station()
+    invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
+    await claim_invite(code=invite.code, telegram_id=12, name="\u202eLi Ming\u202c (HQ)\x00",
+                       telegram_language="en", clock=clock)
+    person = await Person.get(telegram_id=12)
+    assert person.name == "Li Ming (HQ)"

@@ -10,7 +10,7 @@ from db.enums import Lane, RequestStatus, Role
 from db.models import AuditLog, OutboxMessage, Person, PersonRole, Station
 from services.clock import ManualClock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from services.leave import decide_leave, request_leave
+from services.leave import decide_leave, my_requests, request_leave, withdraw_leave
 from services.people import Actor, identify
 
 
@@ -141,3 +141,59 @@ async def test_a_leave_a_year_ahead_is_still_taken(db: str, clock: ManualClock) 
     leave = await request_leave(actor=await _actor(people["staff"]), start=date(2027, 1, 6),
                                 end=date(2027, 1, 6), reason="x", clock=clock)
     assert leave.status == RequestStatus.PENDING
+
+
+async def test_own_requests_listed_and_a_pending_one_withdrawn_once(
+    db: str, clock: ManualClock
+) -> None:
+    """Pending first, then recent decided ones; only the requester withdraws, only while
+    pending; the head's card is edited as withdrawn."""
+    people = await _people()
+    staff = await _actor(people["staff"])
+    first = await request_leave(actor=staff, start=date(2026, 1, 8), end=date(2026, 1, 9),
+                                reason="family", clock=clock)
+    second = await request_leave(actor=staff, start=date(2026, 1, 20), end=date(2026, 1, 20),
+                                 reason="doctor", clock=clock)
+    await decide_leave(actor=await _actor(people["head"]), leave_id=first.id, approve=True,
+                       clock=clock)
+    assert [leave.id for leave in await my_requests(actor=staff, clock=clock)] == [
+        second.id, first.id
+    ]
+    assert await my_requests(actor=await _actor(people["colleague"]), clock=clock) == []
+
+    with pytest.raises(NotAllowed):
+        await withdraw_leave(actor=await _actor(people["colleague"]), leave_id=second.id,
+                             clock=clock)
+    with pytest.raises(Conflict) as late:
+        await withdraw_leave(actor=staff, leave_id=first.id, clock=clock)
+    assert late.value.msgid == "leave.withdraw_too_late"
+    withdrawn = await withdraw_leave(actor=staff, leave_id=second.id, clock=clock)
+    assert withdrawn.status == RequestStatus.CANCELLED
+    with pytest.raises(Conflict) as again:
+        await withdraw_leave(actor=staff, leave_id=second.id, clock=clock)
+    assert again.value.msgid == "leave.withdrawn_already"
+    edit = await OutboxMessage.get(source_kind="leave", source_id=second.id,
+                                   msgid="leave.card_withdrawn")
+    assert edit.recipient_id == people["head"].id  # type: ignore[attr-defined]
+    assert edit.params["by"] == "staff"
+    with pytest.raises(Conflict) as decided:
+        await decide_leave(actor=await _actor(people["head"]), leave_id=second.id,
+                           approve=True, clock=clock)
+    assert decided.value.msgid == "leave.withdrawn_already"
+    assert await AuditLog.filter(action="leave.withdrawn", object_id=second.id).exists()
+
+
+async def test_a_refusal_note_reaches_the_requester(db: str, clock: ManualClock) -> None:
+    """The reason is stored and told; one over the limit is refused, never cut."""
+    people = await _people()
+    leave = await request_leave(actor=await _actor(people["staff"]), start=date(2026, 1, 8),
+                                end=date(2026, 1, 8), reason="family", clock=clock)
+    head = await _actor(people["head"])
+    with pytest.raises(InvalidInput):
+        await decide_leave(actor=head, leave_id=leave.id, approve=False, clock=clock,
+                           note="x" * 1001)
+    decision = await decide_leave(actor=head, leave_id=leave.id, approve=False, clock=clock,
+                                  note="  short-staffed \x00 ")
+    assert decision.leave.decision_note == "short-staffed"
+    told = await OutboxMessage.get(recipient_id=people["staff"].id, msgid="leave.refused_because")
+    assert told.params["note"] == "short-staffed"

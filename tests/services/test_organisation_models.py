@@ -166,3 +166,14 @@ def test_an_entry_writes_only_what_it_gives() -> None:
     assert (person.values, person.station_given) == ({"name": "Chen Jie"}, False)
     assert (contact.kind, contact.values) == (ContactKind.POLICE, {"phone": "999"})
     assert valid.has_people
+
+
+def test_names_in_the_file_are_cleaned_of_control_and_bidi_characters() -> None:
+    """A name that would reorder a card (an RLO, isolates, marks) is stored plain; one that is
+    nothing but such characters is refused as empty."""
+    data = {"people": [{"telegram_id": 7, "name": "\u202eLi\u2066 Ming\u2069\u200f\n(HQ)\x07",
+                        "roles": ["head"], "station": "PEK"}]}
+    [person] = validate(data, source="org.yaml", stored_stations={"PEK": "CN"}).people
+    assert person.name == "Li Ming (HQ)"
+    assert errors_of({"people": [{**data["people"][0], "name": "\u202a\u202c"}]},
+                     stored={"PEK": "CN"}) == ["org.yaml: people[0].name: must not be empty"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 import logging
-from datetime import date
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -132,3 +132,11 @@ def format_day(locale: str | None, day: date, *, year: bool = False) -> str:
 
     language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
     return str(format_skeleton("yMMMEd" if year else "MMMEd", day, locale=language))
+
+
+def format_clock(locale: str | None, instant: datetime, zone: tzinfo) -> str:
+    """A time of day on a wall clock as the reader writes it: '4:30 PM', '16:30'."""
+    from babel.dates import format_time
+
+    language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
+    return str(format_time(instant.astimezone(zone), format="short", locale=language))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -30,6 +32,8 @@ class Station(TimestampedModel):
     require_live_location = fields.BooleanField(default=False)
     notify_head_outside_geofence = fields.BooleanField(default=False)
     currency = fields.CharField(max_length=3, default="USD")
+    # The outing rules that differ from the defaults (services.organisation_models.OutingPolicy).
+    outing_policy: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     active = fields.BooleanField(default=True)
 
     class Meta:

@@ -462,6 +462,8 @@ def _path(error: ErrorDetails) -> str:
 
 def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
     if error["type"] in UNKNOWN_FIELD:
+        if error["loc"][:1] == ("outings",):  # within a station's outing rules
+            model = HighRiskArea if "high_risk_areas" in error["loc"] else OutingPolicy
         return f"unknown field (allowed: {', '.join(sorted(model.model_fields))})"
     return "must be a mapping" if error["type"] == "model_type" else error["msg"]
 

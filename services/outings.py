@@ -95,7 +95,10 @@ def parse_when(text: str, *, base: datetime, zone: ZoneInfo) -> datetime | None:
     from `base` (`2h`, `90m`, `1h30`, `1.5h`); None when it is neither."""
     text = text.strip().lower().replace(" ", "")
     match = _CLOCK.match(text)
-    if match is not None and (":" in text or "." in text or "h" in text or len(text) == 4):
+    # 16h30 is half past four; 1h30 is an hour and a half.
+    hour_first = len(text.split("h")[0]) == 2
+    if match is not None and (":" in text or "." in text or (len(text) == 4 and text.isdigit())
+                              or ("h" in text and hour_first)):
         wall = time(int(match.group(1)), int(match.group(2)))
         return at_local(local_date(base, zone), wall, zone)
     match = _DURATION.match(text)

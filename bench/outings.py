@@ -55,7 +55,7 @@ class Sizes:
 
 FULL = Sizes(outings=100_000, open_share=0.1, overdue=500, sweeps=5)
 QUICK = Sizes(outings=20_000, open_share=0.1, overdue=300, sweeps=3)
-TINY = Sizes(outings=300, open_share=0.5, overdue=20, sweeps=2)
+TINY = Sizes(outings=2_000, open_share=0.1, overdue=20, sweeps=2)
 BATCH = 5_000
 
 

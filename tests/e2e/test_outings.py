@@ -13,7 +13,7 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.people import Person as ChatPerson
 from bot.sandbox.world import ChatMessage
 from db.enums import IncidentKind, OutingStatus, Role
-from db.models import DutyRoster, Incident, OutboxMessage, Outing, Person, Station
+from db.models import CheckIn, DutyRoster, Incident, OutboxMessage, Outing, Person, Station
 from services.callbacks import OutingVerdict, encode
 from services.clock import ManualClock
 from services.outings import OutingPlan, decide_outing, request_outing
@@ -446,3 +446,119 @@ async def test_a_missed_dead_man_tap_alerts_the_head(
     await outpost.deadlines.run_due()
     assert "逾期未归" in _text(await _from_outbox_with(zhang, clock, "逾期"))
     assert await _sent("outing.overdue_heads") == 2
+
+
+async def test_late_moves_the_ladder_and_tells_the_head(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """`/late 11:30 traffic` after "Are you back?": the head reads it, and the next steps count
+    from the new return (no alert at 10:15, the reminder again at 11:15)."""
+    chat = await _team(sandbox)
+    amina, zhang = chat[AMINA], chat[ZHANG]
+    await _approved_outing(clock)
+    await _from_outbox(amina, clock)
+    assert outpost.deadlines is not None
+    for hour, minute in ((9, 45), (10, 0)):
+        _at(clock, hour, minute)
+        await outpost.deadlines.run_due()
+    amina.send_command("late", "11:30 traffic on Third Mainland")
+    noted = await _from_outbox_with(amina, clock, "Noted")
+    assert _text(noted).startswith("⏳ Noted: back by 11:30")
+    told = await _from_outbox_with(zhang, clock, "推迟")
+    assert "原因：traffic on Third Mainland" in _text(told)
+    _at(clock, 10, 20)
+    await outpost.deadlines.run_due()
+    assert await _sent("outing.overdue_heads") == 0
+    _at(clock, 11, 15)
+    await outpost.deadlines.run_due()
+    assert await _sent("outing.reminder") == 2
+    outing = await Outing.get()
+    assert outing.late_reports == 1
+
+
+async def test_late_without_arguments_asks_with_buttons(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """`/late` alone: +30 min / +1 h buttons, then the reason."""
+    chat = await _team(sandbox)
+    amina = chat[AMINA]
+    await _approved_outing(clock)
+    await _from_outbox(amina, clock)
+    amina.send_command("late")
+    ask = await amina.wait_for_message()
+    assert ask.button_texts == ["+30 min", "+1 h", "✖️ Cancel"]
+    await amina.press("+1 h", ask).wait_answer()
+    assert (await _said(amina)).startswith("Why are you late?")
+    amina.send_text("meeting ran over")
+    assert (await _said(amina)).startswith("⏳ Noted: back by 11:00")
+
+
+async def test_i_need_help_alerts_everyone_and_opens_an_incident(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """The help button on "Are you back?": heads, duty, safety and HQ at once, an incident."""
+    chat = await _team(sandbox)
+    amina, safia = chat[AMINA], chat[SAFIA]
+    await _approved_outing(clock)
+    await _from_outbox(amina, clock)
+    assert outpost.deadlines is not None
+    for hour, minute in ((9, 45), (10, 0)):
+        _at(clock, hour, minute)
+        await outpost.deadlines.run_due()
+    ask = await _from_outbox_with(amina, clock, "Are you back?")
+    await amina.press("🆘 I need help", ask).wait_answer()
+    assert "asks for help" in _text(await _from_outbox_with(safia, clock, "help"))
+    assert await _sent("outing.help_alert") == 4
+    assert (await Incident.get()).kind == IncidentKind.OVERDUE
+    _at(clock, 12, 0)
+    await outpost.deadlines.run_due()
+    assert await _sent("outing.overdue_heads") == 0
+
+
+async def test_the_person_on_duty_decides_when_the_head_is_on_leave(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """The head is on approved leave today: Bola (on duty, staff) gets the card and approves."""
+    from db.enums import RequestStatus
+    from db.models import LeaveRequest
+
+    chat = await _team(sandbox)
+    amina, zhang, bola = chat[AMINA], chat[ZHANG], chat[BOLA]
+    head = await Person.get(telegram_id=ZHANG)
+    await LeaveRequest.create(person=head, station_id=head.station_id, reason="home",
+                              start_date=station_day(), end_date=station_day(),
+                              status=RequestStatus.APPROVED)
+    amina.send_command("outing", "Bank, 1h")
+    assert (await _said(amina)) == "Why are you going out?"
+    amina.send_text("pay the rent")
+    await amina.press("Alone", await amina.wait_for_message()).wait_answer()
+    await amina.press("📨 Send", await amina.wait_for_message()).wait_answer()
+    await amina.wait_for_message()
+    card = await _from_outbox_with(bola, clock, "asks to go out")
+    await bola.press("✅ Approve", card).wait_answer()
+    assert "approved by Bola" in _text(await _from_outbox_with(amina, clock, "approved"))
+    assert not [m for m in zhang.messages if "申请外出" in _text(m)]
+
+
+async def test_a_shared_location_is_the_destination(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """At the first question a location answers it (not a check-in); its point is kept and a
+    high-risk area marks the outing."""
+    chat = await _team(sandbox)
+    amina = chat[AMINA]
+    await Station.filter(code="LOS").update(outing_policy={
+        "high_risk_areas": [{"name": "Makoko", "lat": 6.49, "lon": 3.39, "radius_m": 1500}]})
+    amina.send_command("outing")
+    await amina.wait_for_message()
+    amina.share_location(6.495, 3.392)
+    assert (await _said(amina)) == "Why are you going out?"
+    amina.send_text("visit a supplier")
+    await amina.press("Alone", await amina.wait_for_message()).wait_answer()
+    await amina.press("Now", await amina.wait_for_message()).wait_answer()
+    await amina.press("+1 h (11:00\u202fAM)", await amina.wait_for_message()).wait_answer()
+    await amina.press("📨 Send", await amina.wait_for_message()).wait_answer()
+    await amina.wait_for_message()
+    outing = await Outing.get()
+    assert (outing.dest_lat, outing.dest_lon, outing.is_high_risk) == (6.495, 3.392, True)
+    assert not await CheckIn.exists()

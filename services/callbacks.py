@@ -330,6 +330,25 @@ class OutingReply(Button):
         return cls(outing_id=_id(outing_id), asker_id=_id(asker_id))
 
 
+@dataclass(frozen=True)
+class OutingNotMe(Button):
+    """A colleague named as a companion says they are not going."""
+
+    PREFIX = "oc1"
+    ROLES = EVERYONE_REGISTERED
+
+    outing_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.outing_id),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> OutingNotMe:
+        """From the outing's id."""
+        (outing_id,) = _exactly(fields, 1)
+        return cls(outing_id=_id(outing_id))
+
+
 def _exactly(fields: list[str], count: int) -> list[str]:
     if len(fields) != count:
         raise MalformedCallback("wrong number of fields")
@@ -340,7 +359,7 @@ _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
     kind.PREFIX: kind.parse
     for kind in (
         LeaveVerdict, DutyDay, DutyPick, CheckInAsk, LanguagePick, StationRoster, FlowAnswer,
-        OutingVerdict, OutingMove, OutingReply,
+        OutingVerdict, OutingMove, OutingReply, OutingNotMe,
     )
 })
 

@@ -33,7 +33,7 @@ from db.outings import close_outing, open_outing
 from i18n import format_clock
 from services import notify as outbox
 from services.attendance import distance_m, heads_of
-from services.callbacks import OutingMove, OutingReply, OutingVerdict, encode
+from services.callbacks import OutingMove, OutingNotMe, OutingReply, OutingVerdict, encode
 from services.clock import Clock
 from services.deadlines import cancel as cancel_deadline
 from services.deadlines import schedule
@@ -521,13 +521,15 @@ async def _approved(outing: Outing, actor: Actor, clock: Clock) -> None:
         lane=Lane.APPROVAL, idempotency_key=f"outing-told:{outing.id}:approved",
         source_kind=SOURCE, source_id=outing.id, clock=clock,
     )
-    names = [n.strip() for n in outing.companions.split(",") if n.strip()]
+    names = _names(outing.companions)
     if names:
         for companion in await Person.filter(station_id=outing.station_id, name__in=names,
                                              active=True):
             await notify(
                 recipient=companion, msgid="outing.companion_told",
                 params={**await _card(outing, companion, zone, clock.now())}, lane=Lane.ROUTINE,
+                buttons=[[outbox.button("outing.button.not_me",
+                                        callback_data=encode(OutingNotMe(outing.id)))]],
                 idempotency_key=f"outing-companion:{outing.id}:{companion.id}",
                 source_kind=SOURCE, source_id=outing.id, clock=clock,
             )
@@ -589,6 +591,45 @@ async def answer_question(*, actor: Actor, outing_id: int, asker_id: int, answer
         idempotency_key=f"outing-answer:{outing.id}:{asker.id}:{clock.now().isoformat()}",
         source_kind=SOURCE, source_id=outing.id, clock=clock,
     )
+
+
+def _names(companions: str) -> list[str]:
+    return [name.strip() for name in companions.split(",") if name.strip()]
+
+
+async def not_me(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
+    """A companion says they are not going: taken off the outing; the requester and the
+    station's heads are told."""
+    outing = await _pending(outing_id)
+    names = _names(outing.companions)
+    if outing.station_id != actor.person.station_id or actor.person.name not in names:
+        raise NotAllowed("not a companion of this outing")
+    if outing.open_marker is None:
+        raise Conflict("outing over", msgid="outing.none_open")
+    left = ", ".join(name for name in names if name != actor.person.name)
+    now = clock.now()
+    async with in_transaction():
+        changed = await Outing.filter(id=outing.id, companions=outing.companions).update(
+            companions=left, updated_at=now)
+        if not changed:
+            raise Conflict("changed meanwhile", msgid="outing.already_decided")
+        await outing.refresh_from_db()
+        await _audit(actor, outing, "outing.not_me", now)
+        requester = await Person.get(id=outing.person_id)
+        told = {requester.id: requester}
+        if outing.station_id is not None:
+            told.update({head.id: head for head in await heads_of(outing.station_id)})
+        told.pop(actor.person.id, None)
+        for person in told.values():
+            await notify(
+                recipient=person, msgid="outing.not_me_told",
+                params={"name": actor.person.name, "requester": requester.name,
+                        "destination": outing.destination},
+                lane=Lane.APPROVAL,
+                idempotency_key=f"outing-not-me:{outing.id}:{actor.person.id}:{person.id}",
+                source_kind=SOURCE, source_id=outing.id, clock=clock,
+            )
+    return outing
 
 
 # ---------------------------------------------------------------- out and back

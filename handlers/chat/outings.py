@@ -10,7 +10,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from handlers.chat import flows
 from handlers.chat.common import OutpostContext
 from i18n import format_clock, format_distance, translate
-from services.callbacks import OutingMove, OutingReply, OutingVerdict, decode_as, pattern
+from services.callbacks import (
+    OutingMove,
+    OutingNotMe,
+    OutingReply,
+    OutingVerdict,
+    decode_as,
+    pattern,
+)
 from services.localtime import station_zone
 from services.outing_flow import (
     LATE_FLOW,
@@ -30,6 +37,7 @@ from services.outings import (
     map_link,
     more_time,
     need_help,
+    not_me,
     parse_when,
     report_late,
     station_of,
@@ -125,6 +133,18 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
         await context.bot.send_message(actor.person.telegram_id, text)
 
 
+async def not_me_pressed(update: Update, context: OutpostContext) -> None:
+    """A companion is not going after all."""
+    query = update.callback_query
+    if query is None:
+        return
+    button = decode_as(query.data, OutingNotMe)
+    actor = context.registered
+    await not_me(actor=actor, outing_id=button.outing_id, clock=context.clock)
+    await query.answer()
+    await _mark(update, translate(actor.language, "outing.not_me_noted"))
+
+
 async def back_command(update: Update, context: OutpostContext) -> None:
     """`/back`: the open outing closes."""
     message = update.effective_message
@@ -203,3 +223,4 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CallbackQueryHandler(verdict_pressed, pattern=pattern(OutingVerdict)))
     application.add_handler(CallbackQueryHandler(move_pressed, pattern=pattern(OutingMove)))
     application.add_handler(CallbackQueryHandler(reply_pressed, pattern=pattern(OutingReply)))
+    application.add_handler(CallbackQueryHandler(not_me_pressed, pattern=pattern(OutingNotMe)))

@@ -14,7 +14,7 @@ from bot.sandbox.people import Person as ChatPerson
 from bot.sandbox.world import ChatMessage
 from db.enums import IncidentKind, OutingStatus, Role
 from db.models import CheckIn, DutyRoster, Incident, OutboxMessage, Outing, Person, Station
-from services.callbacks import OutingVerdict, encode
+from services.callbacks import OutingNotMe, OutingVerdict, encode
 from services.clock import ManualClock
 from services.outings import OutingPlan, decide_outing, request_outing
 from tests.auxil.factories import actor_of
@@ -147,7 +147,8 @@ async def test_outing_asked_in_taps_and_approved_in_one(
     approved = await _from_outbox(amina, clock)
     assert "was approved by 张伟" in _text(approved)
     assert approved.button_texts == ["🚶 I'm leaving now", "🏠 I'm back"]
-    assert "going out to Ikeja market with you" in _text(await _from_outbox(bola, clock))
+    told = await _from_outbox(bola, clock)
+    assert "going out to Ikeja market with you" in _text(told)
 
     await amina.press("🚶 I'm leaving now", approved).wait_answer()
     assert (await _said(amina)).startswith("🚶 Have a safe outing.")
@@ -157,6 +158,15 @@ async def test_outing_asked_in_taps_and_approved_in_one(
     zhang.send_command("outings")
     listing = await _said(zhang)
     assert "Amina — Ikeja market" in listing
+
+    # Bola is not going after all: off the outing; Amina and the head are told.
+    await bola.press("🙅 Not me", told).wait_answer()
+    assert "不与 Amina 同去Ikeja market" in _text(await _from_outbox_with(zhang, clock, "不与"))
+    assert "Bola is not going" in _text(await _from_outbox_with(amina, clock, "not going"))
+    await outing.refresh_from_db()
+    assert outing.companions == ""
+    again = bola.send_crafted_callback(encode(OutingNotMe(outing.id)), told)
+    assert "not allowed" in ((await again.wait_answer()).text or "")
 
     await amina.press("🏠 I'm back", approved).wait_answer()
     await amina.wait_for_edit(approved)

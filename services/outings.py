@@ -58,6 +58,8 @@ DEPARTURE_SLACK = timedelta(minutes=10)
 # "I'm safe, need more time" moves the return this much later.
 MORE_TIME = timedelta(minutes=30)
 MAX_COMPANION_BUTTONS = 12
+# A live position this recent says where someone who taps "I'm back" is.
+FRESH_POSITION = timedelta(minutes=10)
 
 # The escalation ladder: the level an outing is at names what happens next.
 REMINDER, ARE_YOU_BACK, HEADS_ALERTED, SAFETY_ALERTED, INCIDENT, DONE = range(6)
@@ -693,6 +695,10 @@ async def come_back(*, actor: Actor, clock: Clock, outing_id: int | None = None,
     now = clock.now()
     distance = None
     station = await Station.get_or_none(id=outing.station_id) if outing.station_id else None
+    recent = outing.last_seen_at is not None and now - outing.last_seen_at <= FRESH_POSITION
+    if lat is None and lon is None and recent:
+        # A live location still shared: where it last put the person.
+        lat, lon = outing.last_lat, outing.last_lon
     if lat is not None and lon is not None and station is not None:
         distance = distance_m(station, lat, lon)
     async with in_transaction():

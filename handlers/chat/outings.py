@@ -28,6 +28,7 @@ from services.outing_flow import (
     one_line,
 )
 from services.outings import (
+    Returned,
     check_decider,
     check_reply,
     come_back,
@@ -113,8 +114,8 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
         text = translate(language, "outing.left",
                          returns=format_clock(language, outing.expected_return_at, zone))
     elif button.move == OutingMove.BACK:
-        await come_back(actor=actor, outing_id=outing_id, clock=clock)
-        text = translate(language, "outing.welcome_back")
+        text = _welcome(language, await come_back(actor=actor, outing_id=outing_id,
+                                                  clock=clock))
     elif button.move == OutingMove.MORE_TIME:
         outing = await more_time(actor=actor, outing_id=outing_id, clock=clock)
         zone = station_zone(await station_of(actor))
@@ -145,6 +146,14 @@ async def not_me_pressed(update: Update, context: OutpostContext) -> None:
     await _mark(update, translate(actor.language, "outing.not_me_noted"))
 
 
+def _welcome(language: str, returned: Returned) -> str:
+    text = translate(language, "outing.welcome_back")
+    if returned.distance_m is not None:
+        text += "\n" + translate(language, "outing.back_distance",
+                                 distance=format_distance(language, returned.distance_m))
+    return text
+
+
 async def back_command(update: Update, context: OutpostContext) -> None:
     """`/back`: the open outing closes."""
     message = update.effective_message
@@ -152,11 +161,7 @@ async def back_command(update: Update, context: OutpostContext) -> None:
         return
     actor = context.registered
     returned = await come_back(actor=actor, clock=context.clock)
-    text = translate(actor.language, "outing.welcome_back")
-    if returned.distance_m is not None:
-        text += "\n" + translate(actor.language, "outing.back_distance",
-                                 distance=format_distance(actor.language, returned.distance_m))
-    await message.reply_text(text)
+    await message.reply_text(_welcome(actor.language, returned))
 
 
 async def late_command(update: Update, context: OutpostContext) -> None:

@@ -19,7 +19,7 @@ from services.clock import ManualClock
 from services.outings import OutingPlan, decide_outing, request_outing
 from tests.auxil.factories import actor_of
 from tests.auxil.stations import lagos_with
-from tests.e2e.conftest import outpost_settings
+from tests.e2e.conftest import eventually, outpost_settings
 
 AMINA, ZHANG, BOLA, SAFIA, HANS = 5001, 5002, 5003, 5004, 5005
 TEAM = (
@@ -572,3 +572,31 @@ async def test_a_shared_location_is_the_destination(
     outing = await Outing.get()
     assert (outing.dest_lat, outing.dest_lon, outing.is_high_risk) == (6.495, 3.392, True)
     assert not await CheckIn.exists()
+
+
+async def test_a_live_location_is_the_last_position_and_the_distance_back(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Shared live while out: /outings links to its last point; /back records how far from the
+    station it was."""
+    chat = await _team(sandbox)
+    amina, zhang = chat[AMINA], chat[ZHANG]
+    outing = await _approved_outing(clock, hours=2)
+    approved = await _from_outbox(amina, clock)
+    await amina.press("🚶 I'm leaving now", approved).wait_answer()
+    await amina.wait_for_message()
+    live = amina.share_live_location(6.43, 3.42)
+    await amina.wait_for_message()  # the check-in it also is
+    live.move(6.52, 3.38)
+
+    async def moved() -> bool:
+        await outing.refresh_from_db()
+        return outing.last_lat == 6.52
+
+    await eventually(moved)
+    zhang.send_command("outings")
+    listing = await zhang.wait_for_message(lambda m: "当前外出" in _text(m))
+    assert "https://www.openstreetmap.org/?mlat=6.52000&mlon=3.38000" in _text(listing)
+    amina.send_command("back")
+    back = await amina.wait_for_message(lambda m: "Welcome back" in _text(m))
+    assert _text(back).endswith("You are 10.9 km from the station.")

@@ -134,3 +134,35 @@ def test_ladder_starts_with_the_reminder_unless_there_is_none() -> None:
     """The first step: a reminder before the return, or "Are you back?" at it."""
     assert first_step(OutingPolicy(), NOW) == (0, NOW - timedelta(minutes=15))
     assert first_step(OutingPolicy(reminder_before_min=0), NOW) == (1, NOW)
+
+
+async def test_two_engines_fire_each_step_once(db: str, clock: ManualClock) -> None:
+    """Two engines running at every step's instant: each step's messages once, one incident."""
+    import asyncio
+
+    from bot.app import build_deadline_handlers
+    from bot.deadlines import DeadlineEngine
+    from db.enums import Role
+    from db.models import Incident, OutboxMessage, Person
+    from services.outings import OutingPlan, decide_outing, request_outing
+    from tests.auxil.factories import actor_of
+    from tests.auxil.stations import lagos_with
+
+    await lagos_with((1, "Amina", Role.STAFF, "en"), (2, "Musa", Role.HEAD, "en"),
+                     (3, "Safia", Role.SAFETY, "en"))
+    amina = await actor_of(await Person.get(telegram_id=1))
+    outing = await request_outing(actor=amina, clock=clock, plan=OutingPlan(
+        destination="Bank", purpose="rent", returns_at=clock.now() + timedelta(hours=1)))
+    await decide_outing(actor=await actor_of(await Person.get(telegram_id=2)),
+                        outing_id=outing.id, approve=True, clock=clock)
+    engines = [DeadlineEngine(build_deadline_handlers(), clock=clock) for _ in range(2)]
+    for minutes in (45, 60, 75, 105, 135, 200):
+        clock.set(NOW + timedelta(minutes=minutes))
+        await asyncio.gather(*(engine.run_due() for engine in engines))
+    counts = {msgid: await OutboxMessage.filter(msgid=msgid).count() for msgid in (
+        "outing.reminder", "outing.are_you_back", "outing.overdue_heads",
+        "outing.overdue_safety", "outing.incident_opened")}
+    assert counts == {"outing.reminder": 1, "outing.are_you_back": 1,
+                      "outing.overdue_heads": 1, "outing.overdue_safety": 2,
+                      "outing.incident_opened": 2}
+    assert await Incident.all().count() == 1

@@ -429,11 +429,13 @@ async def check_decider(actor: Actor, outing_id: int, *, clock: Clock) -> Outing
 
 
 async def _edit_cards(outing: Outing, *, actor: Actor, msgid: str, clock: Clock,
-                      step: str) -> None:
-    """Every other decider's card says who decided, without buttons."""
+                      step: str, own: bool = False) -> None:
+    """Every other decider's card says who decided, without buttons; the decider's own card
+    too with `own` (a refusal, decided in a flow after the press; an approval's card is
+    changed by the handler that took the press)."""
     for card_msgid in ("outing.ask_decider", "outing.ask_second"):
         for card in await messages_to_edit(SOURCE, outing.id, msgid=card_msgid):
-            if card.recipient_id == actor.person.id:  # type: ignore[attr-defined]
+            if card.recipient_id == actor.person.id and not own:  # type: ignore[attr-defined]
                 continue
             await edit(original=card, msgid=msgid,
                        params={**card.params, "by": actor.person.name},
@@ -475,7 +477,7 @@ async def decide_outing(*, actor: Actor, outing_id: int, approve: bool, clock: C
             await close_outing(outing.id, status=OutingStatus.REFUSED, at=now)
         await outing.refresh_from_db()
         await _audit(actor, outing, f"outing.{status.value}", now)
-        await _edit_cards(outing, actor=actor, clock=clock, step="final",
+        await _edit_cards(outing, actor=actor, clock=clock, step="final", own=not approve,
                           msgid="outing.card_approved_by" if approve else "outing.card_refused_by")
         if approve:
             await _approved(outing, actor, clock)

@@ -190,6 +190,9 @@ async def test_refused_with_a_reason(
     refused = await _from_outbox(amina, clock)
     assert _text(refused) == (
         "❌ Your outing to Ikeja market was refused by 张伟.\nReason: 今天太危险")
+    await _edited(zhang, card, clock, edits=1)
+    assert _text(card).endswith("❌ 张伟 未批准。")
+    assert card.button_texts == []
     outing = await Outing.get()
     assert (outing.status, outing.decision_note, outing.open_marker) == (
         OutingStatus.REFUSED, "今天太危险", None)
@@ -600,3 +603,28 @@ async def test_a_live_location_is_the_last_position_and_the_distance_back(
     amina.send_command("back")
     back = await amina.wait_for_message(lambda m: "Welcome back" in _text(m))
     assert _text(back).endswith("You are 10.9 km from the station.")
+
+
+async def test_safe_but_needing_more_time(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """"I'm safe, need more time" at "Are you back?": half an hour more, the head is told, no
+    alert at 10:15, the ladder again from 10:30."""
+    chat = await _team(sandbox)
+    amina, zhang = chat[AMINA], chat[ZHANG]
+    await _approved_outing(clock)
+    await _from_outbox(amina, clock)
+    assert outpost.deadlines is not None
+    for hour, minute in ((9, 45), (10, 0)):
+        _at(clock, hour, minute)
+        await outpost.deadlines.run_due()
+    ask = await _from_outbox_with(amina, clock, "Are you back?")
+    await amina.press("⏳ I'm safe, need more time", ask).wait_answer()
+    assert "back by 11:30" in _text(await _from_outbox_with(amina, clock, "Noted"))
+    assert "很安全" in _text(await _from_outbox_with(zhang, clock, "很安全"))
+    _at(clock, 10, 16)
+    await outpost.deadlines.run_due()
+    assert await _sent("outing.overdue_heads") == 0
+    _at(clock, 10, 30)
+    await outpost.deadlines.run_due()
+    assert await _sent("outing.are_you_back") == 2

@@ -440,7 +440,7 @@ async def test_a_missed_dead_man_tap_alerts_the_head(
     await amina.wait_for_message()
     assert outpost.deadlines is not None
 
-    _at(clock, 9, 30)
+    _at(clock, 9, 31)  # 30 minutes after leaving (the clock moved a few seconds meanwhile)
     await outpost.deadlines.run_due()
     first = await _from_outbox(amina, clock)
     assert _text(first).startswith("👋 Are you OK?")
@@ -450,11 +450,11 @@ async def test_a_missed_dead_man_tap_alerts_the_head(
     await outpost.deadlines.run_due()  # the reply window of the first ask: tapped in time
     assert await _sent("outing.overdue_heads") == 0
 
-    _at(clock, 10, 1)
+    _at(clock, 10, 2)
     await outpost.deadlines.run_due()
     second = await _from_outbox(amina, clock)
     assert _text(second).startswith("👋 Are you OK?")
-    _at(clock, 10, 12)
+    _at(clock, 10, 13)
     await outpost.deadlines.run_due()
     await outpost.deadlines.run_due()
     assert "逾期未归" in _text(await _from_outbox_with(zhang, clock, "逾期"))
@@ -625,6 +625,6 @@ async def test_safe_but_needing_more_time(
     _at(clock, 10, 16)
     await outpost.deadlines.run_due()
     assert await _sent("outing.overdue_heads") == 0
-    _at(clock, 10, 30)
+    _at(clock, 10, 31)  # half an hour after the press (the clock moved a few seconds since)
     await outpost.deadlines.run_due()
     assert await _sent("outing.are_you_back") == 2

@@ -965,6 +965,8 @@ class OutLine:
     outing: Outing
     person: Person
     overdue: bool
+    zone: ZoneInfo  # the station's, for the times
+    since: datetime  # left, or approved when not gone yet
 
 
 async def who_is_out(*, actor: Actor, clock: Clock) -> list[OutLine]:
@@ -979,5 +981,12 @@ async def who_is_out(*, actor: Actor, clock: Clock) -> list[OutLine]:
     now = clock.now()
     outings = await query.order_by("expected_return_at").limit(100)
     people = {p.id: p for p in await Person.filter(id__in=[o.person_id for o in outings])}
-    lines = [OutLine(o, people[o.person_id], o.expected_return_at < now) for o in outings]
+    stations = {s.id: s for s in await Station.filter(id__in={o.station_id for o in outings})}
+    lines = [
+        OutLine(o, people[o.person_id], o.expected_return_at < now,
+                station_zone(stations[o.station_id]) if o.station_id in stations
+                else ZoneInfo("UTC"),
+                o.leaves_at or o.decided_at or o.expected_return_at)
+        for o in outings
+    ]
     return sorted(lines, key=lambda line: (not line.overdue, line.outing.expected_return_at))

@@ -197,24 +197,14 @@ async def outings_command(update: Update, context: OutpostContext) -> None:
     if not lines:
         await message.reply_text(translate(language, "outing.list_empty"))
         return
-    from db.models import Station
-
-    zones: dict[int | None, Any] = {}
     rows = [translate(language, "outing.list_title", count=len(lines))]
     for line in lines:
-        outing = line.outing
-        if outing.station_id not in zones:
-            station = await Station.get(id=outing.station_id) if outing.station_id else None
-            zones[outing.station_id] = station_zone(station) if station else None
-        zone = zones[outing.station_id]
-        since = outing.leaves_at or outing.decided_at or outing.created_at
         rows.append(translate(
             language, "outing.list_overdue" if line.overdue else "outing.list_line",
-            name=line.person.name, destination=outing.destination,
-            since=format_clock(language, since, zone) if zone else since.isoformat(),
-            due=format_clock(language, outing.expected_return_at, zone) if zone
-            else outing.expected_return_at.isoformat(),
-            map=map_link(outing),
+            name=line.person.name, destination=line.outing.destination,
+            since=format_clock(language, line.since, line.zone),
+            due=format_clock(language, line.outing.expected_return_at, line.zone),
+            map=map_link(line.outing),
         ))
     await message.reply_text("\n\n".join(rows), disable_web_page_preview=True)
 

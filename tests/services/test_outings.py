@@ -166,3 +166,29 @@ async def test_two_engines_fire_each_step_once(db: str, clock: ManualClock) -> N
                       "outing.overdue_heads": 1, "outing.overdue_safety": 2,
                       "outing.incident_opened": 2}
     assert await Incident.all().count() == 1
+
+
+async def test_who_is_out_overdue_first_and_only_for_watchers(db: str, clock: ManualClock) -> None:
+    """Heads see their station's open outings, overdue first; staff may not look."""
+    from db.enums import OutingStatus, Role
+    from db.models import Person
+    from db.outings import open_outing
+    from services.errors import NotAllowed
+    from services.outings import who_is_out
+    from tests.auxil.factories import actor_of
+    from tests.auxil.stations import lagos_with
+
+    station = await lagos_with((1, "Amina", Role.STAFF, "en"), (2, "Bola", Role.STAFF, "en"),
+                               (3, "Musa", Role.HEAD, "en"))
+    amina, bola = await Person.get(telegram_id=1), await Person.get(telegram_id=2)
+    for person, minutes in ((amina, 60), (bola, -5)):
+        await open_outing(person_id=person.id, station_id=station.id, destination=person.name,
+                          expected_return_at=NOW + timedelta(minutes=minutes),
+                          status=OutingStatus.OUT, leaves_at=NOW - timedelta(hours=1))
+    lines = await who_is_out(actor=await actor_of(await Person.get(telegram_id=3)),
+                             clock=clock)
+    assert [(line.person.name, line.overdue) for line in lines] == [("Bola", True),
+                                                                     ("Amina", False)]
+    assert lines[0].zone == LAGOS
+    with pytest.raises(NotAllowed):
+        await who_is_out(actor=await actor_of(amina), clock=clock)

@@ -16,6 +16,7 @@ import handlers.chat
 import handlers.chat.attendance
 import handlers.chat.duty
 import handlers.chat.leave
+import handlers.chat.outings
 from bot import __version__
 from bot.deadlines import DeadlineEngine
 from bot.delivery.aiohttp_request import AiohttpRequest
@@ -44,7 +45,7 @@ from handlers.chat.edge import ErrorEdge
 from handlers.web.health import healthz
 from handlers.web.keys import CLOCK, INBOX_WAKE, TELEGRAM, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
-from services import alerts
+from services import alerts, outings
 from services.attendance import STATION_DAY, ensure_station_deadlines, handle_station_day
 from services.attendance_sheet import (
     MONTHLY_SHEET,
@@ -124,6 +125,7 @@ def build_telegram(endpoint: TelegramEndpoint, *, clock: Clock) -> TelegramApp:
     handlers.chat.attendance.register(application)
     handlers.chat.leave.register(application)
     handlers.chat.duty.register(application)
+    handlers.chat.outings.register(application)
     handlers.chat.add_fallbacks(application)
     book = handlers.chat.command_book(application)
     # Menus go out through a bot of their own, outside the answers' rate limiter.
@@ -169,6 +171,9 @@ def build_deadline_handlers(menus: MenuPublisher | None = None) -> DeadlineHandl
     handlers.register(STATION_DAY, handle_station_day)
     handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
     handlers.register(FLOW_EXPIRY, handle_flow_expiry)
+    handlers.register(outings.WATCH, outings.handle_watch)
+    handlers.register(outings.DEAD_MAN, outings.handle_dead_man)
+    handlers.register(outings.DEAD_MAN_MISS, outings.handle_dead_man_miss)
     return handlers
 
 

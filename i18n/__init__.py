@@ -5,7 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -172,11 +172,15 @@ def format_day(locale: str | None, day: date, *, year: bool = False) -> str:
     return str(format_skeleton("yMMMEd" if year else "MMMEd", day, locale=language))
 
 
-def format_clock(locale: str | None, moment: datetime, *, seconds: bool = False) -> str:
-    """A wall-clock time as the reader writes it, in `moment`'s own zone (24-hour):
+def format_clock(
+    locale: str | None, moment: datetime, zone: tzinfo | None = None, *, seconds: bool = False
+) -> str:
+    """A wall-clock time as the reader writes it (24-hour), in `zone` (else `moment`'s own):
     '09:30', or '09:30:40' where the seconds decide something."""
     from babel.dates import format_skeleton
 
+    if zone is not None:
+        moment = moment.astimezone(zone)
     language = (normalize_language(locale) or DEFAULT_LANGUAGE).replace("-", "_")
     return str(
         format_skeleton("Hms" if seconds else "Hm", moment, tzinfo=moment.tzinfo, locale=language)

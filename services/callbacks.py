@@ -337,6 +337,104 @@ class FlowAnswer(Button):
         return cls(conversation_id=_id(conversation_id), version=int(version), value=_token(value))
 
 
+@dataclass(frozen=True)
+class OutingVerdict(Button):
+    """A decider approves, refuses or asks about an outing (whoever is on duty may be staff:
+    the service checks who decides in the database)."""
+
+    PREFIX = "ov1"
+    ROLES = EVERYONE_REGISTERED
+    APPROVE: ClassVar[str] = "a"
+    REFUSE: ClassVar[str] = "r"
+    ASK: ClassVar[str] = "q"
+
+    outing_id: int
+    verdict: str
+
+    def fields(self) -> tuple[str, ...]:
+        if self.verdict not in (self.APPROVE, self.REFUSE, self.ASK):
+            raise ValueError(f"not a verdict: {self.verdict!r}")
+        return (self.verdict, _check_id(self.outing_id))
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> OutingVerdict:
+        """From `a|r|q`, id."""
+        verdict, outing_id = _exactly(fields, 2)
+        if verdict not in (cls.APPROVE, cls.REFUSE, cls.ASK):
+            raise MalformedCallback("not a verdict")
+        return cls(outing_id=_id(outing_id), verdict=verdict)
+
+
+@dataclass(frozen=True)
+class OutingMove(Button):
+    """The person out on an outing: leaving now, back, safe but needing more time, needing
+    help, or "I'm OK"."""
+
+    PREFIX = "om1"
+    ROLES = EVERYONE_REGISTERED
+    LEAVING: ClassVar[str] = "l"
+    BACK: ClassVar[str] = "b"
+    MORE_TIME: ClassVar[str] = "m"
+    HELP: ClassVar[str] = "h"
+    OK: ClassVar[str] = "k"
+    MOVES: ClassVar[frozenset[str]] = frozenset("lbmhk")
+
+    outing_id: int
+    move: str
+
+    def fields(self) -> tuple[str, ...]:
+        if self.move not in self.MOVES:
+            raise ValueError(f"not a move: {self.move!r}")
+        return (self.move, _check_id(self.outing_id))
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> OutingMove:
+        """From the move's letter and the outing's id."""
+        move, outing_id = _exactly(fields, 2)
+        if move not in cls.MOVES:
+            raise MalformedCallback("not a move")
+        return cls(outing_id=_id(outing_id), move=move)
+
+
+@dataclass(frozen=True)
+class OutingReply(Button):
+    """The requester answers a decider's question about their outing."""
+
+    PREFIX = "oq1"
+    ROLES = EVERYONE_REGISTERED
+
+    outing_id: int
+    asker_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.outing_id), _check_id(self.asker_id))
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> OutingReply:
+        """From the outing's id and the asking decider's id."""
+        outing_id, asker_id = _exactly(fields, 2)
+        return cls(outing_id=_id(outing_id), asker_id=_id(asker_id))
+
+
+@dataclass(frozen=True)
+class OutingNotMe(Button):
+    """A colleague named as a companion says they are not going."""
+
+    PREFIX = "oc1"
+    ROLES = EVERYONE_REGISTERED
+
+    outing_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.outing_id),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> OutingNotMe:
+        """From the outing's id."""
+        (outing_id,) = _exactly(fields, 1)
+        return cls(outing_id=_id(outing_id))
+
+
 def _exactly(fields: list[str], count: int) -> list[str]:
     if len(fields) != count:
         raise MalformedCallback("wrong number of fields")
@@ -370,6 +468,7 @@ _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
     for kind in (
         LeaveVerdict, LeaveWithdraw, LeaveNew, DutyDay, DutyPick, DutyClear, DutyBack,
         DutyConfirm, CheckInAsk, LanguagePick, StationRoster, FlowAnswer, SheetAsk,
+        OutingVerdict, OutingMove, OutingReply, OutingNotMe,
     )
 })
 

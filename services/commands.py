@@ -59,7 +59,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _spec("contacts", EVERYONE_REGISTERED),
     _spec("language", EVERYONE_REGISTERED),
     _spec("web", EVERYONE_REGISTERED),
-    _spec("outings", HEADS),
+    _spec("outings", HEADS | HQ_AND_SAFETY),
     _spec("approvals", HEADS),
     _spec("attendance", HEADS | HQ_AND_SAFETY),
     _spec("duty", STATION_HEADS),

@@ -237,8 +237,9 @@ def flow_named(name: str) -> Flow | None:
     """The flow called `name`, or None (a row left by a flow that no longer exists)."""
     from services.invites import REGISTRATION_FLOW
     from services.leave_flow import LEAVE_FLOW, REFUSAL_FLOW
+    from services.outing_flow import OUTING_FLOWS
 
-    flows = (LEAVE_FLOW, REFUSAL_FLOW, REGISTRATION_FLOW)
+    flows = (LEAVE_FLOW, REFUSAL_FLOW, REGISTRATION_FLOW, *OUTING_FLOWS)
     return {flow.name: flow for flow in flows}.get(name)
 
 

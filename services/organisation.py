@@ -328,6 +328,8 @@ async def export_organisation() -> dict[str, Any]:
             entry["checkin_correction_min"] = station.checkin_correction_min
         if station.currency != "USD":
             entry["currency"] = station.currency
+        if station.outing_policy:
+            entry["outings"] = dict(station.outing_policy)
         holidays = sorted(
             await Holiday.filter(station_id=station.id), key=lambda h: h.date
         )

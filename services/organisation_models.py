@@ -195,6 +195,62 @@ class StationKey(BaseModel):
 MAX_CORRECTION_MIN = 240
 
 
+def _minutes(low: int, high: int) -> BeforeValidator:
+    return _must(lambda value: type(value) is int and low <= value <= high,
+                 f"must be whole minutes from {low} to {high}")
+
+
+Flag = Annotated[bool, _must(lambda value: isinstance(value, bool), "must be true or false")]
+
+
+class HighRiskArea(BaseModel):
+    """A place outings are marked risky in: a point and a radius."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, _by(_text, max_length=120, required=False)] = ""
+    lat: Annotated[float, _axis("lat", 90.0, none="required")] = _required()
+    lon: Annotated[float, _axis("lon", 180.0, none="required")] = _required()
+    radius_m: Annotated[int, _must(lambda value: type(value) in (int, float) and value > 0,
+                                   "must be a number of metres above 0", then=round)] = 1000
+
+
+class OutingPolicy(BaseModel):
+    """A station's rules for outings (the `outings:` block of a station), with the defaults
+    every station has when it gives none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    night_starts: Annotated[dt.time, _by(_wall_time)] = dt.time(19, 0)
+    night_ends: Annotated[dt.time, _by(_wall_time)] = dt.time(6, 0)
+    companion_required: Flag = False
+    longest_hours: Annotated[float, _must(
+        lambda value: type(value) in (int, float) and 0 < value <= 24,
+        "must be hours above 0, at most 24")] = 8.0
+    reminder_before_min: Annotated[int, _minutes(0, 240)] = 15
+    grace_1_min: Annotated[int, _minutes(1, 240)] = 15
+    grace_2_min: Annotated[int, _minutes(1, 240)] = 30
+    grace_3_min: Annotated[int, _minutes(1, 240)] = 30
+    high_risk_country: Flag = False
+    high_risk_areas: Annotated[list[HighRiskArea], _must(
+        lambda value: isinstance(value, list), "must be a list of {name, lat, lon, radius_m}"
+    )] = []
+    dead_man_min: Annotated[int, _minutes(0, 240)] = 0
+    dead_man_reply_min: Annotated[int, _minutes(1, 60)] = 10
+
+    @field_validator("night_ends")
+    @classmethod
+    def _night_has_length(cls, ends: dt.time, info: ValidationInfo) -> dt.time:
+        if ends == info.data.get("night_starts"):
+            raise _error("must differ from night_starts")
+        return ends
+
+    @classmethod
+    def stored(cls, value: Mapping[str, Any] | None) -> OutingPolicy:
+        """The policy kept on a station (its JSON column), defaults for what is not there."""
+        return cls.model_validate(dict(value or {}))
+
+
 class StationEntry(StationKey):
     """A station; when `timezone` is not given, the zone of its coordinates is stored."""
 
@@ -218,6 +274,7 @@ class StationEntry(StationKey):
         f"minutes from 0 (no correction) to {MAX_CORRECTION_MIN}")] = 30
     currency: Annotated[str, _by(validation.currency_code)] = ""
     holidays: Annotated[list[HolidayEntry] | None, _by(_holidays)] = None
+    outings: OutingPolicy | None = None
 
     @field_validator("checkin_closes")
     @classmethod
@@ -232,9 +289,12 @@ class StationEntry(StationKey):
     @cached_property
     def values(self) -> dict[str, Any]:
         """The fields to write: those given (the rest keep what is stored) and the zone."""
-        given = self.model_fields_set - {"code", "holidays"}
+        given = self.model_fields_set - {"code", "holidays", "outings"}
         values = self.model_dump(include=given | {"timezone"})  # in its place among the fields
         values["timezone"] = self.timezone or zone_at(self.lat, self.lon).key
+        if self.outings is not None:
+            values["outing_policy"] = self.outings.model_dump(mode="json",
+                                                              exclude_defaults=True)
         return values
 
     @property
@@ -413,6 +473,8 @@ def _path(error: ErrorDetails) -> str:
 
 def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
     if error["type"] in UNKNOWN_FIELD:
+        if error["loc"][:1] == ("outings",):  # within a station's outing rules
+            model = HighRiskArea if "high_risk_areas" in error["loc"] else OutingPolicy
         return f"unknown field (allowed: {', '.join(sorted(model.model_fields))})"
     return "must be a mapping" if error["type"] == "model_type" else error["msg"]
 

@@ -29,9 +29,19 @@ class Outing(TimestampedModel):
     expected_return_at = fields.DatetimeField()
     returned_at = fields.DatetimeField(null=True)
     is_night = fields.BooleanField(default=False)
+    is_high_risk = fields.BooleanField(default=False)
+    dest_lat = fields.FloatField(null=True)
+    dest_lon = fields.FloatField(null=True)
+    # A night outing is approved twice: by the head (first), then by safety or HQ.
+    first_approved_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="outing_first_approvals", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    first_approved_by_id: int | None
     decided_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
         "outpost.Person", related_name="outing_decisions", null=True, on_delete=fields.SET_NULL
     )
+    decided_by_id: int | None
     decided_at = fields.DatetimeField(null=True)
     decision_note = fields.TextField(default="")
     late_reports = fields.IntField(default=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -33,6 +35,8 @@ class Station(TimestampedModel):
     # it (0: no correction).
     checkin_correction_min = fields.IntField(default=30)
     currency = fields.CharField(max_length=3, default="USD")
+    # The outing rules that differ from the defaults (services.organisation_models.OutingPolicy).
+    outing_policy: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     active = fields.BooleanField(default=True)
 
     class Meta:

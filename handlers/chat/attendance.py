@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from db.enums import CheckInKind, Role
+from handlers.chat import flows
 from handlers.chat.common import OutpostContext
 from i18n import format_clock, format_day, format_distance, translate
 from services.attendance import (
@@ -44,6 +45,7 @@ from services.attendance_sheet import (
 )
 from services.callbacks import CheckInAsk, SheetAsk, decode_as, encode, pattern
 from services.errors import InvalidInput
+from services.outings import update_position as update_outing_position
 from services.people import Actor
 
 
@@ -167,6 +169,8 @@ async def location_received(update: Update, context: OutpostContext) -> None:
     message = update.message
     if message is None or message.location is None:
         return
+    if await flows.take_location(update, context):
+        return  # the answer to a question that asked for a place (an outing's destination)
     actor = context.registered
     result = await record_checkin(
         actor=actor, position=_position(message), clock=context.clock,
@@ -183,6 +187,8 @@ async def live_location_moved(update: Update, context: OutpostContext) -> None:
     if message is None or message.location is None or context.actor is None:
         return
     actor = context.actor
+    await update_outing_position(actor.person.id, message.location.latitude,
+                                 message.location.longitude, at=context.clock.now())
     result = await update_live_position(
         actor=actor,
         message_id=message.message_id,

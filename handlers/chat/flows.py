@@ -3,7 +3,9 @@ line for anything sent outside a flow (services/conversations.py holds the rules
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
+from typing import Any
 
 from telegram import (
     Bot,
@@ -27,8 +29,10 @@ from services.conversations import (
     Text,
     Turn,
     TurnKind,
+    active,
     cancel_flow,
     flow_button_data,
+    flow_named,
     parse_flow_button,
     start_flow,
     take_answer,
@@ -100,10 +104,11 @@ def answer_of(message: Message) -> Answer:
 
 
 async def start(update: Update, context: OutpostContext, flow: Flow,
-                actor: Actor) -> None:
-    """Open `flow` for the actor and ask its first question."""
+                actor: Actor, *, answers: Mapping[str, Any] | None = None,
+                step: str | None = None) -> None:
+    """Open `flow` for the actor (with answers already given) and ask its first question."""
     turn = await start_flow(flow, telegram_id=actor.person.telegram_id, person=actor.person,
-                            actor=actor, clock=context.clock)
+                            actor=actor, clock=context.clock, answers=answers, step=step)
     await send_turn(context.bot, actor.person.telegram_id, actor.language, turn)
 
 
@@ -155,6 +160,22 @@ async def on_message(update: Update, context: OutpostContext) -> None:
         return
     await send_turn(context.bot, user.id, actor.language if actor else user.language_code, turn)
     await _after(context, user.id, turn)
+
+
+async def take_location(update: Update, context: OutpostContext) -> bool:
+    """A shared location given to the flow under way when its step takes one (an outing's
+    destination); False when no step wanted it (then it is a check-in)."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None or message.location is None:
+        return False
+    row = await active(user.id, context.clock)
+    flow = flow_named(row.flow) if row is not None else None
+    if row is None or flow is None or AnswerKind.LOCATION not in flow.step(row.step).accepts:
+        return False
+    actor = context.actor
+    turn = await take_answer(user.id, answer_of(message), actor=actor, clock=context.clock)
+    await send_turn(context.bot, user.id, actor.language if actor else user.language_code, turn)
+    return True
 
 
 async def on_press(update: Update, context: OutpostContext) -> None:

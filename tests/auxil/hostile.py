@@ -21,6 +21,10 @@ from services.callbacks import (
     DutyPick,
     LanguagePick,
     LeaveVerdict,
+    OutingMove,
+    OutingNotMe,
+    OutingReply,
+    OutingVerdict,
     StationRoster,
     encode,
 )
@@ -76,6 +80,11 @@ CALLBACK_DATA = st.one_of(
     st.just(encode(CheckInAsk())),
     st.sampled_from(["en", "zh-Hans", "fr", "xx", "zh"]).map(LanguagePick).map(encode),
     st.builds(StationRoster, st.integers(1, MAX_ID)).map(encode),
+    st.sampled_from(["ov1", "om1", "oq1", "oc1"]).flatmap(_forged).filter(_fits),
+    st.builds(OutingVerdict, st.integers(1, MAX_ID), st.sampled_from("arq")).map(encode),
+    st.builds(OutingMove, st.integers(1, MAX_ID), st.sampled_from("lbmhk")).map(encode),
+    st.builds(OutingReply, st.integers(1, MAX_ID), st.integers(1, MAX_ID)).map(encode),
+    st.builds(OutingNotMe, st.integers(1, MAX_ID)).map(encode),
 )
 COORDINATE = st.one_of(
     st.floats(min_value=-90, max_value=90),

@@ -56,8 +56,8 @@ def test_every_bad_field_of_an_entry_is_listed_unknown_fields_first() -> None:
     assert errors_of(data) == [
         "org.yaml: stations[1].zone: unknown field (allowed: checkin_closes, "
         "checkin_correction_min, checkin_opens, city, "
-        "code, country, currency, holidays, lat, lon, name, radius_m, timezone, workday_ends, "
-        "working_days)",
+        "code, country, currency, holidays, lat, lon, name, outings, radius_m, timezone, "
+        "workday_ends, working_days)",
         "org.yaml: stations[1].lat: lat must be a number, got 'north'",
         "org.yaml: stations[1].working_days: ISO weekdays 1 (Monday) to 7, got [1, 8]",
         "org.yaml: stations[1].checkin_closes: must be later than checkin_opens (10:00; 08:00 "

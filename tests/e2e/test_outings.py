@@ -4,6 +4,7 @@ clock (each step once, across a restart), stopped by "I'm back", and the dead-ma
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -171,8 +172,15 @@ async def test_outing_asked_in_taps_and_approved_in_one(
     await amina.press("🏠 I'm back", approved).wait_answer()
     await amina.wait_for_edit(approved)
     assert _text(approved).endswith("Your outing is closed.")
-    await outing.refresh_from_db()
-    assert outing.status == OutingStatus.RETURNED
+    # The card is edited while the press is handled, a moment before its transaction commits.
+    await eventually(_status_is(outing.id, OutingStatus.RETURNED))
+
+
+def _status_is(outing_id: int, status: OutingStatus) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await Outing.get(id=outing_id)).status == status
+
+    return check
 
 
 async def test_refused_with_a_reason(

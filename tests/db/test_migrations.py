@@ -76,6 +76,7 @@ async def test_models_have_no_unmigrated_changes() -> None:
     """A model change without its migration fails here: run makemigrations."""
     config = tortoise_config("sqlite://:memory:")
     async with tortoise_cli_context(config) as ctx:
+        assert ctx.apps is not None
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
     hint = "models changed: run python -m tortoise -c db.config.TORTOISE_ORM makemigrations"
     assert writers == [], hint

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ async def _tables() -> set[str]:
 
 
 @pytest.fixture
-async def empty_database(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def empty_database(tmp_path: Path) -> AsyncIterator[str]:
     """A database with no tables at all, on this run's backend."""
     base = os.environ.get("OUTPOST_TEST_DATABASE_URL", "")
     if not on_postgres():

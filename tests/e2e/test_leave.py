@@ -79,14 +79,14 @@ async def test_the_other_heads_card_says_who_decided(
     zhang = sandbox.add_person(4102, "Zhang", "zh-hans")
     musa = sandbox.add_person(4103, "Musa", "en")
     amina.send_command("leave", "2026-01-08 2026-01-09 family visit")
-    assert "was sent" in ((await amina.wait_for_message()).raw_text or "")
+    assert "was sent" in text_of(await amina.wait_for_message())
     zhang_card = await zhang.wait_for_message()
     musa_card = await musa.wait_for_message()
     assert musa_card.button_texts == ["✅ Approve", "❌ Refuse"]
 
     await zhang.press("✅ 批准").wait_answer()
     await zhang.wait_for_edit(zhang_card)
-    assert (zhang_card.raw_text or "").endswith("✅ 您已批准。")
+    assert text_of(zhang_card).endswith("✅ 您已批准。")
     edited = await musa.wait_for_edit(musa_card)
     assert edited.raw_text == (
         "🗓 Amina (staff, Lagos) asks for leave: Thu, Jan 8, 2026 to Fri, Jan 9, 2026 "

@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import Outpost, menu_publisher
 from bot.sandbox import SandboxServer
+from bot.sandbox.people import Person as ChatPerson
 from db.enums import ContactKind, Role
 from db.models import CheckIn, Contact, Invite, OutboxMessage, Person, PersonRole, Station
 from i18n import language_name
@@ -95,8 +96,8 @@ async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
     assert "duty" not in commands
 
 
-async def _has_menu(person: object) -> bool:
-    return any(c["command"] == "contacts" for c in person.visible_commands())  # type: ignore[attr-defined]
+async def _has_menu(person: ChatPerson) -> bool:
+    return any(c["command"] == "contacts" for c in person.visible_commands())
 
 
 async def test_invitations_expire_and_work_once(

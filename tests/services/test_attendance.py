@@ -64,9 +64,9 @@ async def _person(tid: int, station: Station, *roles: Role, language: str = "en"
 
 
 def _at(
-    clock: ManualClock, lat: float = LAGOS[0], lon: float = LAGOS[1], **kw: object
+    clock: ManualClock, lat: float = LAGOS[0], lon: float = LAGOS[1], **kw: Any
 ) -> Position:
-    return Position(lat=lat, lon=lon, sent_at=clock.now(), **kw)  # type: ignore[arg-type]
+    return Position(lat=lat, lon=lon, sent_at=clock.now(), **kw)
 
 
 async def test_inside_and_outside_the_geofence(db: str, clock: ManualClock) -> None:

@@ -21,6 +21,7 @@ from db.models import (
     Station,
     WeeklyPlan,
 )
+from tests.auxil.rows import fk_id
 from tests.services.test_organisation import CONTRACT, richer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +159,7 @@ async def test_deactivate_hands_over_open_items(db: str, tmp_path: Path) -> None
     leaver = await Person.get(id=leaver.id)
     assert not leaver.active
     assert leaver.deactivated_at is not None
-    assert leaver.handed_over_to_id == successor.id  # type: ignore[attr-defined]
+    assert fk_id(leaver, "handed_over_to") == successor.id
     assert await Outing.filter(person=successor, status=OutingStatus.OUT).count() == 1
     assert await Outing.filter(person=leaver, status=OutingStatus.RETURNED).count() == 1
     assert await WeeklyPlan.filter(person=successor).count() == 1

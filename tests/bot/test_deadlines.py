@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -47,10 +48,10 @@ async def _settled(key: str) -> None:
     raise AssertionError(f"{key} not done in time")
 
 
-def _engine(signal: Signal, clock: Clock, **options: object) -> DeadlineEngine:
+def _engine(signal: Signal, clock: Clock, **options: Any) -> DeadlineEngine:
     handlers = DeadlineHandlers()
     handlers.register("test", signal)
-    return DeadlineEngine(handlers, clock=clock, **options)  # type: ignore[arg-type]
+    return DeadlineEngine(handlers, clock=clock, **options)
 
 
 async def test_sleeps_until_the_earliest_deadline_and_is_woken_for_an_earlier_one(

@@ -12,6 +12,7 @@ from db.incidents import close_sos, open_sos
 from db.models import Incident
 from services.clock import ManualClock
 from tests.auxil.factories import make_person, make_station
+from tests.auxil.rows import fk_id
 
 
 async def test_open_close_and_open_again(db: str, clock: ManualClock) -> None:
@@ -33,7 +34,7 @@ async def test_open_close_and_open_again(db: str, clock: ManualClock) -> None:
     assert not await close_sos(first.id, at=clock.now())
     await first.refresh_from_db()
     assert first.status == IncidentStatus.CLOSED
-    assert first.closed_by_id == safety.id  # type: ignore[attr-defined]
+    assert fk_id(first, "closed_by") == safety.id
     assert first.closing_note == "safe"
     second, created = await open_sos(person_id=person.id, opened_at=clock.now())
     assert created

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ async def _tables() -> set[str]:
 
 
 @pytest.fixture
-async def empty_database(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def empty_database(tmp_path: Path) -> AsyncIterator[str]:
     """A database with no tables at all, on this run's backend."""
     base = os.environ.get("OUTPOST_TEST_DATABASE_URL", "")
     if not on_postgres():
@@ -76,6 +77,7 @@ async def test_models_have_no_unmigrated_changes() -> None:
     """A model change without its migration fails here: run makemigrations."""
     config = tortoise_config("sqlite://:memory:")
     async with tortoise_cli_context(config) as ctx:
+        assert ctx.apps is not None
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
     hint = "models changed: run python -m tortoise -c db.config.TORTOISE_ORM makemigrations"
     assert writers == [], hint

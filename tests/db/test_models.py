@@ -165,8 +165,10 @@ async def test_times_come_back_timezone_aware_utc(db: str) -> None:
 async def test_unique_keys_hold(db: str) -> None:
     """Keys the importer and the outbox rely on are enforced by the database."""
     world = await _world()
+    person = world["person"]
+    assert isinstance(person, models.Person)
     with pytest.raises(IntegrityError):
-        await models.Person.create(telegram_id=world["person"].telegram_id, name="Twin")
+        await models.Person.create(telegram_id=person.telegram_id, name="Twin")
     await models.OutboxMessage.create(
         lane=Lane.ROUTINE, address="1", msgid="m", idempotency_key="k", next_attempt_at=T0
     )

@@ -12,6 +12,7 @@ from db.enums import AlertScope, DeliveryStatus, Lane
 from db.models import Alert, AlertDelivery, OutboxMessage
 from services.clock import ManualClock
 from services.notify import DeliveryResult, notify_many
+from tests.auxil.rows import fk_id
 
 from .conftest import PeopleFactory, ServiceFactory, until
 from .test_service import _all_settled
@@ -28,7 +29,7 @@ async def test_an_alert_delivery_notes_when_it_reached_its_person(
         lane=Lane.BROADCAST, idempotency_key=f"alert-{alert.id}", source_kind="alert",
         source_id=alert.id, clock=clock,
     )
-    assert [row.recipient_id for row in rows] == [person.id for person in recipients]  # type: ignore[attr-defined]
+    assert [fk_id(row, "recipient") for row in rows] == [person.id for person in recipients]
     for person, row in zip(recipients, rows, strict=True):
         await AlertDelivery.create(alert=alert, person=person, outbox_message_id=row.id)
     await make_service(hooks=delivery_hooks())

@@ -7,18 +7,21 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
+from bot.delivery.config import WorkerConfig
 from bot.sandbox import SandboxServer
 from db.enums import DeliveryStatus, Lane
 from db.models import OutboxMessage
-from services.clock import SystemClock
+from db.outbox import claim_due
+from services.clock import ManualClock, SystemClock
 from tests.conftest import on_postgres
 
-from .conftest import TOKEN, PeopleFactory, queue, until
+from .conftest import TOKEN, PeopleFactory, ServiceFactory, queue, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,16 +72,24 @@ def _received(server: SandboxServer, telegram_ids: list[int]) -> dict[int, int]:
 
 
 async def test_killed_worker_is_replaced_and_every_message_goes_once(
-    people: PeopleFactory, server: SandboxServer, spawn: Spawn
+    people: PeopleFactory,
+    server: SandboxServer,
+    spawn: Spawn,
+    make_service: ServiceFactory,
+    clock: ManualClock,
 ) -> None:
-    """SIGKILL while sends are in flight; a new worker takes the leased rows when they expire."""
+    """SIGKILL while sends are in flight; a new worker takes the leased rows when they expire.
+
+    The replacement runs on the test's clock: the dead worker's leases hold until the clock
+    passes them, then every message still owed goes out once.
+    """
     recipients = await people(30)
     ids = [person.telegram_id for person in recipients]
     for person in recipients:
         await queue(
             person, f"crash-{person.id}", lane=Lane.BROADCAST, name="crash", clock=SystemClock(),
         )
-    first = await spawn("first", "--per-second", "20", "--lease", "1", "--poll", "0.05")
+    first = await spawn("first", "--per-second", "20", "--lease", "30", "--poll", "0.05")
 
     async def some_out() -> bool:
         return sum(_received(server, ids).values()) >= 8
@@ -97,18 +108,38 @@ async def test_killed_worker_is_replaced_and_every_message_goes_once(
     await until(quiet_and_recorded)
     first.send_signal(signal.SIGKILL)
     assert await first.wait() == -signal.SIGKILL
-    assert await OutboxMessage.filter(status=DeliveryStatus.SENDING).exists()
     server.sandbox.faults.clear()
+    orphaned = await OutboxMessage.filter(status=DeliveryStatus.SENDING)
+    assert orphaned
+    assert all(str(row.claimed_by).startswith("first:") for row in orphaned)
+    leases = [row.lease_until for row in orphaned if row.lease_until is not None]
+    assert len(leases) == len(orphaned)
 
-    second = await spawn("second", "--per-second", "20", "--lease", "1", "--poll", "0.05")
+    # While the leases hold, the replacement sends only what nobody had claimed.
+    clock.set(SystemClock().now())
+    assert clock.now() < min(leases)
+    replacement = await make_service(worker=WorkerConfig(lease_seconds=30, poll_seconds=0.05))
+
+    async def unclaimed_sent() -> bool:
+        sent = await OutboxMessage.filter(status=DeliveryStatus.SENT).count()
+        return sent == len(ids) - len(orphaned)
+
+    await until(unclaimed_sent)
+    assert await claim_due(
+        now=clock.now(), token="probe:1", lease_until=max(leases), limit=len(ids)
+    ) == []
+    assert {row.id for row in await OutboxMessage.filter(status=DeliveryStatus.SENDING)} == {
+        row.id for row in orphaned
+    }
+
+    clock.set(max(leases) + timedelta(seconds=1))
+    replacement.wake()
 
     async def all_sent() -> bool:
         return await OutboxMessage.filter(status=DeliveryStatus.SENT).count() == len(ids)
 
-    await until(all_sent, within=20)
+    await until(all_sent)
     assert set(_received(server, ids).values()) == {1}
-    second.send_signal(signal.SIGTERM)
-    assert await second.wait() == 0
 
 
 @pytest.mark.postgres_only

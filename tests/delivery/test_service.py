@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from tortoise.transactions import in_transaction
@@ -12,7 +13,7 @@ from bot.delivery.config import RateConfig, RetryConfig, WorkerConfig
 from bot.sandbox import SandboxServer
 from db.enums import Channel, DeliveryStatus, Lane
 from db.models import DeliveryAttempt, OutboxMessage, Person
-from services.clock import ManualClock, SystemClock
+from services.clock import ManualClock
 from services.errors import InvalidInput
 from services.notify import button, delivery_report, unreached
 
@@ -50,39 +51,56 @@ async def test_lanes_go_out_highest_first(
 
 
 async def test_emergency_overtakes_a_running_broadcast(
-    people: PeopleFactory, make_service: ServiceFactory
+    people: PeopleFactory, make_service: ServiceFactory, clock: ManualClock
 ) -> None:
-    """An emergency written during a broadcast goes out within one send of being written."""
+    """An emergency written during a broadcast is the very next message to go out.
+
+    Pacing follows the test's clock: at 20/s with a 0.1 s burst, two broadcast messages go at
+    once and the other 38 wait, held by the worker, until the clock moves.
+    """
     recipients = await people(41)
     broadcast = [
         await queue(
             person, f"broadcast-{person.id}", lane=Lane.BROADCAST, name="b", source_kind="alert",
-            source_id=1, clock=SystemClock(),
+            source_id=1, clock=clock,
         )
         for person in recipients[:40]
     ]
     service = await make_service(
         rate=RateConfig(per_second=20, per_chat_per_second=1000, per_chat_burst=1000),
-        use_clock=False,
     )
     sender = service.senders[Channel.TELEGRAM]
     assert isinstance(sender, RecordingSender)
 
-    async def some_sent() -> bool:
-        return len(sender.order) >= 8
+    async def burst_sent() -> bool:
+        return await OutboxMessage.filter(status=DeliveryStatus.SENT).count() == 2
 
-    await until(some_sent)
+    await until(burst_sent)
+    assert len(sender.order) == 2
     sos = await queue(
         recipients[40], "sos-1", lane=Lane.EMERGENCY, name="sos", source_kind="incident",
-        source_id=7, clock=SystemClock(),
+        source_id=7, clock=clock,
     )
-    # Counted once the row is committed: at most the send already under way goes before it
-    # (one send is 50 ms at 20/s, time enough for the worker to claim the new row).
-    sent_at_write = len(sender.order)
+
+    async def sos_claimed() -> bool:
+        return (await OutboxMessage.get(id=sos.id)).claimed_by is not None
+
+    await until(sos_claimed)
+    # Time for one and a half sends: exactly one goes, and it is the emergency.
+    clock.advance(seconds=0.075)
+    service.wake()
     await until(lambda: _all_settled(sos.id))
-    position = sender.order.index(sos.id)
-    assert position <= sent_at_write + 1, (position, sent_at_write)
-    await until(lambda: _all_settled(*(row.id for row in broadcast)), within=15)
+    assert sender.order[2:] == [sos.id]
+
+    async def progress(count: int) -> bool:
+        return len(sender.order) > count or await _all_settled(*(row.id for row in broadcast))
+
+    while not await _all_settled(*(row.id for row in broadcast)):
+        before = len(sender.order)
+        clock.advance(seconds=0.1)
+        service.wake()
+        await until(partial(progress, before))
+    assert sorted(sender.order) == sorted([row.id for row in broadcast] + [sos.id])
     assert service.throttled == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest_asyncio
 
@@ -43,9 +44,9 @@ async def sandbox(clock: ManualClock) -> AsyncIterator[SandboxServer]:
         await server.stop()
 
 
-def outpost_settings(sandbox: SandboxServer, database_url: str, **extra: object) -> Settings:
+def outpost_settings(sandbox: SandboxServer, database_url: str, **extra: Any) -> Settings:
     """Settings for an Outpost that talks to `sandbox` and listens on a free port."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "telegram_token": TOKEN,
         "telegram_api_url": sandbox.url,
         "database_url": database_url,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
@@ -12,6 +13,7 @@ from services.attendance import reschedule_station
 from services.attendance_sheet import MONTHLY_SHEET
 from services.callbacks import SheetAsk, encode
 from services.clock import ManualClock
+from tests.auxil.chat import text_of
 from tests.e2e.conftest import eventually
 
 LAGOS = (6.4281, 3.4219)
@@ -19,8 +21,8 @@ LAGOS = (6.4281, 3.4219)
 JOINED = datetime(2025, 12, 1, tzinfo=UTC)
 
 
-async def _staff(telegram_id: int, language: str = "en", **station: object) -> Person:
-    values: dict[str, object] = {
+async def _staff(telegram_id: int, language: str = "en", **station: Any) -> Person:
+    values: dict[str, Any] = {
         "code": "LOS", "name": "Lagos station", "country": "NG", "lat": LAGOS[0],
         "lon": LAGOS[1], "radius_m": 300, "timezone": "Africa/Lagos",
         "checkin_opens": time(8), "checkin_closes": time(9, 30), "workday_ends": time(17),
@@ -42,20 +44,20 @@ async def test_check_in_with_the_location_button(
     amina = sandbox.add_person(3001, "Amina", "en")
     amina.send_command("checkin")
     offer = await amina.wait_for_message()
-    assert "Check in" in offer.raw_text
+    assert "Check in" in text_of(offer)
     button = next(b for b in amina.reply_keyboard_buttons() if b.get("request_location"))
     assert button["text"] == "📍 Check in"
     amina.share_location(6.4285, 3.4219, horizontal_accuracy=15)
     answer = await amina.wait_for_message()
-    assert answer.raw_text.startswith("✅ Checked in at 08:40 at Lagos station")
-    assert "inside the geofence" in answer.raw_text
+    assert text_of(answer).startswith("✅ Checked in at 08:40 at Lagos station")
+    assert "inside the geofence" in text_of(answer)
     row = await CheckIn.get()
     assert row.kind == CheckInKind.IN
     assert row.inside_geofence
     # After the working day, the same gesture signs out.
     clock.set(datetime(2026, 1, 5, 16, 15, tzinfo=UTC))
     amina.share_location(6.4285, 3.4219)
-    assert (await amina.wait_for_message()).raw_text.startswith("👋 Checked out at 17:15")
+    assert text_of(await amina.wait_for_message()).startswith("👋 Checked out at 17:15")
 
 
 async def test_forwarded_location_refused_and_outside_marked(
@@ -66,10 +68,10 @@ async def test_forwarded_location_refused_and_outside_marked(
     li = sandbox.add_person(3002, "Li", "zh-hans")
     friend = sandbox.add_person(3003, "Friend", "en")
     li.share_location(*LAGOS, forwarded_from=friend)
-    assert "转发的位置不能用于签到" in (await li.wait_for_message()).raw_text
+    assert "转发的位置不能用于签到" in text_of(await li.wait_for_message())
     assert await CheckIn.all().count() == 0
     li.share_location(6.45, 3.42, horizontal_accuracy=500)
-    text = (await li.wait_for_message()).raw_text
+    text = text_of(await li.wait_for_message())
     assert "超出签到范围" in text
     assert "2.4公里" in text
     assert "定位精度较差" in text
@@ -82,9 +84,9 @@ async def test_live_location_required_and_followed(
     await _staff(3004, require_live_location=True)
     sam = sandbox.add_person(3004, "Sam", "en")
     sam.share_location(*LAGOS)
-    assert "live location" in (await sam.wait_for_message()).raw_text
+    assert "live location" in text_of(await sam.wait_for_message())
     live = sam.share_live_location(*LAGOS, live_period=900)
-    assert (await sam.wait_for_message()).raw_text.startswith("✅ Checked in")
+    assert text_of(await sam.wait_for_message()).startswith("✅ Checked in")
     live.move(6.4300, 3.4219)
 
     async def moved() -> bool:
@@ -112,7 +114,7 @@ async def test_head_gets_the_month_sheet_staff_does_not(
     boss = sandbox.add_person(3011, "Head", "en")
     boss.send_command("attendance")
     today = await boss.wait_for_message()
-    assert today.raw_text.startswith("📋 Lagos station, Mon, Jan 5 (times in Africa/Lagos)")
+    assert text_of(today).startswith("📋 Lagos station, Mon, Jan 5 (times in Africa/Lagos)")
     assert today.button_texts == ["📊 Sheet for 2026-01"]
     await boss.press("📊 Sheet for 2026-01", today).wait_answer()
     sheet = await boss.wait_for_message()
@@ -121,10 +123,10 @@ async def test_head_gets_the_month_sheet_staff_does_not(
     book = load_workbook(io.BytesIO(sandbox.sandbox.files[sheet.document["file_id"]].data))
     assert book.sheetnames == ["Summary", "LOS"]
     boss.send_command("attendance", "november")
-    assert "/attendance 2026-10" in (await boss.wait_for_message()).raw_text
+    assert "/attendance 2026-10" in text_of(await boss.wait_for_message())
     amina = sandbox.add_person(3010, "Amina", "en")
     amina.send_command("attendance")
-    assert "not allowed" in (await amina.wait_for_message()).raw_text
+    assert "not allowed" in text_of(await amina.wait_for_message())
     crafted = amina.send_crafted_callback(encode(SheetAsk(month=date(2026, 1, 1))))
     assert "not allowed" in ((await crafted.wait_answer()).text or "")
     assert len(amina.messages) == 1
@@ -145,6 +147,7 @@ async def test_station_day_reminds_then_tells_the_head(
     boss = sandbox.add_person(3022, "Head", "en")
     assert outpost.deadlines is not None
     # Created after start-up, as an import does: its day is looked at from now on.
+    assert staff.station_id is not None
     await reschedule_station(staff.station_id, clock=clock)
     clock.set(datetime(2026, 1, 6, 7, 0, 30, tzinfo=UTC))  # Tuesday 08:00:30 in Lagos
     await outpost.deadlines.run_due()
@@ -155,9 +158,9 @@ async def test_station_day_reminds_then_tells_the_head(
     assert [b["text"] for b in amina.reply_keyboard_buttons() if b.get("request_location")] == [
         "📍 Check in"
     ]
-    assert (await bola.wait_for_message()).raw_text.startswith("⏰")
+    assert text_of(await bola.wait_for_message()).startswith("⏰")
     amina.share_location(*LAGOS)
-    assert (await amina.wait_for_message()).raw_text.startswith("✅ Checked in at 08:00")
+    assert text_of(await amina.wait_for_message()).startswith("✅ Checked in at 08:00")
     clock.set(datetime(2026, 1, 6, 8, 31, tzinfo=UTC))  # 09:31: the window has closed
     await outpost.deadlines.run_due()
     digest = await boss.wait_for_message()
@@ -228,12 +231,12 @@ async def test_a_second_check_in_says_where_the_first_was_and_one_inside_correct
     boss = sandbox.add_person(3041, "Head", "en")
     clock.set(datetime(2026, 1, 5, 7, 20, tzinfo=UTC))  # 08:20 in Lagos
     amina.share_location(*FAR)
-    first = (await amina.wait_for_message()).raw_text
+    first = text_of(await amina.wait_for_message())
     assert first.startswith("⚠️ Checked in at 08:20, 11.3 km from Lagos station: outside")
     assert "before 08:50" in first
     clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
     amina.share_location(*FAR)
-    again = (await amina.wait_for_message()).raw_text
+    again = text_of(await amina.wait_for_message())
     assert again.startswith(
         "You already checked in today at 08:20, 11.3 km from Lagos station: outside the "
         "geofence (300 m)."
@@ -241,7 +244,7 @@ async def test_a_second_check_in_says_where_the_first_was_and_one_inside_correct
     assert "before 08:50" in again
     clock.set(datetime(2026, 1, 5, 7, 45, tzinfo=UTC))
     amina.share_location(6.4285, 3.4219)
-    fixed = (await amina.wait_for_message()).raw_text
+    fixed = text_of(await amina.wait_for_message())
     assert fixed.startswith("✅ Corrected: checked in at 08:45 at Lagos station")
     assert "first check-in at 08:20, 11.3 km away, is kept" in fixed
     amina.share_location(6.4285, 3.4219)
@@ -256,7 +259,7 @@ async def test_a_second_check_in_says_where_the_first_was_and_one_inside_correct
     clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))
     boss.send_command("attendance")
     today = await boss.wait_for_message()
-    assert "✅ Amina: in at 08:45 · corrected (first at 08:20, 11.3 km away)" in today.raw_text
+    assert "✅ Amina: in at 08:45 · corrected (first at 08:20, 11.3 km away)" in text_of(today)
     await boss.press("📊 Sheet for 2026-01", today).wait_answer()
     sheet = await boss.wait_for_message()
     assert sheet.document is not None
@@ -280,17 +283,17 @@ async def test_early_and_late_are_said_exactly(
     li = sandbox.add_person(3052, "Li", "zh-hans")
     clock.set(datetime(2026, 1, 5, 2, 20, tzinfo=UTC))  # 03:20 in Lagos
     amina.share_location(*LAGOS)
-    early = (await amina.wait_for_message()).raw_text
+    early = text_of(await amina.wait_for_message())
     assert early.startswith("✅ Checked in at 03:20 at Lagos station")
     assert "🌅 Early: the check-in window is 08:00–09:30. This counts as today's check-in" in early
     clock.set(datetime(2026, 1, 5, 8, 30, 0, tzinfo=UTC))  # 09:30:00 sharp: on time
     bola.share_location(*LAGOS)
-    on_time = (await bola.wait_for_message()).raw_text
+    on_time = text_of(await bola.wait_for_message())
     assert on_time.startswith("✅ Checked in at 09:30")
     assert "Late" not in on_time
     clock.set(datetime(2026, 1, 5, 8, 30, 40, tzinfo=UTC))  # 09:30:40
     li.share_location(*LAGOS)
-    late = (await li.wait_for_message()).raw_text
+    late = text_of(await li.wait_for_message())
     assert "⏰ 迟到：签到时间截至 09:30:00，本次签到时间为 09:30:40。" in late
     assert await CheckIn.all().count() == 3
 
@@ -306,11 +309,11 @@ async def test_the_reminder_checks_in_with_one_tap(
     clock.set(datetime(2026, 1, 6, 7, 0, 30, tzinfo=UTC))
     await outpost.deadlines.run_due()
     reminder = await amina.wait_for_message()
-    assert reminder.raw_text.startswith("⏰")
+    assert text_of(reminder).startswith("⏰")
     # The sandbox's phone has no GPS: the tap shares (0, 0), far from Lagos, which still
     # shows that the one tap made the check-in.
     amina.press("📍 Check in")
-    answer = (await amina.wait_for_message()).raw_text
+    answer = text_of(await amina.wait_for_message())
     assert answer.startswith("⚠️ Checked in at 08:00")
     assert await CheckIn.filter(person_id=staff.id).count() == 1
 
@@ -323,12 +326,12 @@ async def test_a_pin_from_the_future_is_refused(
     amina = sandbox.add_person(3070, "Amina", "en")
     sandbox.sandbox.wall_clock = lambda: (clock.now() + timedelta(minutes=10)).timestamp()
     amina.share_location(*LAGOS)
-    assert "dated in the future" in (await amina.wait_for_message()).raw_text
+    assert "dated in the future" in text_of(await amina.wait_for_message())
     assert await CheckIn.all().count() == 0
     # A few seconds of drift is normal and accepted.
     sandbox.sandbox.wall_clock = lambda: (clock.now() + timedelta(seconds=20)).timestamp()
     amina.share_location(*LAGOS)
-    assert (await amina.wait_for_message()).raw_text.startswith("✅ Checked in")
+    assert text_of(await amina.wait_for_message()).startswith("✅ Checked in")
 
 
 async def test_attendance_shows_today_to_the_head_and_a_summary_to_hq(
@@ -364,7 +367,7 @@ async def test_attendance_shows_today_to_the_head_and_a_summary_to_hq(
     clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     boss = sandbox.add_person(3089, "Head", "en")
     boss.send_command("attendance")
-    lines = (await boss.wait_for_message()).raw_text.splitlines()
+    lines = text_of(await boss.wait_for_message()).splitlines()
     assert lines == [
         "📋 Lagos station, Mon, Jan 5 (times in Africa/Lagos)",
         "✅ Amina: in at 08:10",
@@ -377,7 +380,7 @@ async def test_attendance_shows_today_to_the_head_and_a_summary_to_hq(
     chen = sandbox.add_person(3090, "Chen HQ", "zh-hans")
     chen.send_command("attendance")
     summary = await chen.wait_for_message()
-    assert summary.raw_text.splitlines() == [
+    assert text_of(summary).splitlines() == [
         "📋 今日各站考勤（各站当地时间）",
         "LOS Lagos station，1月5日周一：3/6 已签到（迟到 2，超出范围 1）· 请假 1 · 外出 1 · "
         "未签到 1 · 尚未签到 0",
@@ -388,4 +391,4 @@ async def test_attendance_shows_today_to_the_head_and_a_summary_to_hq(
     boss.send_command("attendance", "2026-02")
     empty = await boss.wait_for_message()
     assert empty.document is None
-    assert empty.raw_text.startswith("2026-02 has no working day whose check-in window has")
+    assert text_of(empty).startswith("2026-02 has no working day whose check-in window has")

@@ -12,6 +12,7 @@ from db.enums import RequestStatus, Role
 from db.models import DutyRoster, LeaveRequest, Person, PersonRole, Station
 from services.callbacks import DutyPick, encode
 from services.clock import ManualClock
+from tests.auxil.chat import text_of
 
 
 async def test_head_sets_duty_and_staff_cannot(outpost: Outpost, sandbox: SandboxServer) -> None:
@@ -25,19 +26,19 @@ async def test_head_sets_duty_and_staff_cannot(outpost: Outpost, sandbox: Sandbo
     wang = sandbox.add_person(5002, "Wang", "en")
     head.send_command("duty")
     view = await head.wait_for_message()
-    assert view.raw_text.splitlines()[1] == "Mon, Jan 5: nobody"
+    assert text_of(view).splitlines()[1] == "Mon, Jan 5: nobody"
     await head.press("Tue, Jan 6", view).wait_answer()
     picker = await head.wait_for_edit(view)
     assert picker.raw_text == "Who is on duty on Tue, Jan 6, 2026?"
     await head.press("Wang", view).wait_answer()
-    await head.wait_until(lambda: "Tue, Jan 6: Wang" in (head.last_message or view).raw_text)
+    await head.wait_until(lambda: "Tue, Jan 6: Wang" in text_of(head.last_message or view))
     told = await wang.wait_for_message()
-    assert told.raw_text.startswith("🛡 You are on duty on Tue, Jan 6, 2026")
+    assert text_of(told).startswith("🛡 You are on duty on Tue, Jan 6, 2026")
     entry = await DutyRoster.get()
     assert entry.person_id == (await Person.get(telegram_id=5002)).id
 
     wang.send_command("duty")
-    assert "not allowed" in (await wang.wait_for_message()).raw_text
+    assert "not allowed" in text_of(await wang.wait_for_message())
     crafted = wang.send_crafted_callback(encode(DutyPick(date(2026, 1, 7), entry.person_id)))
     assert "not allowed" in ((await crafted.wait_answer()).text or "")
     assert await DutyRoster.all().count() == 1
@@ -84,16 +85,16 @@ async def test_reassign_warn_clear_and_back(
     await head.press("Li", view).wait_answer()
     await head.wait_for_edit(view)
     await head.press("✅ Yes, put them on duty", view).wait_answer()
-    await head.wait_until(lambda: "Wed, Jan 7: Li" in view.raw_text)
-    assert (await li.wait_for_message()).raw_text.startswith("🛡 您在 2026年1月7日周三 值班")
+    await head.wait_until(lambda: "Wed, Jan 7: Li" in text_of(view))
+    assert text_of(await li.wait_for_message()).startswith("🛡 您在 2026年1月7日周三 值班")
 
     # Reassigned to Wang: Wang is told, and so is Li.
     await head.press("Wed, Jan 7", view).wait_answer()
     await head.wait_for_edit(view)
     assert view.button_texts == ["Head", "✓ Li", "Wang", "🚫 Nobody on duty this day", "⬅️ Back"]
     await head.press("Wang", view).wait_answer()
-    await head.wait_until(lambda: "Wed, Jan 7: Wang" in view.raw_text)
-    assert (await wang.wait_for_message()).raw_text.startswith(
+    await head.wait_until(lambda: "Wed, Jan 7: Wang" in text_of(view))
+    assert text_of(await wang.wait_for_message()).startswith(
         "🛡 You are on duty on Wed, Jan 7, 2026"
     )
     removed = await _while_time_passes(li, clock)
@@ -103,15 +104,15 @@ async def test_reassign_warn_clear_and_back(
     await head.press("Wed, Jan 7", view).wait_answer()
     await head.wait_for_edit(view)
     await head.press("🚫 Nobody on duty this day", view).wait_answer()
-    await head.wait_until(lambda: "Wed, Jan 7: nobody" in view.raw_text)
-    assert (await _while_time_passes(wang, clock)).raw_text.startswith(
+    await head.wait_until(lambda: "Wed, Jan 7: nobody" in text_of(view))
+    assert text_of(await _while_time_passes(wang, clock)).startswith(
         "🛡 You are no longer on duty on Wed, Jan 7, 2026"
     )
     assert not await DutyRoster.exists()
     await head.press("Thu, Jan 8", view).wait_answer()
     await head.wait_for_edit(view)
     await head.press("⬅️ Back", view).wait_answer()
-    await head.wait_until(lambda: view.raw_text.startswith("🛡 Duty roster"))
+    await head.wait_until(lambda: text_of(view).startswith("🛡 Duty roster"))
 
     # A forged press for the safety officer is refused by the service.
     forged = head.send_crafted_callback(encode(DutyPick(date(2026, 1, 8), people["Officer"].id)))

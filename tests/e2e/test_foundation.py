@@ -15,6 +15,7 @@ from db.enums import InboxStatus, Role
 from db.models import InboundUpdate, Person, PersonRole, Station
 from handlers.web.webhook import SECRET_HEADER, WEBHOOK_PATH
 from services.clock import ManualClock
+from tests.auxil.chat import text_of
 from tests.e2e.conftest import outpost_settings
 
 
@@ -32,10 +33,10 @@ async def test_stranger_gets_one_polite_line(outpost: Outpost, sandbox: SandboxS
     stranger = sandbox.add_person(555, "Stranger", "en")
     stranger.send_command("start")
     answer = await stranger.wait_for_message()
-    assert "invitation link" in answer.raw_text
+    assert "invitation link" in text_of(answer)
     assert answer.reply_markup is None
     stranger.send_command("help")
-    assert "invitation link" in (await stranger.wait_for_message()).raw_text
+    assert "invitation link" in text_of(await stranger.wait_for_message())
 
 
 async def test_registered_person_is_greeted_in_their_language(
@@ -45,9 +46,9 @@ async def test_registered_person_is_greeted_in_their_language(
     await _register(1001, "王磊", "zh-Hans")
     wang = sandbox.add_person(1001, "Wang", "en")
     wang.send_command("start")
-    assert (await wang.wait_for_message()).raw_text.startswith("王磊，您好")
+    assert text_of(await wang.wait_for_message()).startswith("王磊，您好")
     wang.send_command("help")
-    text = (await wang.wait_for_message()).raw_text
+    text = text_of(await wang.wait_for_message())
     assert "/alert" not in text  # an HQ command
     assert "/help — 我能做什么？" in text
 

@@ -9,10 +9,12 @@ import pytest
 
 from bot.app import Outpost, menu_publisher
 from bot.sandbox import SandboxServer
+from bot.sandbox.people import Person as ChatPerson
 from db.enums import Role
 from db.models import Person, PersonRole, Station
 from handlers.chat.edge import ErrorEdge
 from services.callbacks import StationRoster, encode
+from tests.auxil.chat import text_of
 from tests.e2e.conftest import eventually
 
 REFUSED_EN = "This button no longer works. Open the command again."
@@ -56,8 +58,8 @@ async def test_a_refusal_keeps_the_error_params(outpost: Outpost, sandbox: Sandb
     wang = sandbox.add_person(9002, "Wang", "zh")
     wang.send_command("leave", "2026-01-08 2026-06-30 home")
     said = await wang.wait_for_message()
-    assert "90" in (said.raw_text or "")
-    assert "{days}" not in (said.raw_text or "")
+    assert "90" in text_of(said)
+    assert "{days}" not in text_of(said)
 
 
 async def test_an_unexpected_error_is_answered_and_logged_without_content(
@@ -77,7 +79,7 @@ async def test_an_unexpected_error_is_answered_and_logged_without_content(
     with caplog.at_level(logging.INFO):
         head.send_command("contacts")
         said = await head.wait_for_message()
-        assert (said.raw_text or "").startswith("Something went wrong on our side")
+        assert text_of(said).startswith("Something went wrong on our side")
         answer = await head.send_crafted_callback(encode(StationRoster(station.id))).wait_answer()
         assert answer.text is not None
         assert answer.text.startswith("Something went wrong on our side")
@@ -98,7 +100,7 @@ async def test_no_update_waits_for_a_menu(outpost: Outpost, sandbox: SandboxServ
     sandbox.sandbox.faults.add("timeout", methods=["setMyCommands"], delay=30)
     head.send_command("help")
     answer = await head.wait_for_message(timeout=2)
-    assert (answer.raw_text or "").startswith("What you can do here")
+    assert text_of(answer).startswith("What you can do here")
     assert await Person.filter(telegram_id=9001, menu_key__isnull=True).exists()
     sandbox.sandbox.faults.clear()
 
@@ -121,5 +123,5 @@ async def test_a_stale_menu_is_queued_once(outpost: Outpost, sandbox: SandboxSer
     assert publisher.published == before + 1
 
 
-async def _has(person: object, command: str) -> bool:
-    return command in {c["command"] for c in person.visible_commands()}  # type: ignore[attr-defined]
+async def _has(person: ChatPerson, command: str) -> bool:
+    return command in {c["command"] for c in person.visible_commands()}

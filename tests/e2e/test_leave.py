@@ -17,6 +17,7 @@ from db.models import LeaveRequest, Person, PersonRole, Station
 from handlers.chat.edge import ErrorEdge
 from services.callbacks import LeaveVerdict, LeaveWithdraw, encode
 from services.clock import ManualClock
+from tests.auxil.chat import text_of
 from tests.e2e.conftest import eventually
 
 
@@ -37,11 +38,11 @@ async def test_leave_asked_and_approved_in_chat(outpost: Outpost, sandbox: Sandb
     head = sandbox.add_person(4002, "Zhang", "zh-hans")
     bola = sandbox.add_person(4003, "Bola", "en")
     amina.send_command("leave", "someday")
-    assert "/leave 12-24 12-27" in (await amina.wait_for_message()).raw_text
+    assert "/leave 12-24 12-27" in text_of(await amina.wait_for_message())
     amina.send_command("leave", "2026-01-08 2026-01-09 family visit")
-    assert "was sent" in (await amina.wait_for_message()).raw_text
+    assert "was sent" in text_of(await amina.wait_for_message())
     ask = await head.wait_for_message()
-    assert ask.raw_text.startswith(
+    assert text_of(ask).startswith(
         "🗓 Amina（驻外员工，Lagos） 申请请假：2026年1月8日周四 至 2026年1月9日周五（2 天）"
     )
     assert ask.button_texts == ["✅ 批准", "❌ 不批准"]
@@ -59,7 +60,7 @@ async def test_leave_asked_and_approved_in_chat(outpost: Outpost, sandbox: Sandb
     pressed = head.press("✅ 批准")
     await pressed.wait_answer()
     edited = await head.wait_for_edit(ask)
-    assert edited.raw_text.endswith("✅ 您已批准。")
+    assert text_of(edited).endswith("✅ 您已批准。")
     told = await amina.wait_for_message()
     assert told.raw_text == (
         "✅ Your leave (Thu, Jan 8, 2026 to Fri, Jan 9, 2026) was approved by 张伟."
@@ -78,14 +79,14 @@ async def test_the_other_heads_card_says_who_decided(
     zhang = sandbox.add_person(4102, "Zhang", "zh-hans")
     musa = sandbox.add_person(4103, "Musa", "en")
     amina.send_command("leave", "2026-01-08 2026-01-09 family visit")
-    assert "was sent" in ((await amina.wait_for_message()).raw_text or "")
+    assert "was sent" in text_of(await amina.wait_for_message())
     zhang_card = await zhang.wait_for_message()
     musa_card = await musa.wait_for_message()
     assert musa_card.button_texts == ["✅ Approve", "❌ Refuse"]
 
     await zhang.press("✅ 批准").wait_answer()
     await zhang.wait_for_edit(zhang_card)
-    assert (zhang_card.raw_text or "").endswith("✅ 您已批准。")
+    assert text_of(zhang_card).endswith("✅ 您已批准。")
     edited = await musa.wait_for_edit(musa_card)
     assert edited.raw_text == (
         "🗓 Amina (staff, Lagos) asks for leave: Thu, Jan 8, 2026 to Fri, Jan 9, 2026 "
@@ -126,7 +127,7 @@ async def test_leave_lists_own_requests_and_a_pending_one_is_withdrawn(
     amina.send_command("leave", "2026-01-08 family visit")
     await amina.wait_for_message()
     card = await musa.wait_for_message()
-    assert card.raw_text.startswith(
+    assert text_of(card).startswith(
         "🗓 Amina (staff, Lagos) asks for leave: Thu, Jan 8, 2026 (1 day)."
     )
     amina.send_command("leave")
@@ -150,7 +151,7 @@ async def test_leave_lists_own_requests_and_a_pending_one_is_withdrawn(
     assert listing.raw_text.endswith("(1 day): ↩️ withdrawn")
     assert listing.button_texts == ["➕ New request"]
     edited = await musa.wait_for_edit(card)
-    assert edited.raw_text.endswith("↩️ Withdrawn by Amina.")
+    assert text_of(edited).endswith("↩️ Withdrawn by Amina.")
     assert edited.button_texts == []
     await leave.refresh_from_db()
     assert leave.status == RequestStatus.CANCELLED
@@ -176,7 +177,7 @@ async def test_a_refusal_asks_for_the_reason_and_the_requester_is_told(
     card = await zhang.wait_for_message()
     await zhang.press("❌ 不批准", card).wait_answer()
     question = await zhang.wait_for_message()
-    assert question.raw_text.startswith("为什么不批准Amina的请假？")
+    assert text_of(question).startswith("为什么不批准Amina的请假？")
     assert question.button_texts[0] == "❌ 不说明原因，直接拒绝"
     zhang.send_text("the site is short-staffed that week")
     done = await zhang.wait_for_message()
@@ -188,12 +189,12 @@ async def test_a_refusal_asks_for_the_reason_and_the_requester_is_told(
     )
     # The card may be edited before the last answer above arrives: once is what counts.
     edited = await zhang.wait_for_edit(card, edits=1)
-    assert edited.raw_text.endswith("❌ 已由张伟拒绝。")
+    assert text_of(edited).endswith("❌ 已由张伟拒绝。")
     assert edited.button_texts == []
     assert (await LeaveRequest.get()).decision_note == "the site is short-staffed that week"
 
     amina.send_command("leave", "2026-01-12 doctor")
-    assert "was sent" in (await amina.wait_for_message()).raw_text
+    assert "was sent" in text_of(await amina.wait_for_message())
     second = await _while_time_passes(zhang, clock)
     await zhang.press("❌ 不批准", second).wait_answer()
     question = await zhang.wait_for_message()
@@ -221,7 +222,7 @@ async def test_a_double_tap_on_approve_logs_no_error(
     stale = copy.deepcopy(card)
     await musa.send_crafted_callback(data, card).wait_answer()
     await musa.wait_for_edit(card)
-    assert card.raw_text.endswith("✅ You approved this.")
+    assert text_of(card).endswith("✅ You approved this.")
     assert card.button_texts == []
     late = await musa.send_crafted_callback(data, stale).wait_answer()
     assert late.text == "This request was already decided."
@@ -250,7 +251,7 @@ async def test_cards_name_role_and_station_from_the_database(
     head = sandbox.add_person(4501, "Li", "en")
     chen = sandbox.add_person(4502, "Chen", "en")
     head.send_command("leave", "2026-01-08 2026-01-10 home leave")
-    assert "was sent" in (await head.wait_for_message()).raw_text
+    assert "was sent" in text_of(await head.wait_for_message())
     card = await chen.wait_for_message()
     assert card.raw_text == (
         "🗓 Li Ming (HQ) (station head, Lagos) asks for leave: Thu, Jan 8, 2026 to "

@@ -19,6 +19,7 @@ from services.callbacks import OutingNotMe, OutingVerdict, encode
 from services.clock import ManualClock
 from services.outings import OutingPlan, decide_outing, request_outing
 from tests.auxil.factories import actor_of
+from tests.auxil.rows import fk_id
 from tests.auxil.stations import lagos_with
 from tests.e2e.conftest import eventually, outpost_settings
 
@@ -384,7 +385,7 @@ async def test_each_overdue_step_once_at_its_time_across_restarts(
         await app.deadlines.run_due()
         await app.deadlines.run_due()
         incident = await Incident.get()
-        assert (incident.kind, incident.reported_by_id) == (
+        assert (incident.kind, fk_id(incident, "reported_by")) == (
             IncidentKind.OVERDUE, (await Person.get(telegram_id=AMINA)).id)
         assert "Incident opened" in _text(await _from_outbox(safia, clock))
         _at(clock, 13, 0)

@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import Outpost, menu_publisher
 from bot.sandbox import SandboxServer
+from bot.sandbox.people import Person as ChatPerson
 from db.enums import ContactKind, Role
 from db.models import CheckIn, Contact, Invite, OutboxMessage, Person, PersonRole, Station
 from i18n import language_name
@@ -15,6 +16,8 @@ from services.callbacks import StationRoster, encode
 from services.clock import ManualClock
 from services.handover import MENU_REFRESH, deactivate
 from services.invites import create_invite
+from tests.auxil.chat import text_of
+from tests.auxil.rows import fk_id
 from tests.e2e.conftest import eventually
 
 STRANGER_LINE = "you need an invitation link"
@@ -49,32 +52,32 @@ async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
                                   phone_number="+2348031234567")
 
     newcomer.send_command("start", invite.code)
-    assert (await newcomer.wait_for_message()).raw_text.startswith("Welcome to Outpost, Bola Ade")
+    assert text_of(await newcomer.wait_for_message()).startswith("Welcome to Outpost, Bola Ade")
     ask = await newcomer.wait_for_message()
-    assert "your own phone number" in ask.raw_text
+    assert "your own phone number" in text_of(ask)
     assert newcomer.reply_keyboard_buttons()[0].get("request_contact") is True
 
     # Someone else's contact card is refused with the reason, and the question repeated.
     newcomer._send({"contact": {"phone_number": "+2348000000099", "first_name": "Other",
                                 "user_id": 9999}})
-    assert "someone else's contact" in (await newcomer.wait_for_message()).raw_text
+    assert "someone else's contact" in text_of(await newcomer.wait_for_message())
     await newcomer.wait_for_message()  # the question again
     assert (await Person.get(telegram_id=7002)).phone is None
 
     newcomer.press("Share my phone number")
-    assert "phone number is saved" in (await newcomer.wait_for_message()).raw_text
+    assert "phone number is saved" in text_of(await newcomer.wait_for_message())
     choose = await newcomer.wait_for_message()
     assert set(choose.button_texts) >= {language_name("en"), language_name("zh-Hans")}
     await newcomer.press(language_name("zh-Hans"), choose).wait_answer()
     done = await newcomer.wait_for_message()
-    assert done.raw_text.startswith("Bola Ade，注册完成")
+    assert text_of(done).startswith("Bola Ade，注册完成")
 
     person = await Person.get(telegram_id=7002).prefetch_related("roles")
     assert (person.phone, person.language, person.registration_step) == (
         "+2348031234567", "zh-Hans", None
     )
     assert [grant.role for grant in person.roles] == [Role.STAFF]
-    assert (await Invite.get(id=invite.id)).used_by_id == person.id  # type: ignore[attr-defined]
+    assert fk_id(await Invite.get(id=invite.id), "used_by") == person.id
 
     notice = await OutboxMessage.get(recipient_id=head.id)
     assert (notice.msgid, notice.language) == ("registration.notice.staff", "zh-Hans")
@@ -83,7 +86,7 @@ async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
     # The head opens the roster from the notice; names are for heads only.
     await head_chat.press("查看站点人员", told).wait_answer()
     roster = await head_chat.wait_for_message()
-    assert "Bola Ade — 驻外员工" in roster.raw_text
+    assert "Bola Ade — 驻外员工" in text_of(roster)
 
     # The newcomer's menu is their role's, in their language.
     # Published in the background, off the update's path (slower on a busy machine).
@@ -94,8 +97,8 @@ async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
     assert "duty" not in commands
 
 
-async def _has_menu(person: object) -> bool:
-    return any(c["command"] == "contacts" for c in person.visible_commands())  # type: ignore[attr-defined]
+async def _has_menu(person: ChatPerson) -> bool:
+    return any(c["command"] == "contacts" for c in person.visible_commands())
 
 
 async def test_invitations_expire_and_work_once(
@@ -110,14 +113,14 @@ async def test_invitations_expire_and_work_once(
     await first.wait_for_message()
     second = sandbox.add_person(7102, "Second", "en")
     second.send_command("start", invite.code)
-    assert "already been used" in (await second.wait_for_message()).raw_text
+    assert "already been used" in text_of(await second.wait_for_message())
     second.send_command("start", "no-such-code")
-    assert "not valid" in (await second.wait_for_message()).raw_text
+    assert "not valid" in text_of(await second.wait_for_message())
     late = await create_invite(role=Role.STAFF, station_code="LOS",
                                expires_in=timedelta(days=1), clock=clock)
     clock.advance(days=1, seconds=1)
     second.send_command("start", late.code)
-    assert "has expired" in (await second.wait_for_message()).raw_text
+    assert "has expired" in text_of(await second.wait_for_message())
     assert not await Person.filter(telegram_id=7102).exists()
 
 
@@ -138,8 +141,8 @@ async def test_strangers_and_deactivated_people_learn_nothing(
                      lambda p=person: p.share_contact("+2348000000123")):
             send()
             answer = await person.wait_for_message()
-            assert STRANGER_LINE in answer.raw_text
-            assert "Secret" not in answer.raw_text
+            assert STRANGER_LINE in text_of(answer)
+            assert "Secret" not in text_of(answer)
             assert answer.reply_markup is None
         crafted = person.send_crafted_callback(encode(StationRoster(station.id)))
         assert STRANGER_LINE in ((await crafted.wait_answer()).text or "")
@@ -156,13 +159,13 @@ async def test_staff_cannot_run_head_or_hq_commands(
     amina = sandbox.add_person(7301, "Amina", "en")
     for command in ("approvals", "outings", "alert", "incidents", "duty"):
         amina.send_command(command)
-        assert "not allowed" in (await amina.wait_for_message()).raw_text
+        assert "not allowed" in text_of(await amina.wait_for_message())
     crafted = amina.send_crafted_callback(encode(StationRoster(station.id)))
     assert "not allowed" in ((await crafted.wait_answer()).text or "")
     # Promoted in the database: the same press now works, no restart needed.
     await PersonRole.create(person=await Person.get(telegram_id=7301), role=Role.HEAD)
     amina.send_crafted_callback(encode(StationRoster(station.id)))
-    assert "Amina" in (await amina.wait_for_message()).raw_text
+    assert "Amina" in text_of(await amina.wait_for_message())
 
 
 async def test_a_menu_telegram_refuses_does_not_stop_the_gate(
@@ -174,9 +177,9 @@ async def test_a_menu_telegram_refuses_does_not_stop_the_gate(
     musa = sandbox.add_person(7351, "Musa", "en")
     sandbox.sandbox.faults.add("server_error", methods=["setMyCommands"], status=502)
     musa.send_command("duty")
-    assert "not allowed" in (await musa.wait_for_message()).raw_text
+    assert "not allowed" in text_of(await musa.wait_for_message())
     musa.send_command("help")
-    assert "/checkin" in (await musa.wait_for_message()).raw_text
+    assert "/checkin" in text_of(await musa.wait_for_message())
     assert await Person.filter(telegram_id=7351, menu_key__isnull=True).exists()
     assert len(musa.messages) == 2
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
@@ -202,10 +205,10 @@ async def test_groups_get_nothing_personal_and_edited_commands_run_nothing(
     ife = sandbox.add_person(7362, "Ife", "en")
     group = sandbox.add_group("LOS team", [head, ife])
     group.say(head, "/attendance")
-    assert "private chats only" in (await group.wait_for_message()).raw_text
+    assert "private chats only" in text_of(await group.wait_for_message())
     ife._send({"location": {"latitude": 6.4281, "longitude": 3.4219}}, chat=group.chat)
     group.say(head, "/help")
-    assert "private chats only" in (await group.wait_for_message()).raw_text
+    assert "private chats only" in text_of(await group.wait_for_message())
     assert not await CheckIn.exists()
     assert [m.raw_text for m in group.messages if "Lagos" in (m.raw_text or "")] == []
 
@@ -216,7 +219,7 @@ async def test_groups_get_nothing_personal_and_edited_commands_run_nothing(
                   edit_date=sandbox.sandbox.now())
     sandbox.sandbox.push_update(ife.account, "edited_message", edited)
     ife.send_command("help")
-    assert "/checkin" in (await ife.wait_for_message()).raw_text
+    assert "/checkin" in text_of(await ife.wait_for_message())
     assert not [m for m in ife.messages if "not allowed" in (m.raw_text or "")]
 
 
@@ -260,11 +263,11 @@ async def test_language_switch_applies_to_the_next_answer(
     await wang.wait_for_message()
     assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 签到"]
     await wang.press("English", offer).wait_answer()
-    assert (await wang.wait_for_message()).raw_text.startswith("Done, Wang")
+    assert text_of(await wang.wait_for_message()).startswith("Done, Wang")
     # The check-in keyboard button now speaks the new language too.
     assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 Check in"]
     wang.send_command("help")
-    assert (await wang.wait_for_message()).raw_text.startswith("What you can do here")
+    assert text_of(await wang.wait_for_message()).startswith("What you can do here")
     assert outpost.telegram is not None
     await menu_publisher(outpost.telegram).idle()
     descriptions = {c["command"]: c["description"] for c in wang.visible_commands()}
@@ -290,7 +293,7 @@ async def test_contacts_in_nigeria_embassy_first_with_distances(
     amina = sandbox.add_person(7601, "Amina", "en")
     amina.send_command("contacts")
     answer = await amina.wait_for_message()
-    text = answer.raw_text
+    text = text_of(answer)
     assert text.startswith("Contacts in Nigeria")
     assert text.index("Embassy of the P.R. China") < text.index("Police <emergency>")
     assert text.index("Police <emergency>") < text.index("MFA hotline")
@@ -334,5 +337,5 @@ async def test_a_deactivated_person_loses_their_menu_at_once(
     assert "duty" not in {c["command"] for c in people[7801].visible_commands()}
     assert (await Person.get(telegram_id=7801)).menu_key is None
     assert "duty" in {c["command"] for c in people[7802].visible_commands()}
-    await people[7803].wait_until(lambda: card.raw_text.endswith("↩️ Withdrawn by Zhang."))
+    await people[7803].wait_until(lambda: text_of(card).endswith("↩️ Withdrawn by Zhang."))
     assert card.button_texts == []

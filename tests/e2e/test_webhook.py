@@ -15,6 +15,7 @@ from db.enums import CheckInKind, InboxStatus, Role
 from db.models import CheckIn, InboundUpdate, Person, PersonRole, Station
 from handlers.web.webhook import SECRET_HEADER, WEBHOOK_PATH
 from services.clock import ManualClock
+from tests.auxil.chat import text_of
 from tests.e2e.conftest import free_port, outpost_settings
 
 LAGOS = (6.4281, 3.4219)
@@ -76,8 +77,8 @@ async def test_two_pins_sent_at_once_make_one_first_check_in(
         assert statuses == [200, 200]
         first = await amina.wait_for_message()
         second = await amina.wait_for_message()
-        assert first.raw_text.startswith("✅ Checked in at 08:40")
-        assert "already" in second.raw_text.lower()
+        assert text_of(first).startswith("✅ Checked in at 08:40")
+        assert "already" in text_of(second).lower()
         assert await CheckIn.filter(kind=CheckInKind.IN).count() == 1
         handled = await InboundUpdate.filter(status=InboxStatus.HANDLED)
         assert sorted(row.update_id for row in handled) == [9001, 9002]
@@ -96,8 +97,8 @@ async def test_pins_through_the_sandbox_webhook_make_one_first_check_in(
         amina = sandbox.add_person(3102, "Amina", "en")
         amina.share_location(6.4285, 3.4219, horizontal_accuracy=10)
         amina.share_location(6.4285, 3.4219, horizontal_accuracy=10)
-        assert (await amina.wait_for_message()).raw_text.startswith("✅ Checked in")
-        assert "already" in (await amina.wait_for_message()).raw_text.lower()
+        assert text_of(await amina.wait_for_message()).startswith("✅ Checked in")
+        assert "already" in text_of(await amina.wait_for_message()).lower()
         assert await CheckIn.filter(kind=CheckInKind.IN).count() == 1
     finally:
         await app.stop()

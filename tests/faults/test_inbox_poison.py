@@ -11,6 +11,7 @@ from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import InboxStatus
 from db.models import InboundUpdate
+from tests.auxil.chat import text_of
 from tests.e2e.conftest import outpost, sandbox  # noqa: F401 - fixtures
 
 POISON_TEXT = "garbage-5e1f-do-not-log"
@@ -30,7 +31,7 @@ async def test_a_poison_update_is_skipped_and_the_next_one_answered(
     visitor = sandbox.add_person(5150, "Visitor", "en")
     visitor.send_command("help")
     answer = await visitor.wait_for_message()
-    assert "invitation link" in answer.raw_text
+    assert "invitation link" in text_of(answer)
 
     poison = await InboundUpdate.get(update_id=poison_id)
     assert poison.status == InboxStatus.SKIPPED
@@ -54,6 +55,6 @@ async def test_an_update_that_is_not_a_dict_does_not_stop_polling(
     account.updates.append(["not", "an", "update"])  # type: ignore[arg-type]
     visitor = sandbox.add_person(5151, "Visitor", "en")
     visitor.send_command("help")
-    assert "invitation link" in (await visitor.wait_for_message()).raw_text
+    assert "invitation link" in text_of(await visitor.wait_for_message())
     assert outpost.poller is not None
     assert outpost.poller.poisoned == 1

@@ -15,6 +15,7 @@ from db.models import CheckIn, Person, Station
 from i18n import language_name
 from services.clock import ManualClock
 from services.invites import create_invite
+from tests.auxil.chat import text_of
 from tests.e2e.conftest import outpost, sandbox  # noqa: F401 - fixtures
 
 PHONE = "+2348031234567"
@@ -61,11 +62,11 @@ async def test_a_session_leaves_no_personal_data_in_the_log(
     assert (await Person.get(telegram_id=7102)).phone == PHONE
 
     newcomer.share_location(LATITUDE, LONGITUDE, horizontal_accuracy=12)
-    assert "Checked in" in (await newcomer.wait_for_message()).raw_text
+    assert "Checked in" in text_of(await newcomer.wait_for_message())
     assert await CheckIn.all().count() == 1
     newcomer.send_text(TEXT)
     newcomer.send_command("help")
-    await newcomer.wait_for_message(lambda m: "/checkin" in m.raw_text)
+    await newcomer.wait_for_message(lambda m: "/checkin" in text_of(m))
 
     assert logging.getLogger("bot.ordering").isEnabledFor(logging.DEBUG)
     ours = [r for r in caplog.records if not r.name.startswith("bot.sandbox")]

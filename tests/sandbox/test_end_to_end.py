@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox import BotAccount, Person, SandboxServer
+from tests.auxil.chat import text_of
 
 from .tinybot import TOKEN, polling_bot, webhook_bot
 
@@ -53,7 +54,7 @@ async def test_location_received(running_bot: str, alice: Person, bob: Person) -
 
     live = alice.share_live_location(6.0, 3.0, live_period=600)
     started = await alice.wait_for_message()
-    assert str(started.raw_text).startswith("live location 6.0000,3.0000")
+    assert text_of(started).startswith("live location 6.0000,3.0000")
     live.move(6.1, 3.1, horizontal_accuracy=5)
     moved = await alice.wait_for_message()
     assert moved.raw_text == "edited live location 6.1000,3.1000 ±5m"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
@@ -37,14 +38,15 @@ from services.attendance import (
 from services.clock import ManualClock
 from services.deadlines import DeadlineHandlers, RetryPolicy, fire_due
 from services.people import identify
+from tests.auxil.rows import fk_id
 
 LAGOS = (6.4281, 3.4219)
 # Before every day the tests play (created_at would otherwise be the machine's today).
 JOINED = datetime(2025, 12, 1, tzinfo=UTC)
 
 
-async def _station(code: str = "LOS", **extra: object) -> Station:
-    values: dict[str, object] = {
+async def _station(code: str = "LOS", **extra: Any) -> Station:
+    values: dict[str, Any] = {
         "code": code, "name": f"{code} station", "country": "NG", "lat": LAGOS[0],
         "lon": LAGOS[1], "radius_m": 300, "timezone": "Africa/Lagos",
         "checkin_opens": time(8, 0), "checkin_closes": time(9, 30), "workday_ends": time(17, 0),
@@ -62,9 +64,9 @@ async def _person(tid: int, station: Station, *roles: Role, language: str = "en"
 
 
 def _at(
-    clock: ManualClock, lat: float = LAGOS[0], lon: float = LAGOS[1], **kw: object
+    clock: ManualClock, lat: float = LAGOS[0], lon: float = LAGOS[1], **kw: Any
 ) -> Position:
-    return Position(lat=lat, lon=lon, sent_at=clock.now(), **kw)  # type: ignore[arg-type]
+    return Position(lat=lat, lon=lon, sent_at=clock.now(), **kw)
 
 
 async def test_inside_and_outside_the_geofence(db: str, clock: ManualClock) -> None:
@@ -188,7 +190,7 @@ async def test_station_day_reminder_then_digest(db: str, clock: ManualClock) -> 
     await run_station_day(station, clock=clock)
     digest = await OutboxMessage.filter(msgid="attendance.missed_digest").all()
     assert len(digest) == 1
-    assert digest[0].recipient_id == head.id
+    assert fk_id(digest[0], "recipient") == head.id
     assert digest[0].params["names"] == "P2"
 
 
@@ -310,7 +312,7 @@ async def test_people_still_registering_are_neither_reminded_nor_told(
     clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))
     await run_station_day(station, clock=clock)
     (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
-    assert (digest.recipient_id, digest.params["names"]) == (head.id, "P1")
+    assert (fk_id(digest, "recipient"), digest.params["names"]) == (head.id, "P1")
 
 
 async def test_a_digest_missed_while_stopped_is_made_up_the_next_day(
@@ -333,7 +335,7 @@ async def test_a_digest_missed_while_stopped_is_made_up_the_next_day(
     assert not await OutboxMessage.exists(msgid="attendance.missed_digest")
     assert (await run_station_day(station, clock=clock, catch_up=True)).reminders == 0  # restart
     (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
-    assert (digest.recipient_id, digest.params["date"]) == (head.id, "2026-01-05")
+    assert (fk_id(digest, "recipient"), digest.params["date"]) == (head.id, "2026-01-05")
     assert digest.params["names"] == "P1"
     await run_station_day(station, clock=clock, catch_up=True)
     assert await OutboxMessage.filter(msgid="attendance.missed_digest").count() == 1

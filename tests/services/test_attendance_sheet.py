@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -108,7 +109,7 @@ def test_which_month_a_day_reports() -> None:
 
 
 async def _staff(name: str, telegram_id: int, station: Station, joined: datetime,
-                       **values: object) -> Person:
+                       **values: Any) -> Person:
     person = await Person.create(telegram_id=telegram_id, name=name, station=station,
                                  created_at=joined, **values)
     await PersonRole.create(person=person, role=Role.STAFF)
@@ -118,6 +119,12 @@ async def _staff(name: str, telegram_id: int, station: Station, joined: datetime
 def _rows(data: bytes, sheet: str) -> dict[str, tuple[object, ...]]:
     book = load_workbook(io.BytesIO(data))
     return {r[0]: r[1:] for r in book[sheet].iter_rows(min_row=2, values_only=True)}
+
+
+def _counts(row: tuple[object, ...]) -> tuple[int, ...]:
+    """A row's cells as whole numbers; a cell that is not one fails the test."""
+    assert all(isinstance(n, int) for n in row), row
+    return tuple(n for n in row if isinstance(n, int))
 
 
 async def test_counted_from_the_local_day_they_joined(db: str, clock: ManualClock) -> None:
@@ -199,7 +206,9 @@ async def test_outing_days_have_their_own_column(db: str, clock: ManualClock) ->
     header = next(book["LOS"].iter_rows(max_row=1, values_only=True))
     assert header == ("Name", "Working days", "Present", "Late", "Missed", "On leave",
                       "On outing", "Outside geofence")
-    expected, present, _late, missed, on_leave, on_outing, _outside = _rows(data, "LOS")["Ada"]
+    expected, present, _late, missed, on_leave, on_outing, _outside = _counts(
+        _rows(data, "LOS")["Ada"]
+    )
     assert (expected, present, missed, on_leave, on_outing) == (5, 1, 1, 1, 2)
     assert present + missed + on_leave + on_outing == expected
     chinese = await attendance_workbook(date(2026, 11, 1), clock=clock, language="zh-Hans")

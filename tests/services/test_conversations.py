@@ -43,6 +43,7 @@ from services.conversations import (
 from services.errors import InvalidInput
 from services.leave_flow import LEAVE_FLOW
 from services.people import Actor, identify
+from tests.auxil.rows import fk_id
 from tests.auxil.stations import lagos_with
 
 STAFF = 1
@@ -275,7 +276,7 @@ async def test_expire_flows_drops_them_and_queues_one_message_each(
     assert await expire_flows(clock) == 1
     assert await expire_flows(clock) == 0
     told = await OutboxMessage.get()
-    assert (told.recipient_id, told.msgid, told.params) == (  # type: ignore[attr-defined]
+    assert (fk_id(told, "recipient"), told.msgid, told.params) == (
         amina.person.id, "leave.flow.expired_start", {"start": "2026-01-05", "minutes": 30}
     )
     assert not await Conversation.exists()

@@ -15,6 +15,7 @@ from services.commands import may_run
 from services.duty import candidates, clear_duty, leave_on, roster, set_duty
 from services.errors import InvalidInput, NotAllowed, NotFound
 from tests.auxil.factories import actor_of, make_person, make_station
+from tests.auxil.rows import fk_id
 
 ROLE_SETS = [frozenset(c) for n in range(1, 3) for c in combinations(sorted(Role), n)]
 
@@ -92,7 +93,7 @@ async def test_reassigning_and_clearing_tell_the_one_removed(
     day = date(2026, 1, 6)
     await set_duty(actor=head, day=day, person_id=a.id, clock=clock)
     await set_duty(actor=head, day=day, person_id=b.id, clock=clock)
-    sent = [(m.recipient_id, m.msgid, m.params["date"])  # type: ignore[attr-defined]
+    sent = [(fk_id(m, "recipient"), m.msgid, m.params["date"])
             for m in await OutboxMessage.all().order_by("id")]
     assert sent == [
         (a.id, "duty.assigned", "2026年1月6日周二"),
@@ -103,7 +104,7 @@ async def test_reassigning_and_clearing_tell_the_one_removed(
     assert not await DutyRoster.exists()
     last = await OutboxMessage.all().order_by("-id").first()
     assert last is not None
-    assert (last.recipient_id, last.msgid) == (b.id, "duty.removed")  # type: ignore[attr-defined]
+    assert (fk_id(last, "recipient"), last.msgid) == (b.id, "duty.removed")
     assert await clear_duty(actor=head, day=day, clock=clock) is None
     await set_duty(actor=head, day=day, person_id=a.id, clock=clock)
     assert await OutboxMessage.filter(recipient_id=a.id, msgid="duty.assigned").count() == 2

@@ -12,6 +12,7 @@ from services.clock import ManualClock
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.leave import decide_leave, my_requests, request_leave, withdraw_leave
 from services.people import Actor, identify
+from tests.auxil.rows import fk_id
 
 
 async def _people() -> dict[str, Person]:
@@ -45,18 +46,18 @@ async def test_staff_leave_goes_to_the_head_and_is_decided_once(
     leave = await request_leave(actor=await _actor(people["staff"]), start=date(2026, 1, 8),
                                 end=date(2026, 1, 9), reason="family", clock=clock)
     ask = await OutboxMessage.get(source_kind="leave", source_id=leave.id)
-    assert ask.recipient_id == people["head"].id
+    assert fk_id(ask, "recipient") == people["head"].id
     assert ask.lane == Lane.APPROVAL
     assert ask.buttons[0][0]["callback_data"] == f"lv1:a:{leave.id}"
     decision = await decide_leave(actor=await _actor(people["head"]), leave_id=leave.id,
                                   approve=True, clock=clock)
     assert decision.leave.status == RequestStatus.APPROVED
-    assert decision.leave.decided_by_id == people["head"].id  # type: ignore[attr-defined]
+    assert fk_id(decision.leave, "decided_by") == people["head"].id
     with pytest.raises(Conflict):
         await decide_leave(actor=await _actor(people["head"]), leave_id=leave.id,
                            approve=False, clock=clock)
     told = await OutboxMessage.get(msgid="leave.approved")
-    assert told.recipient_id == people["staff"].id
+    assert fk_id(told, "recipient") == people["staff"].id
     assert await AuditLog.filter(action="leave.approved", object_id=leave.id).exists()
 
 
@@ -79,7 +80,7 @@ async def test_a_heads_leave_goes_to_hq(db: str, clock: ManualClock) -> None:
     leave = await request_leave(actor=await _actor(people["head"]), start=date(2026, 1, 8),
                                 end=date(2026, 1, 8), reason="rest", clock=clock)
     ask = await OutboxMessage.get(source_kind="leave", source_id=leave.id)
-    assert ask.recipient_id == people["hq"].id
+    assert fk_id(ask, "recipient") == people["hq"].id
     with pytest.raises(NotAllowed):
         await decide_leave(actor=await _actor(people["other_head"]), leave_id=leave.id,
                            approve=True, clock=clock)
@@ -174,7 +175,7 @@ async def test_own_requests_listed_and_a_pending_one_withdrawn_once(
     assert again.value.msgid == "leave.withdrawn_already"
     edit = await OutboxMessage.get(source_kind="leave", source_id=second.id,
                                    msgid="leave.card_withdrawn")
-    assert edit.recipient_id == people["head"].id  # type: ignore[attr-defined]
+    assert fk_id(edit, "recipient") == people["head"].id
     assert edit.params["by"] == "staff"
     with pytest.raises(Conflict) as decided:
         await decide_leave(actor=await _actor(people["head"]), leave_id=second.id,

@@ -16,6 +16,7 @@ import handlers.chat
 import handlers.chat.attendance
 import handlers.chat.duty
 import handlers.chat.leave
+import handlers.chat.sos
 from bot import __version__
 from bot.deadlines import DeadlineEngine
 from bot.delivery.aiohttp_request import AiohttpRequest
@@ -44,7 +45,7 @@ from handlers.chat.edge import ErrorEdge
 from handlers.web.health import healthz
 from handlers.web.keys import CLOCK, INBOX_WAKE, TELEGRAM, VERSION, WEBHOOK_SECRET
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
-from services import alerts
+from services import alerts, sos
 from services.attendance import STATION_DAY, ensure_station_deadlines, handle_station_day
 from services.attendance_sheet import (
     MONTHLY_SHEET,
@@ -65,6 +66,8 @@ def delivery_hooks() -> DeliveryHooks:
     """What each feature does when its messages are delivered, fail or find the bot blocked."""
     hooks = DeliveryHooks()
     hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered)
+    hooks.on(sos.SOURCE, delivered=sos.record_delivered, failed=sos.record_unreached,
+             blocked=sos.record_unreached)
     return hooks
 
 
@@ -123,6 +126,7 @@ def build_telegram(endpoint: TelegramEndpoint, *, clock: Clock) -> TelegramApp:
     handlers.chat.attendance.register(application)
     handlers.chat.leave.register(application)
     handlers.chat.duty.register(application)
+    handlers.chat.sos.register(application)
     handlers.chat.add_fallbacks(application)
     book = handlers.chat.command_book(application)
     # Menus go out through a bot of their own, outside the answers' rate limiter.
@@ -167,6 +171,7 @@ def build_deadline_handlers() -> DeadlineHandlers:
     handlers.register(STATION_DAY, handle_station_day)
     handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
     handlers.register(FLOW_EXPIRY, handle_flow_expiry)
+    handlers.register(sos.TIER_DEADLINE, sos.handle_tier)
     return handlers
 
 
@@ -215,6 +220,7 @@ class Outpost:
 
     async def _start_database(self) -> None:
         settings = self.settings
+        sos.configure(settings.sos_policy())
         await open_database(settings.database_url)
         self._started.append("database")
         if settings.should_auto_migrate:

@@ -3,8 +3,6 @@ line for anything sent outside a flow (services/conversations.py holds the rules
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -15,8 +13,8 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import ParseMode
 
+from handlers.chat import sos
 from handlers.chat.common import OutpostContext
 from i18n import translate
 from services.conversations import (
@@ -33,7 +31,7 @@ from services.conversations import (
     start_flow,
     take_answer,
 )
-from services.emergency import emergency_numbers, is_sos_text
+from services.emergency import is_sos_text
 from services.invites import registering, resume_registration
 from services.people import Actor, access
 
@@ -107,22 +105,6 @@ async def start(update: Update, context: OutpostContext, flow: Flow,
     await send_turn(context.bot, actor.person.telegram_id, actor.language, turn)
 
 
-async def _emergency(message: Message, actor: Actor) -> None:
-    numbers = await emergency_numbers(actor)
-    language = actor.language
-    if not numbers:
-        await message.reply_text(translate(language, "sos.no_numbers"))
-        return
-    lines = [f"<b>{escape(translate(language, 'sos.call_now'))}</b>"]
-    for entry in numbers:
-        kind = translate(language, f"contacts.kind.{entry.kind}")
-        phone = entry.phone or ""
-        lines.append(f'{escape(kind)} · {escape(entry.name)}: '
-                     f'<a href="tel:{escape(phone)}">{escape(entry.phone_display or phone)}</a>')
-    lines.append(escape(translate(language, "sos.until_feature")))
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
-
-
 async def _outside(message: Message, actor: Actor, answer: Answer) -> None:
     """Nothing is under way: point at /help and the main actions, never stay silent."""
     files = (AnswerKind.PHOTO, AnswerKind.DOCUMENT)
@@ -140,7 +122,7 @@ async def on_message(update: Update, context: OutpostContext) -> None:
     actor = context.actor
     if actor is not None and answer.kind == AnswerKind.TEXT and is_sos_text(answer.text):
         # An emergency comes before any question, and is never taken as an answer to one.
-        await _emergency(message, actor)
+        await sos.raise_alarm(message, context)
         return
     clock = context.clock
     turn = await take_answer(user.id, answer, actor=actor, clock=clock)

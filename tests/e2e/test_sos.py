@@ -3,12 +3,21 @@ off, and the tiers on the deadline engine with the e-mail and SMS caught locally
 
 from __future__ import annotations
 
-from datetime import date
+import socket
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, timedelta
+from email import message_from_bytes
+from email.header import decode_header, make_header
 from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from aiosmtpd.controller import Controller
 
 from bot.app import Outpost
 from bot.sandbox import SandboxServer
-from db.enums import ContactKind, IncidentStatus, Role
+from db.enums import ContactKind, DeliveryStatus, IncidentStatus, Role
 from db.models import (
     Contact,
     DutyRoster,
@@ -21,6 +30,8 @@ from db.models import (
 )
 from services.callbacks import IncidentTake, encode
 from services.clock import ManualClock
+
+from .conftest import eventually, outpost_settings
 
 REPORTER, HEAD, DUTY, SAFETY, HQ, BYSTANDER = 5001, 5002, 5003, 5004, 5005, 5006
 
@@ -173,3 +184,219 @@ async def test_cancel_after_the_window_is_refused(
     answer = await chats[REPORTER].press("Cancel: false alarm", asked).wait_answer()
     assert "too late" in (answer.text or "")
     assert (await Incident.get()).status == IncidentStatus.OPEN
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping what it received."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Keep the recipients and the decoded body."""
+        mail = message_from_bytes(envelope.content)
+        body = mail.get_payload(decode=True)
+        subject = str(make_header(decode_header(mail["Subject"] or "")))
+        text = body.decode() if isinstance(body, bytes) else str(mail.get_payload())
+        self.received.append((list(envelope.rcpt_tos), f"{subject}\n{text}"))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[str]:
+        """The bodies received for `address`."""
+        return [body for recipients, body in self.received if address in recipients]
+
+
+class Gateway:
+    """A local SMS gateway keeping what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Record and accept."""
+        self.sent.append(await request.json())
+        return web.json_response({"id": f"gw-{len(self.sent)}"}, status=201)
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    """A local SMTP server on 127.0.0.1."""
+    handler = Mailbox()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest_asyncio.fixture
+async def gateway() -> AsyncIterator[tuple[Gateway, str]]:
+    """An SMS gateway served on 127.0.0.1."""
+    handler = Gateway()
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handler.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield handler, f"http://127.0.0.1:{port}/send"
+    finally:
+        await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def escalating(
+    sandbox: SandboxServer, database_url: str, clock: ManualClock,
+    mailbox: tuple[Mailbox, int], gateway: tuple[Gateway, str],
+) -> AsyncIterator[tuple[Outpost, Mailbox, Gateway]]:
+    """Outpost with e-mail and SMS going to the local servers."""
+    app = _escalating_outpost(sandbox, database_url, clock, mailbox[1], gateway[1])
+    await app.start()
+    try:
+        yield app, mailbox[0], gateway[0]
+    finally:
+        await app.stop()
+
+
+def _escalating_outpost(
+    sandbox: SandboxServer, database_url: str, clock: ManualClock, smtp_port: int, sms_url: str
+) -> Outpost:
+    settings = outpost_settings(
+        sandbox, database_url, smtp_host="127.0.0.1", smtp_port=smtp_port,
+        smtp_security="none", smtp_from="outpost@example.org", sms_url=sms_url,
+        sos_hq_security_email="security@hq.example.org", sos_company_contact="HQ +86-10-1",
+    )
+    return Outpost(settings, clock=clock, ticking=False)
+
+
+EMBASSY_MAIL = "consular@embassy.example.org"
+EMBASSY_PHONE = "+2349000000001"
+
+
+async def _settled() -> bool:
+    pending = await OutboxMessage.filter(
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    ).count()
+    return pending == 0
+
+
+async def test_tiers_on_time_once_each_across_a_restart(
+    escalating: tuple[Outpost, Mailbox, Gateway], sandbox: SandboxServer, clock: ManualClock,
+    database_url: str, mailbox: tuple[Mailbox, int], gateway: tuple[Gateway, str],
+) -> None:
+    """Nobody takes it: tier 2 after 3 minutes (HQ, the security mailbox), Outpost restarts,
+    tier 3 ten minutes later (the embassy by e-mail and SMS in English and Chinese, HQ asked to
+    phone the hotline), each exactly once; a head who blocked the bot is shown unreached."""
+    outpost, inbox, sms = escalating
+    await _world(clock.now().date())
+    chats = _people(sandbox)
+    chats[HEAD].block_bot()
+    chats[REPORTER].send_command("sos")
+    await chats[REPORTER].wait_for_message()
+    await chats[HQ].wait_for_message()
+    incident = await Incident.get()
+
+    async def head_unreached() -> bool:
+        head = await Person.get(telegram_id=HEAD)
+        return await IncidentEvent.filter(
+            incident_id=incident.id, kind="unreached", actor_id=head.id
+        ).exists()
+
+    await eventually(head_unreached)
+    sandbox.sandbox.acknowledge("blocked")
+    # The head's alarm went on to the head's phone instead.
+    await eventually(lambda: _async_true(
+        any(sent["to"] == "+2348010000002" for sent in sms.sent)
+    ))
+
+    clock.advance(minutes=2, seconds=59)
+    assert outpost.deadlines is not None
+    await outpost.deadlines.run_due()
+    assert inbox.received == []
+    clock.advance(seconds=1)
+    await outpost.deadlines.run_due()
+    escalated = await chats[HQ].wait_for_message()
+    assert (escalated.raw_text or "").startswith("🆘 Nobody has taken the SOS of Amina yet")
+    await eventually(lambda: _async_true(len(inbox.to("security@hq.example.org")) == 1))
+    assert "SOS not yet taken" in inbox.to("security@hq.example.org")[0]
+    assert inbox.to(EMBASSY_MAIL) == []
+
+    # A restart between the tiers: nothing lost, nothing repeated.
+    await outpost.stop()
+    again = _escalating_outpost(sandbox, database_url, clock, mailbox[1], gateway[1])
+    await again.start()
+    try:
+        clock.advance(minutes=9, seconds=59)
+        assert again.deadlines is not None
+        await again.deadlines.run_due()
+        await eventually(_settled)
+        assert inbox.to(EMBASSY_MAIL) == []
+        clock.advance(seconds=1)
+        await again.deadlines.run_due()
+        task = await chats[HQ].wait_for_message()
+        assert "+86-10-12308" in (task.raw_text or "")
+        await eventually(
+            lambda: _async_true(len(_to_embassy(sms)) == len(inbox.to(EMBASSY_MAIL)) == 1)
+        )
+        clock.advance(hours=1)
+        await again.deadlines.run_due()
+        await eventually(_settled)
+        await _tier3_told_once(incident, inbox, sms, clock)
+    finally:
+        await again.stop()
+
+
+async def _tier3_told_once(
+    incident: Incident, inbox: Mailbox, sms: Gateway, clock: ManualClock
+) -> None:
+    (brief,) = inbox.to(EMBASSY_MAIL)
+    assert "Who: Amina, phone +2348010000001" in brief
+    assert "人员：Amina，电话 +2348010000001" in brief
+    assert "Company contact: HQ +86-10-1" in brief
+    (text,) = _to_embassy(sms)
+    assert "中国公民紧急情况" in text["text"]
+    assert len(inbox.to("security@hq.example.org")) == 1
+    await incident.refresh_from_db()
+    assert incident.embassy_notified_at == clock.now() - timedelta(hours=1)
+    told = IncidentEvent.filter(incident_id=incident.id, kind="embassy_notified")
+    assert await told.count() == 1
+
+
+def _to_embassy(sms: Gateway) -> list[dict[str, Any]]:
+    return [sent for sent in sms.sent if sent["to"] == EMBASSY_PHONE]
+
+
+async def _async_true(value: bool) -> bool:
+    return value
+
+
+async def test_detention_goes_straight_to_the_embassy_once(
+    escalating: tuple[Outpost, Mailbox, Gateway], sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """"Detained" tells the embassy at once; "Notify embassy" afterwards tells it nothing more."""
+    outpost, inbox, sms = escalating
+    await _world(clock.now().date())
+    chats = _people(sandbox)
+    chats[REPORTER].send_text("help")
+    await chats[REPORTER].wait_for_message()
+    asked = await chats[REPORTER].wait_for_message()
+    card = await chats[SAFETY].wait_for_message()
+    await chats[REPORTER].press("🚓 Detained", asked).wait_answer()
+    await eventually(lambda: _async_true(len(sms.sent) == len(inbox.to(EMBASSY_MAIL)) == 1))
+    answer = await chats[SAFETY].press("🏛 Notify embassy", card).wait_answer()
+    assert answer.text == "The embassy was already told about this incident."
+    clock.advance(minutes=30)
+    assert outpost.deadlines is not None
+    await outpost.deadlines.run_due()
+    await eventually(_settled)
+    assert len(sms.sent) == 1
+    assert len(inbox.to(EMBASSY_MAIL)) == 1

@@ -333,6 +333,31 @@ class IncidentEmbassy(Button):
         return cls(incident_id=_id(incident_id))
 
 
+@dataclass(frozen=True)
+class IncidentClose(Button):
+    """Safety or HQ closes an incident with an outcome."""
+
+    PREFIX = "ix1"
+    ROLES = frozenset({Role.SAFETY, Role.HQ, Role.ADMIN})
+    OUTCOMES: ClassVar[tuple[str, ...]] = ("safe", "treated", "released", "false", "other")
+
+    incident_id: int
+    outcome: str
+
+    def fields(self) -> tuple[str, ...]:
+        if self.outcome not in self.OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+        return (_check_id(self.incident_id), self.outcome)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> IncidentClose:
+        """From id, outcome."""
+        incident_id, outcome = _exactly(fields, 2)
+        if outcome not in cls.OUTCOMES:
+            raise MalformedCallback("not an outcome")
+        return cls(incident_id=_id(incident_id), outcome=outcome)
+
+
 def _exactly(fields: list[str], count: int) -> list[str]:
     if len(fields) != count:
         raise MalformedCallback("wrong number of fields")
@@ -343,7 +368,7 @@ _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
     kind.PREFIX: kind.parse
     for kind in (
         LeaveVerdict, DutyDay, DutyPick, CheckInAsk, LanguagePick, StationRoster, FlowAnswer,
-        IncidentTake, IncidentNature, IncidentCancel, IncidentEmbassy,
+        IncidentTake, IncidentNature, IncidentCancel, IncidentEmbassy, IncidentClose,
     )
 })
 

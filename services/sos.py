@@ -36,6 +36,7 @@ from i18n import format_distance, translate
 from services import deadlines
 from services.attendance import heads_of
 from services.callbacks import (
+    IncidentClose,
     IncidentEmbassy,
     IncidentNature,
     IncidentTake,
@@ -636,10 +637,113 @@ async def position_update(
     return incident
 
 
-async def open_incidents_for(actor: Actor) -> list[Incident]:
+@dataclass(frozen=True)
+class Listed:
+    """An incident as /incidents lists it."""
+
+    incident: Incident
+    name: str
+
+
+async def open_incidents_for(actor: Actor) -> list[Listed]:
     """Incidents for safety and HQ: open ones first, then the latest closed."""
     if not (actor.has(Role.SAFETY) or actor.has(Role.HQ) or actor.has(Role.ADMIN)):
         raise NotAllowed("only safety or HQ")
     open_ones = await Incident.filter(status__not=IncidentStatus.CLOSED).order_by("-opened_at")
     closed = await Incident.filter(status=IncidentStatus.CLOSED).order_by("-opened_at").limit(10)
-    return [*open_ones, *closed]
+    found = [*open_ones, *closed]
+    ids = {_reporter_id(incident) for incident in found} - {None}
+    names = {p.id: p.name for p in await Person.filter(id__in=list(ids))}
+    return [
+        Listed(incident, names.get(_reporter_id(incident) or 0, "?")) for incident in found
+    ]
+
+
+OUTCOMES = IncidentClose.OUTCOMES
+
+
+async def close_incident(
+    *, actor: Actor, incident_id: int, outcome: str, clock: Clock
+) -> Incident:
+    """Safety or HQ closes an incident with an outcome; the person and responders are told."""
+    if not (actor.has(Role.SAFETY) or actor.has(Role.HQ)):
+        raise NotAllowed("only safety or HQ")
+    if outcome not in OUTCOMES:
+        raise InvalidInput("unknown outcome")
+    incident = await _load(incident_id)
+    _open(incident)
+    now = clock.now()
+    async with in_transaction():
+        if incident.open_sos_marker:
+            closed = await close_sos(incident.id, at=now, closed_by_id=actor.person.id,
+                                     note=outcome)
+        else:
+            closed = bool(await Incident.filter(
+                id=incident.id, status__not=IncidentStatus.CLOSED
+            ).update(status=IncidentStatus.CLOSED, closed_at=now, closed_by_id=actor.person.id,
+                     closing_note=outcome, next_escalation_at=None, updated_at=now))
+        if not closed:
+            raise Conflict("closed", msgid="sos.closed")
+        await event(incident.id, "closed", at=now, actor_id=actor.person.id, outcome=outcome)
+        await _stop_tiers(incident, clock)
+        await deadlines.cancel(TIER_DEADLINE, str(incident.id), clock=clock)
+        for address, language in await _people_on(incident, leave_out=actor.person.telegram_id):
+            await notify(
+                recipient=address, channel=Channel.TELEGRAM, language=language,
+                msgid="sos.closed_by",
+                params={"id": incident.id, "by": actor.person.name,
+                        "outcome": translate(language, f"incidents.outcome.{outcome}")},
+                lane=Lane.EMERGENCY,
+                idempotency_key=f"incident-closed:{incident.id}:{address}",
+                source_kind=SOURCE, source_id=incident.id, clock=clock,
+            )
+    await incident.refresh_from_db()
+    return incident
+
+
+async def _people_on(incident: Incident, *, leave_out: int) -> list[tuple[str, str]]:
+    """Telegram chats following an incident (the person and every alerted responder) with
+    their language, without `leave_out`'s."""
+    chats: dict[str, str] = {}
+    reporter_id = _reporter_id(incident)
+    reporter = await Person.get_or_none(id=reporter_id) if reporter_id else None
+    if reporter is not None:
+        chats[str(reporter.telegram_id)] = reporter.language
+    for card in await messages_to_edit(SOURCE, incident.id, msgid=CARD):
+        chats.setdefault(card.address, card.language or "en")
+    chats.pop(str(leave_out), None)
+    return list(chats.items())
+
+
+async def incident_of(actor: Actor) -> Incident | None:
+    """The open incident the actor's chat messages belong to: their own open SOS, else the
+    one open incident they took."""
+    own = await Incident.get_or_none(reported_by_id=actor.person.id, open_sos_marker=True)
+    if own is not None:
+        return own
+    taken = await Incident.filter(
+        acknowledged_by_id=actor.person.id, status__not=IncidentStatus.CLOSED
+    ).order_by("-opened_at").limit(2)
+    return taken[0] if len(taken) == 1 else None
+
+
+async def post_message(*, actor: Actor, text: str, clock: Clock) -> Incident | None:
+    """A chat message from the person in danger or from the responder handling it: posted on
+    the incident's timeline and relayed to everyone following it. None: no incident."""
+    incident = await incident_of(actor)
+    if incident is None:
+        return None
+    text = text.strip()[:1000]
+    now = clock.now()
+    async with in_transaction():
+        posted = await event(incident.id, "message", at=now, actor_id=actor.person.id,
+                             text=text)
+        for address, language in await _people_on(incident, leave_out=actor.person.telegram_id):
+            await notify(
+                recipient=address, channel=Channel.TELEGRAM, language=language,
+                msgid="sos.relayed", params={"name": actor.person.name, "text": text},
+                lane=Lane.EMERGENCY,
+                idempotency_key=f"incident-relay:{posted.id}:{address}",
+                source_kind=SOURCE, source_id=incident.id, clock=clock,
+            )
+    return incident

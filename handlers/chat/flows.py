@@ -132,7 +132,7 @@ async def on_message(update: Update, context: OutpostContext) -> None:
             await resume_registration(person, clock)
             turn = await take_answer(user.id, answer, actor=actor, clock=clock)
     if turn.kind == TurnKind.NO_FLOW:
-        if actor is not None:
+        if actor is not None and not await sos.relay(message, actor, context):
             await _outside(message, actor, answer)
         return
     await send_turn(context.bot, user.id, actor.language if actor else user.language_code, turn)

@@ -16,12 +16,13 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from db.enums import Lane
+from db.enums import IncidentStatus, Lane
 from handlers.chat.common import OutpostContext
 from i18n import translate
 from services import sos
 from services.callbacks import (
     IncidentCancel,
+    IncidentClose,
     IncidentEmbassy,
     IncidentNature,
     IncidentTake,
@@ -32,6 +33,9 @@ from services.callbacks import (
 from services.emergency import emergency_numbers
 from services.people import Actor
 from services.updates import reply_on_lane
+
+# Open incidents shown with their closing buttons by /incidents.
+MAX_CLOSE_CARDS = 10
 
 
 def location_keyboard(language: str) -> ReplyKeyboardMarkup:
@@ -155,25 +159,73 @@ async def position_received(update: Update, context: OutpostContext) -> None:
                               lon=message.location.longitude, clock=context.clock)
 
 
+def close_keyboard(language: str, incident_id: int) -> InlineKeyboardMarkup:
+    """The outcomes an incident may be closed with."""
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(translate(language, f"incidents.close.{outcome}"),
+                              callback_data=encode(IncidentClose(incident_id, outcome)))]
+        for outcome in sos.OUTCOMES
+    ])
+
+
 async def incidents_command(update: Update, context: OutpostContext) -> None:
-    """/incidents: open ones first, for safety and HQ."""
+    """/incidents: open ones first (each with its closing buttons), for safety and HQ."""
     message = update.effective_message
     if message is None:
         return
     actor = context.registered
+    language = actor.language
     found = await sos.open_incidents_for(actor)
     if not found:
-        await message.reply_text(translate(actor.language, "incidents.none"))
+        await message.reply_text(translate(language, "incidents.none"))
         return
-    lines = [translate(actor.language, "incidents.title")]
-    for incident in found:
+    lines = [translate(language, "incidents.title")]
+    open_ones = []
+    for listed in found:
         lines.append(translate(
-            actor.language, "incidents.line", id=incident.id,
-            status=translate(actor.language, f"incidents.status.{incident.status}"),
-            kind=translate(actor.language, f"sos.nature.{incident.nature or 'unknown'}"),
-            opened=incident.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
+            language, "incidents.line", id=listed.incident.id, name=listed.name,
+            status=translate(language, f"incidents.status.{listed.incident.status}"),
+            kind=translate(language, f"sos.nature.{listed.incident.nature or 'unknown'}"),
+            opened=listed.incident.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
         ))
+        if listed.incident.status != IncidentStatus.CLOSED:
+            open_ones.append(listed)
     await message.reply_text("\n".join(lines))
+    for listed in open_ones[:MAX_CLOSE_CARDS]:
+        await message.reply_text(
+            translate(language, "incidents.close_ask", id=listed.incident.id, name=listed.name),
+            reply_markup=close_keyboard(language, listed.incident.id),
+        )
+
+
+async def close_pressed(update: Update, context: OutpostContext) -> None:
+    """Safety or HQ closes an incident with an outcome."""
+    query = update.callback_query
+    if query is None:
+        return
+    button = decode_as(query.data, IncidentClose)
+    actor = context.registered
+    await sos.close_incident(actor=actor, incident_id=button.incident_id,
+                             outcome=button.outcome, clock=context.clock)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.edit_message_text(translate(
+            actor.language, "incidents.closed", id=button.incident_id,
+            outcome=translate(actor.language, f"incidents.outcome.{button.outcome}"),
+        ))
+
+
+async def relay(message: Message, actor: Actor, context: OutpostContext) -> bool:
+    """Text from the person in danger or the responder handling it goes to the incident and
+    everyone following it; False when the actor has no open incident."""
+    if not message.text:
+        return False
+    incident = await sos.post_message(actor=actor, text=message.text, clock=context.clock)
+    if incident is None:
+        return False
+    reply_on_lane(Lane.EMERGENCY)
+    await message.reply_text(translate(actor.language, "sos.relay_sent"))
+    return True
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -181,6 +233,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("sos", sos_command))
     application.add_handler(CommandHandler("incidents", incidents_command))
     application.add_handler(CallbackQueryHandler(take_pressed, pattern=pattern(IncidentTake)))
+    application.add_handler(CallbackQueryHandler(close_pressed, pattern=pattern(IncidentClose)))
     application.add_handler(CallbackQueryHandler(nature_pressed, pattern=pattern(IncidentNature)))
     application.add_handler(CallbackQueryHandler(cancel_pressed, pattern=pattern(IncidentCancel)))
     application.add_handler(

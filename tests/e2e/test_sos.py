@@ -28,7 +28,7 @@ from db.models import (
     PersonRole,
     Station,
 )
-from services.callbacks import IncidentTake, encode
+from services.callbacks import IncidentClose, IncidentTake, encode
 from services.clock import ManualClock
 
 from .conftest import eventually, outpost_settings
@@ -400,3 +400,56 @@ async def test_detention_goes_straight_to_the_embassy_once(
     await eventually(_settled)
     assert len(sms.sent) == 1
     assert len(inbox.to(EMBASSY_MAIL)) == 1
+
+
+async def test_messages_position_and_closing_go_on_the_timeline(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """The person's position and words reach the responders, the taker's reply reaches the
+    person; safety closes from /incidents with an outcome; a staff member's crafted close is
+    refused."""
+    await _world(clock.now().date())
+    chats = _people(sandbox)
+    chats[REPORTER].send_text("🆘 SOS")
+    await chats[REPORTER].wait_for_message()
+    await chats[REPORTER].wait_for_message()
+    card = await chats[DUTY].wait_for_message()
+    chats[REPORTER].share_location(6.45, 3.40)
+    incident = await Incident.get()
+
+    async def moved() -> bool:
+        await incident.refresh_from_db()
+        return incident.lat == 6.45
+
+    await eventually(moved)
+    await chats[DUTY].press("✋ I'm handling it", card).wait_answer()
+    await chats[REPORTER].wait_for_message(lambda m: (m.raw_text or "").startswith("✋"))
+
+    chats[REPORTER].send_text("I am behind the market gate")
+    assert (await chats[REPORTER].wait_for_message()).raw_text == "Sent to everyone on this SOS."
+    relayed = await chats[DUTY].wait_for_message(lambda m: "💬" in (m.raw_text or ""))
+    assert relayed.raw_text == "💬 Amina (SOS): I am behind the market gate"
+    chats[DUTY].send_text("Coming, ten minutes")
+    back = await chats[REPORTER].wait_for_message(lambda m: "💬" in (m.raw_text or ""))
+    assert back.raw_text == "💬 Musa (SOS): Coming, ten minutes"
+
+    chats[BYSTANDER].send_command("help")
+    await chats[BYSTANDER].wait_for_message()
+    crafted = chats[BYSTANDER].send_crafted_callback(encode(IncidentClose(incident.id, "safe")))
+    assert "not allowed" in ((await crafted.wait_answer()).text or "")
+
+    chats[SAFETY].send_command("incidents")
+    listing = await chats[SAFETY].wait_for_message(lambda m: "#" in (m.raw_text or ""))
+    assert f"#{incident.id} Amina · 🟠 being handled" in (listing.raw_text or "")
+    ask = await chats[SAFETY].wait_for_message(lambda m: bool(m.button_texts))
+    await chats[SAFETY].press("✅ Close: safe", ask).wait_answer()
+    told = await chats[REPORTER].wait_for_message(lambda m: "closed" in (m.raw_text or ""))
+    assert told.raw_text == f"✅ Incident {incident.id} closed by Li Safety: safe."
+    await incident.refresh_from_db()
+    assert (incident.status, incident.closing_note) == (IncidentStatus.CLOSED, "safe")
+    kinds = await IncidentEvent.filter(incident_id=incident.id).order_by("id").values_list(
+        "kind", flat=True
+    )
+    assert [k for k in kinds if k not in ("alerted", "delivered")] == [
+        "opened", "position", "acknowledged", "message", "message", "closed",
+    ]

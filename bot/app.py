@@ -43,7 +43,15 @@ from db.enums import Channel, Lane
 from handlers.chat.common import MENUS_KEY, OutpostContext, wire
 from handlers.chat.edge import ErrorEdge
 from handlers.web.health import healthz
-from handlers.web.keys import CLOCK, INBOX_WAKE, TELEGRAM, VERSION, WEBHOOK_SECRET
+from handlers.web.keys import (
+    CLOCK,
+    INBOX_WAKE,
+    SMS_INBOUND_SECRET,
+    TELEGRAM,
+    VERSION,
+    WEBHOOK_SECRET,
+)
+from handlers.web.sms import SMS_INBOUND_PATH, sms_inbound
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
 from services import alerts, sos
 from services.attendance import STATION_DAY, ensure_station_deadlines, handle_station_day
@@ -149,9 +157,11 @@ def build_web(
     clock: Clock,
     webhook_secret: str | None,
     inbox_wake: Callable[[Iterable[int | None]], None] | None = None,
+    sms_inbound_secret: str | None = None,
 ) -> web.Application:
     """The aiohttp application: health, the Telegram webhook (only when updates come by
-    webhook: `webhook_secret` set) and (later) the web app."""
+    webhook: `webhook_secret` set), inbound SMS (only with its secret) and (later) the web
+    app."""
     app = web.Application(client_max_size=20 * 1024 * 1024)
     app[TELEGRAM] = telegram
     app[CLOCK] = clock
@@ -162,6 +172,9 @@ def build_web(
         app[WEBHOOK_SECRET] = webhook_secret
         app[INBOX_WAKE] = inbox_wake
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    if sms_inbound_secret:
+        app[SMS_INBOUND_SECRET] = sms_inbound_secret
+        app.router.add_post(SMS_INBOUND_PATH, sms_inbound)
     return app
 
 
@@ -298,6 +311,10 @@ class Outpost:
                 self.settings.effective_webhook_secret() if self.settings.webhook else None
             ),
             inbox_wake=self.dispatcher.wake,
+            sms_inbound_secret=(
+                self.settings.sms_inbound_secret.get_secret_value()
+                if self.settings.sms_inbound_secret is not None else None
+            ),
         )
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()

@@ -44,6 +44,7 @@ from services.callbacks import (
 )
 from services.clock import Clock
 from services.duty import on_duty
+from services.emergency import is_sos_text
 from services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from services.localtime import local_date, station_zone
 from services.notify import DeliveryResult, button, edit, messages_to_edit, notify
@@ -747,3 +748,33 @@ async def post_message(*, actor: Actor, text: str, clock: Clock) -> Incident | N
                 source_kind=SOURCE, source_id=incident.id, clock=clock,
             )
     return incident
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+async def sos_by_sms(sender: str, text: str, *, clock: Clock) -> Raised | None:
+    """An SMS from the gateway: "SOS" (or "help", "救命") from a registered phone opens the
+    person's SOS with their last known position; other words are ignored (None). NotFound
+    for a number no active person has."""
+    digits = _digits(sender)
+    if len(digits) < 6:
+        raise NotFound("no such phone")
+    candidates = await Person.filter(
+        active=True, registration_step__isnull=True, phone__endswith=digits[-6:]
+    )
+    person = next((p for p in candidates if p.phone and _digits(p.phone) == digits), None)
+    if person is None:
+        raise NotFound("no such phone")
+    if not is_sos_text(text):
+        return None
+    raised = await open_incident(person, IncidentKind.SOS, clock=clock, source="sms")
+    if raised.new:
+        await notify(
+            recipient=person.phone or sender, channel=Channel.SMS, language=person.language,
+            msgid="sos.sms_received", lane=Lane.EMERGENCY,
+            idempotency_key=f"incident-sms-ack:{raised.incident.id}",
+            source_kind=SOURCE, source_id=raised.incident.id, clock=clock,
+        )
+    return raised

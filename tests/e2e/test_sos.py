@@ -10,6 +10,7 @@ from email import message_from_bytes
 from email.header import decode_header, make_header
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -19,6 +20,7 @@ from bot.app import Outpost
 from bot.sandbox import SandboxServer
 from db.enums import ContactKind, DeliveryStatus, IncidentStatus, Role
 from db.models import (
+    CheckIn,
     Contact,
     DutyRoster,
     Incident,
@@ -453,3 +455,49 @@ async def test_messages_position_and_closing_go_on_the_timeline(
     assert [k for k in kinds if k not in ("alerted", "delivered")] == [
         "opened", "position", "acknowledged", "message", "message", "closed",
     ]
+
+
+async def test_sos_by_sms_opens_the_incident_and_forged_ones_are_refused(
+    sandbox: SandboxServer, database_url: str, clock: ManualClock,
+    gateway: tuple[Gateway, str],
+) -> None:
+    """"SOS" by SMS from Amina's phone opens her incident with her last position and alerts
+    tier 1; a wrong secret and an unknown number are refused and open nothing."""
+    settings = outpost_settings(sandbox, database_url, sms_url=gateway[1],
+                                sms_inbound_secret="gw-shared-secret")
+    app = Outpost(settings, clock=clock, ticking=False)
+    await app.start()
+    try:
+        await _world(clock.now().date())
+        amina = await Person.get(telegram_id=REPORTER)
+        await CheckIn.create(person=amina, station_id=amina.station_id, at=clock.now(),  # type: ignore[attr-defined]
+                             local_date=clock.now().date(), lat=6.4301, lon=3.4202)
+        clock.advance(minutes=40)
+        chats = _people(sandbox)
+        url = app.web_url + "/sms/inbound"
+        good = {"X-Outpost-Secret": "gw-shared-secret"}
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json={"from": "+2348010000001", "text": "SOS"},
+                                 headers={"X-Outpost-Secret": "guess"}) as forged:
+                assert forged.status == 401
+            async with http.post(url, json={"from": "+15550000000", "text": "SOS"},
+                                 headers=good) as stranger:
+                assert stranger.status == 403
+            assert not await Incident.exists()
+            async with http.post(url, data={"From": "+234 801 000 0001", "Body": "sos"},
+                                 headers=good) as opened:
+                assert opened.status == 200
+                assert (await opened.json())["status"] == "opened"
+        card = await chats[HQ].wait_for_message()
+        assert (card.raw_text or "").startswith("🆘 SOS from Amina")
+        assert "📍 6.43010, 3.42020 (40 min ago, " in (card.raw_text or "")
+        assert card.button_texts[1] == "🗺 Map"
+        incident = await Incident.get()
+        assert (incident.lat, incident.lon) == (6.4301, 3.4202)
+        opened_event = await IncidentEvent.get(incident_id=incident.id, kind="opened")
+        assert opened_event.data["source"] == "sms"
+        await eventually(lambda: _async_true(
+            any(sent["to"] == "+2348010000001" for sent in gateway[0].sent)
+        ))
+    finally:
+        await app.stop()

@@ -45,6 +45,7 @@ from handlers.chat.edge import ErrorEdge
 from handlers.web.health import healthz
 from handlers.web.keys import (
     CLOCK,
+    INBOX_URGENT,
     INBOX_WAKE,
     SMS_INBOUND_SECRET,
     TELEGRAM,
@@ -158,6 +159,7 @@ def build_web(
     webhook_secret: str | None,
     inbox_wake: Callable[[Iterable[int | None]], None] | None = None,
     sms_inbound_secret: str | None = None,
+    inbox_urgent: Callable[[Iterable[int | None]], None] | None = None,
 ) -> web.Application:
     """The aiohttp application: health, the Telegram webhook (only when updates come by
     webhook: `webhook_secret` set), inbound SMS (only with its secret) and (later) the web
@@ -171,6 +173,8 @@ def build_web(
         assert inbox_wake is not None
         app[WEBHOOK_SECRET] = webhook_secret
         app[INBOX_WAKE] = inbox_wake
+        if inbox_urgent is not None:
+            app[INBOX_URGENT] = inbox_urgent
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     if sms_inbound_secret:
         app[SMS_INBOUND_SECRET] = sms_inbound_secret
@@ -311,6 +315,7 @@ class Outpost:
                 self.settings.effective_webhook_secret() if self.settings.webhook else None
             ),
             inbox_wake=self.dispatcher.wake,
+            inbox_urgent=self.dispatcher.wake_urgent,
             sms_inbound_secret=(
                 self.settings.sms_inbound_secret.get_secret_value()
                 if self.settings.sms_inbound_secret is not None else None
@@ -350,7 +355,10 @@ class Outpost:
             bot = self.telegram.bot
             assert isinstance(bot, OutpostBot)
             await bot.delete_webhook()
-            self.poller = Poller(bot, clock=self.clock, on_stored=self.dispatcher.wake)
+            self.poller = Poller(
+                bot, clock=self.clock, on_stored=self.dispatcher.wake,
+                on_urgent=self.dispatcher.wake_urgent,
+            )
             await self.poller.start()
             logger.info("taking updates by long polling")
 

@@ -36,6 +36,8 @@ class Inbound:
     payload: Any
     # Cannot be parsed: stored as skipped, never handled.
     poison: bool = False
+    # An SOS: its sender is served before everyone else.
+    urgent: bool = False
 
 
 async def receive(*, bot_id: int, updates: Sequence[Inbound], clock: Clock) -> int:

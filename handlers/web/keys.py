@@ -18,3 +18,5 @@ SMS_INBOUND_SECRET = web.AppKey("sms_inbound_secret", str)
 InboxWake = Callable[[Iterable[int | None]], None]
 INBOX_WAKE: web.AppKey[InboxWake] = web.AppKey("inbox_wake")
 VERSION = web.AppKey("version", str)
+# Tells the dispatcher that these senders sent an SOS: served before everyone else.
+INBOX_URGENT: web.AppKey[InboxWake] = web.AppKey("inbox_urgent")

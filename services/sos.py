@@ -453,7 +453,7 @@ async def set_nature(*, actor: Actor, incident_id: int, nature: str, clock: Cloc
                 source_kind=SOURCE, source_id=incident.id, clock=clock,
             )
         await incident.refresh_from_db()
-        if nature == "detained" and incident.acknowledged_at is None:
+        if nature == "detained":
             await _tier3(incident, clock, reason="detained")
     return incident
 

@@ -17,6 +17,7 @@ import handlers.chat.attendance
 import handlers.chat.duty
 import handlers.chat.leave
 import handlers.chat.outings
+import handlers.chat.sos
 from bot import __version__
 from bot.deadlines import DeadlineEngine
 from bot.delivery.aiohttp_request import AiohttpRequest
@@ -43,9 +44,18 @@ from db.enums import Channel, Lane
 from handlers.chat.common import MENUS_KEY, OutpostContext, wire
 from handlers.chat.edge import ErrorEdge
 from handlers.web.health import healthz
-from handlers.web.keys import CLOCK, INBOX_WAKE, TELEGRAM, VERSION, WEBHOOK_SECRET
+from handlers.web.keys import (
+    CLOCK,
+    INBOX_URGENT,
+    INBOX_WAKE,
+    SMS_INBOUND_SECRET,
+    TELEGRAM,
+    VERSION,
+    WEBHOOK_SECRET,
+)
+from handlers.web.sms import SMS_INBOUND_PATH, sms_inbound
 from handlers.web.webhook import WEBHOOK_PATH, telegram_webhook
-from services import alerts, outings
+from services import alerts, outings, sos
 from services.attendance import STATION_DAY, ensure_station_deadlines, handle_station_day
 from services.attendance_sheet import (
     MONTHLY_SHEET,
@@ -67,6 +77,8 @@ def delivery_hooks() -> DeliveryHooks:
     """What each feature does when its messages are delivered, fail or find the bot blocked."""
     hooks = DeliveryHooks()
     hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered)
+    hooks.on(sos.SOURCE, delivered=sos.record_delivered, failed=sos.record_unreached,
+             blocked=sos.record_unreached)
     return hooks
 
 
@@ -126,6 +138,7 @@ def build_telegram(endpoint: TelegramEndpoint, *, clock: Clock) -> TelegramApp:
     handlers.chat.leave.register(application)
     handlers.chat.duty.register(application)
     handlers.chat.outings.register(application)
+    handlers.chat.sos.register(application)
     handlers.chat.add_fallbacks(application)
     book = handlers.chat.command_book(application)
     # Menus go out through a bot of their own, outside the answers' rate limiter.
@@ -148,9 +161,12 @@ def build_web(
     clock: Clock,
     webhook_secret: str | None,
     inbox_wake: Callable[[Iterable[int | None]], None] | None = None,
+    sms_inbound_secret: str | None = None,
+    inbox_urgent: Callable[[Iterable[int | None]], None] | None = None,
 ) -> web.Application:
     """The aiohttp application: health, the Telegram webhook (only when updates come by
-    webhook: `webhook_secret` set) and (later) the web app."""
+    webhook: `webhook_secret` set), inbound SMS (only with its secret) and (later) the web
+    app."""
     app = web.Application(client_max_size=20 * 1024 * 1024)
     app[TELEGRAM] = telegram
     app[CLOCK] = clock
@@ -160,7 +176,12 @@ def build_web(
         assert inbox_wake is not None
         app[WEBHOOK_SECRET] = webhook_secret
         app[INBOX_WAKE] = inbox_wake
+        if inbox_urgent is not None:
+            app[INBOX_URGENT] = inbox_urgent
         app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    if sms_inbound_secret:
+        app[SMS_INBOUND_SECRET] = sms_inbound_secret
+        app.router.add_post(SMS_INBOUND_PATH, sms_inbound)
     return app
 
 
@@ -174,6 +195,7 @@ def build_deadline_handlers(menus: MenuPublisher | None = None) -> DeadlineHandl
     handlers.register(outings.WATCH, outings.handle_watch)
     handlers.register(outings.DEAD_MAN, outings.handle_dead_man)
     handlers.register(outings.DEAD_MAN_MISS, outings.handle_dead_man_miss)
+    handlers.register(sos.TIER_DEADLINE, sos.handle_tier)
     return handlers
 
 
@@ -222,6 +244,7 @@ class Outpost:
 
     async def _start_database(self) -> None:
         settings = self.settings
+        sos.configure(settings.sos_policy())
         await open_database(settings.database_url)
         self._started.append("database")
         if settings.should_auto_migrate:
@@ -299,6 +322,11 @@ class Outpost:
                 self.settings.effective_webhook_secret() if self.settings.webhook else None
             ),
             inbox_wake=self.dispatcher.wake,
+            inbox_urgent=self.dispatcher.wake_urgent,
+            sms_inbound_secret=(
+                self.settings.sms_inbound_secret.get_secret_value()
+                if self.settings.sms_inbound_secret is not None else None
+            ),
         )
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
@@ -334,7 +362,10 @@ class Outpost:
             bot = self.telegram.bot
             assert isinstance(bot, OutpostBot)
             await bot.delete_webhook()
-            self.poller = Poller(bot, clock=self.clock, on_stored=self.dispatcher.wake)
+            self.poller = Poller(
+                bot, clock=self.clock, on_stored=self.dispatcher.wake,
+                on_urgent=self.dispatcher.wake_urgent,
+            )
             await self.poller.start()
             logger.info("taking updates by long polling")
 

@@ -122,6 +122,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
     if args.what == "attendance":
         return await _export_attendance(settings, args)
+    if args.what == "incidents":
+        return await _export_incidents(settings, args)
     from services.organisation import dump, export_organisation
 
     async with _database(settings):
@@ -157,6 +159,33 @@ async def _export_attendance(settings: Settings, args: argparse.Namespace) -> in
         )
     output = Path(args.output or sheet_file_name(month))
     await asyncio.to_thread(output.write_bytes, data)
+    print(f"wrote {output}")
+    return 0
+
+
+async def _export_incidents(settings: Settings, args: argparse.Namespace) -> int:
+    from services.attendance_sheet import parse_month
+    from services.clock import SystemClock
+    from services.errors import InvalidInput
+    from services.incident_report import incidents_csv, incidents_workbook, report_file_name
+
+    try:
+        month = parse_month(args.month) if args.month else SystemClock().now().date().replace(
+            day=1
+        )
+    except InvalidInput as exc:
+        print(f"outpost: --month: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    as_csv = bool(args.output) and str(args.output).lower().endswith(".csv")
+    language = args.language or settings.default_language
+    output = Path(args.output or report_file_name(month, as_csv=as_csv))
+    async with _database(settings):
+        if as_csv:
+            text = await incidents_csv(month, language=language)
+            await asyncio.to_thread(output.write_text, text, encoding="utf-8")
+        else:
+            data = await incidents_workbook(month, language=language)
+            await asyncio.to_thread(output.write_bytes, data)
     print(f"wrote {output}")
     return 0
 
@@ -244,17 +273,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     exporting = commands.add_parser(
         "export",
-        help="export data (org: the organisation file, attendance: the monthly XLSX sheet)",
+        help="export data (org: the organisation file, attendance: the monthly XLSX sheet, "
+        "incidents: a month's incidents and timelines)",
         description="Export the organisation file (org) or a month's attendance sheet "
         "(attendance, XLSX).",
     )
-    exporting.add_argument("what", choices=["org", "attendance"], help="what to export")
+    exporting.add_argument(
+        "what", choices=["org", "attendance", "incidents"], help="what to export"
+    )
     exporting.add_argument(
         "--output", "-o",
         help="write to FILE (org: .json for JSON, else YAML on stdout; attendance: "
         "default attendance-YYYY-MM.xlsx)",
     )
-    exporting.add_argument("--month", help="attendance: the month, YYYY-MM (default: this one)")
+    exporting.add_argument(
+        "--month", help="attendance, incidents: the month, YYYY-MM (default: this one)"
+    )
     exporting.add_argument("--language", help="attendance: language of the headers (en, zh-Hans)")
     from db.enums import Role
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from telegram import Update
@@ -52,6 +52,43 @@ def is_transient(error: BaseException | None) -> bool:
     return error is None or isinstance(error, TRANSIENT_ERRORS)
 
 
+class Slots:
+    """Database slots for handlings, taken by urgent callers before anyone who waits."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    @contextlib.asynccontextmanager
+    async def take(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        """Hold one slot for the block; an urgent caller is next whoever waits longer."""
+        if self._free > 0 and not self._urgent and (urgent or not self._normal):
+            self._free -= 1
+        else:
+            granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            (self._urgent if urgent else self._normal).append(granted)
+            try:
+                await granted
+            except asyncio.CancelledError:
+                if granted.done() and not granted.cancelled():
+                    self._release()  # given the slot just as it was cancelled: pass it on
+                raise
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        for waiting in (self._urgent, self._normal):
+            while waiting:
+                granted = waiting.popleft()
+                if not granted.done():
+                    granted.set_result(None)
+                    return
+        self._free += 1
+
+
 class InboxDispatcher:
     """Handles the inbox's pending updates: one person's strictly in update order, different
     people concurrently.
@@ -67,6 +104,10 @@ class InboxDispatcher:
     PostgreSQL neither takes that person's next update before this one is done
     (db/inbox.py `take_oldest`). New rows stored by this process wake the dispatcher at once;
     rows stored by another process (or left by a crash) are found by a slow poll.
+
+    A sender of an SOS (`wake_urgent`) goes to the front of the line, gets a task even when
+    all `max_senders` are busy, is never sent to the back, and takes the next free database
+    slot before anyone waiting for one.
     """
 
     def __init__(
@@ -90,7 +131,7 @@ class InboxDispatcher:
         self.max_senders = max_senders
         # Transactions open at once: each holds a database connection (SQLite: the database)
         # for the whole handling, and the outbox and polling need theirs in between.
-        self._handling = asyncio.Semaphore(max_handling)
+        self._handling = Slots(max_handling)
         self.poll_seconds = poll_seconds
         self.turn = turn
         self.give_up_after = give_up_after
@@ -101,6 +142,7 @@ class InboxDispatcher:
         self._waiting: deque[Sender] = deque()
         self._queued: set[Sender] = set()
         self._again: set[Sender] = set()
+        self._urgent: set[Sender] = set()
         self._kick = asyncio.Event()
         self._stopping = False
         self._runner: asyncio.Task[None] | None = None
@@ -141,6 +183,19 @@ class InboxDispatcher:
             self._want(sender)
         self._start_waiting()
 
+    def wake_urgent(self, senders: Iterable[Sender]) -> None:
+        """These senders sent an SOS: serve them before everyone else."""
+        for sender in senders:
+            self._urgent.add(sender)
+            if sender in self._active:
+                self._again.add(sender)
+                continue
+            if sender in self._queued:
+                self._waiting.remove(sender)
+            self._queued.add(sender)
+            self._waiting.appendleft(sender)
+        self._start_waiting()
+
     async def idle(self) -> None:
         """Wait until no sender is being served or waiting (for tests)."""
         while self._active or self._waiting:
@@ -157,7 +212,9 @@ class InboxDispatcher:
             self._waiting.append(sender)
 
     def _start_waiting(self) -> None:
-        while self._waiting and len(self._active) < self.max_senders and not self._stopping:
+        while self._waiting and not self._stopping and (
+            len(self._active) < self.max_senders or self._waiting[0] in self._urgent
+        ):
             sender = self._waiting.popleft()
             self._queued.discard(sender)
             self._active[sender] = asyncio.create_task(
@@ -198,7 +255,7 @@ class InboxDispatcher:
                 if outcome == "failed":
                     await asyncio.sleep(0.2)
                 in_a_row += 1
-                if in_a_row >= self.turn and self._waiting:
+                if in_a_row >= self.turn and self._waiting and sender not in self._urgent:
                     # Others wait for a task: to the back of the line.
                     self._again.add(sender)
                     break
@@ -206,6 +263,7 @@ class InboxDispatcher:
             logger.exception("inbox: serving a sender failed")
         finally:
             del self._active[sender]
+            self._urgent.discard(sender)
             if sender in self._again:
                 self._again.discard(sender)
                 self._want(sender)
@@ -221,7 +279,7 @@ class InboxDispatcher:
         replied = False
         pressed = False
         try:
-            async with self._handling, in_transaction():
+            async with self._handling.take(urgent=sender in self._urgent), in_transaction():
                 row = await inbox.take_oldest(self.bot_id, sender)
                 if row is None:
                     return "none"

@@ -38,11 +38,14 @@ class Poller:
         *,
         clock: Clock,
         on_stored: Callable[[Iterable[int | None]], None],
+        on_urgent: Callable[[Iterable[int | None]], None] | None = None,
         timeout: int = 10,
     ) -> None:
         self.bot = bot
         self.clock = clock
         self.on_stored = on_stored
+        # Told first of the senders of an SOS in a batch: they are served before the others.
+        self.on_urgent = on_urgent
         self.timeout = timeout
         self.poisoned = 0
         self.stored = 0
@@ -112,5 +115,8 @@ class Poller:
                 bot_id=self.bot.id, updates=received, clock=self.clock
             )
         self.stored += len(received)
+        urgent = [item.sender_id for item in received if item.urgent and not item.poison]
+        if urgent and self.on_urgent is not None:
+            self.on_urgent(urgent)
         self.on_stored(item.sender_id for item in received if not item.poison)
         return last + 1 if last is not None else offset

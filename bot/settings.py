@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +27,9 @@ from bot.delivery.config import (
     WorkerConfig,
 )
 from db.config import DatabaseUrlError, check_database_url, is_sqlite
+from db.enums import Channel
 from i18n import DEFAULT_LANGUAGE, available_languages, normalize_language
+from services.sos import SosPolicy
 
 ENV_PREFIX = "OUTPOST_"
 DEFAULT_DATABASE_URL = "sqlite://var/outpost.sqlite3"
@@ -93,6 +96,16 @@ class Settings(BaseSettings):
     sms_username: str | None = None
     sms_from: str | None = None
     voice_url: AnyHttpUrl | None = None
+    # SOS: minutes without a taker before tier 2 (HQ again, the security mailbox), then tier 3
+    # (the embassy); how long the person may call a false alarm off.
+    sos_tier2_minutes: float = Field(default=3, gt=0, le=120)
+    sos_tier3_minutes: float = Field(default=10, gt=0, le=240)
+    sos_cancel_minutes: float = Field(default=2, gt=0, le=60)
+    sos_hq_security_email: str | None = None
+    sos_embassy_channels: str = "email,sms"
+    sos_company_contact: str = ""
+    # Shared with the SMS gateway: inbound SMS ("SOS" by text message) must carry it.
+    sms_inbound_secret: SecretStr | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -163,6 +176,30 @@ class Settings(BaseSettings):
         if self.sms_style == "twilio" and self.sms_url and not self.sms_username:
             raise ValueError("OUTPOST_SMS_USERNAME: the Twilio style needs the account SID")
         return self
+
+    @field_validator("sos_embassy_channels")
+    @classmethod
+    def _embassy_channels(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        known = {Channel.EMAIL.value, Channel.SMS.value}
+        if not names or any(name not in known for name in names):
+            raise ValueError("a comma-separated list of email and sms")
+        return ",".join(names)
+
+    def sos_policy(self) -> SosPolicy:
+        """The SOS tiers' timings and addresses."""
+        channels = tuple(
+            Channel(name.strip()) for name in self.sos_embassy_channels.split(",")
+            if name.strip()
+        )
+        return SosPolicy(
+            tier2_after=timedelta(minutes=self.sos_tier2_minutes),
+            tier3_after=timedelta(minutes=self.sos_tier3_minutes),
+            cancel_window=timedelta(minutes=self.sos_cancel_minutes),
+            hq_security_email=self.sos_hq_security_email,
+            embassy_channels=channels,
+            company_contact=self.sos_company_contact,
+        )
 
     def delivery_config(self) -> DeliveryConfig:
         """The delivery engine's configuration from these settings."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram import Bot, Update
 
+from services.emergency import is_sos_text
 from services.updates import Inbound
 
 
@@ -26,5 +27,17 @@ def read_update(payload: Any, bot: Bot) -> Inbound | None:
     except Exception:
         return Inbound(update_id=update_id, sender_id=None, payload=payload, poison=True)
     return Inbound(
-        update_id=update_id, sender_id=user.id if user is not None else None, payload=payload
+        update_id=update_id, sender_id=user.id if user is not None else None, payload=payload,
+        urgent=is_emergency(update),
     )
+
+
+def is_emergency(update: Update) -> bool:
+    """True for an SOS: /sos, the SOS button, or "SOS", "help", "救命" sent as a message."""
+    message = update.message
+    if message is None or not message.text:
+        return False
+    words = message.text.split()
+    if words and words[0].split("@", 1)[0].casefold() == "/sos":
+        return True
+    return is_sos_text(message.text)

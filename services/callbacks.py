@@ -435,6 +435,113 @@ class OutingNotMe(Button):
         return cls(outing_id=_id(outing_id))
 
 
+@dataclass(frozen=True)
+class IncidentTake(Button):
+    """A responder takes an incident ("I'm handling it"); the service checks they were alerted."""
+
+    PREFIX = "it1"
+    ROLES = EVERYONE_REGISTERED
+
+    incident_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.incident_id),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> IncidentTake:
+        """From id."""
+        (incident_id,) = _exactly(fields, 1)
+        return cls(incident_id=_id(incident_id))
+
+
+@dataclass(frozen=True)
+class IncidentNature(Button):
+    """The person in danger says what happened; the service checks it is their incident."""
+
+    PREFIX = "in1"
+    ROLES = EVERYONE_REGISTERED
+    NATURES: ClassVar[tuple[str, ...]] = ("medical", "security", "accident", "detained", "other")
+
+    incident_id: int
+    nature: str
+
+    def fields(self) -> tuple[str, ...]:
+        if self.nature not in self.NATURES:
+            raise ValueError(f"unknown nature {self.nature!r}")
+        return (_check_id(self.incident_id), self.nature)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> IncidentNature:
+        """From id, nature."""
+        incident_id, nature = _exactly(fields, 2)
+        if nature not in cls.NATURES:
+            raise MalformedCallback("not a nature")
+        return cls(incident_id=_id(incident_id), nature=nature)
+
+
+@dataclass(frozen=True)
+class IncidentCancel(Button):
+    """The person in danger calls their SOS off as a false alarm (only theirs, only soon)."""
+
+    PREFIX = "ic1"
+    ROLES = EVERYONE_REGISTERED
+
+    incident_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.incident_id),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> IncidentCancel:
+        """From id."""
+        (incident_id,) = _exactly(fields, 1)
+        return cls(incident_id=_id(incident_id))
+
+
+@dataclass(frozen=True)
+class IncidentEmbassy(Button):
+    """A safety officer has the embassy told now (at most once per incident)."""
+
+    PREFIX = "ie1"
+    ROLES = frozenset({Role.SAFETY, Role.HQ, Role.ADMIN})
+
+    incident_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.incident_id),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> IncidentEmbassy:
+        """From id."""
+        (incident_id,) = _exactly(fields, 1)
+        return cls(incident_id=_id(incident_id))
+
+
+@dataclass(frozen=True)
+class IncidentClose(Button):
+    """Safety or HQ closes an incident with an outcome."""
+
+    PREFIX = "ix1"
+    ROLES = frozenset({Role.SAFETY, Role.HQ, Role.ADMIN})
+    OUTCOMES: ClassVar[tuple[str, ...]] = ("safe", "treated", "released", "false", "other")
+
+    incident_id: int
+    outcome: str
+
+    def fields(self) -> tuple[str, ...]:
+        if self.outcome not in self.OUTCOMES:
+            raise ValueError(f"unknown outcome {self.outcome!r}")
+        return (_check_id(self.incident_id), self.outcome)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> IncidentClose:
+        """From id, outcome."""
+        incident_id, outcome = _exactly(fields, 2)
+        if outcome not in cls.OUTCOMES:
+            raise MalformedCallback("not an outcome")
+        return cls(incident_id=_id(incident_id), outcome=outcome)
+
+
 def _exactly(fields: list[str], count: int) -> list[str]:
     if len(fields) != count:
         raise MalformedCallback("wrong number of fields")
@@ -469,6 +576,7 @@ _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
         LeaveVerdict, LeaveWithdraw, LeaveNew, DutyDay, DutyPick, DutyClear, DutyBack,
         DutyConfirm, CheckInAsk, LanguagePick, StationRoster, FlowAnswer, SheetAsk,
         OutingVerdict, OutingMove, OutingReply, OutingNotMe,
+        IncidentTake, IncidentNature, IncidentCancel, IncidentEmbassy, IncidentClose,
     )
 })
 

@@ -21,7 +21,9 @@ def is_sos_text(text: str | None) -> bool:
         return False
     word = unicodedata.normalize("NFKC", text).strip().strip("!！.。").strip().casefold()
     # The emoji may come with a variation selector.
-    return word.replace("\ufe0f", "") in SOS_WORDS
+    word = word.replace("\ufe0f", "")
+    # The keyboard's button sends "🆘 SOS".
+    return word in SOS_WORDS or word.replace("🆘", "").strip() in SOS_WORDS
 
 
 async def emergency_numbers(actor: Actor) -> list[DirectoryEntry]:

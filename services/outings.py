@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from db.enums import IncidentKind, IncidentStatus, Lane, OutingStatus, RequestStatus, Role
+from db.enums import IncidentKind, Lane, OutingStatus, RequestStatus, Role
 from db.models import (
     AuditLog,
     Deadline,
@@ -43,6 +43,7 @@ from services.localtime import at_local, local_date, station_zone
 from services.notify import edit, messages_to_edit, notify
 from services.organisation_models import OutingPolicy
 from services.people import Actor
+from services.sos import open_incident
 from services.validation import free_text, row_id
 
 logger = logging.getLogger(__name__)
@@ -797,10 +798,9 @@ async def more_time(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
 async def need_help(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
     """"I need help": everyone on the ladder at once, and an incident."""
     outing = await _own_open(actor, outing_id)
-    now = clock.now()
     async with in_transaction():
         await cancel_deadline(WATCH, str(outing.id), clock=clock)
-        await _open_incident(outing, now=now, summary="help")
+        await _open_incident(outing, IncidentKind.SOS, clock=clock, summary="help")
         await Outing.filter(id=outing.id).update(escalation_level=DONE, next_escalation_at=None)
         await _alert(outing, SAFETY_ALERTED, clock, msgid="outing.help_alert",
                      lane=Lane.EMERGENCY, key="help")
@@ -842,16 +842,20 @@ async def _alert(outing: Outing, level: int, clock: Clock, *, msgid: str, lane: 
         )
 
 
-async def _open_incident(outing: Outing, *, now: datetime, summary: str) -> Incident:
-    existing = await Incident.get_or_none(outing_id=outing.id, kind=IncidentKind.OVERDUE)
-    if existing is not None:
-        return existing
-    return await Incident.create(
-        kind=IncidentKind.OVERDUE, status=IncidentStatus.OPEN, reported_by_id=outing.person_id,
-        station_id=outing.station_id, opened_at=now, outing_id=outing.id,
-        summary=f"{summary}: {outing.destination}"[:500],
-        lat=outing.last_lat, lon=outing.last_lon,
+async def _open_incident(
+    outing: Outing, kind: IncidentKind, *, clock: Clock, summary: str
+) -> Incident:
+    """The incident of an outing gone wrong, through the SOS service: its responders are
+    alerted at once and its tiers escalate (to the embassy at the last) until one takes it.
+    "I need help" is an SOS; an outing overdue past every step is an overdue incident (one per
+    outing)."""
+    person = await Person.get(id=outing.person_id)
+    raised = await open_incident(
+        person, kind, clock=clock, summary=f"{summary}: {outing.destination}"[:500],
+        outing_id=outing.id, source="outing",
+        idempotency_key=None if kind == IncidentKind.SOS else f"overdue:{outing.id}",
     )
+    return raised.incident
 
 
 def map_link(outing: Outing) -> str:
@@ -889,7 +893,7 @@ async def _act(outing: Outing, level: int, clock: Clock) -> None:
         await _alert(outing, SAFETY_ALERTED, clock, msgid="outing.overdue_safety",
                      lane=Lane.ESCALATION, key=f"{outing.late_reports}:safety")
     elif level == INCIDENT:
-        await _open_incident(outing, now=clock.now(), summary="overdue")
+        await _open_incident(outing, IncidentKind.OVERDUE, clock=clock, summary="overdue")
         await _alert(outing, SAFETY_ALERTED, clock, msgid="outing.incident_opened",
                      lane=Lane.EMERGENCY, key=f"{outing.late_reports}:incident")
 

@@ -37,6 +37,8 @@ class Inbound:
     payload: Any
     # Cannot be parsed: stored as skipped, never handled.
     poison: bool = False
+    # An SOS: its sender is served before everyone else.
+    urgent: bool = False
 
 
 def storable(value: Any) -> Any:

@@ -26,6 +26,8 @@ class Incident(TimestampedModel):
     )
     country = fields.CharField(max_length=2, null=True)
     summary = fields.TextField(default="")
+    # What the person said happened after an SOS (medical, security, accident, detained, other).
+    nature = fields.CharField(max_length=16, null=True)
     lat = fields.FloatField(null=True)
     lon = fields.FloatField(null=True)
     opened_at = fields.DatetimeField()

@@ -52,7 +52,8 @@ from services.people import Actor
 def checkin_keyboard(language: str) -> ReplyKeyboardMarkup:
     """The persistent keyboard whose button shares the phone's location in one tap."""
     button = KeyboardButton(translate(language, "checkin.button"), request_location=True)
-    return ReplyKeyboardMarkup([[button]], resize_keyboard=True, is_persistent=True)
+    sos = KeyboardButton(translate(language, "sos.button.keyboard"))
+    return ReplyKeyboardMarkup([[button], [sos]], resize_keyboard=True, is_persistent=True)
 
 
 async def checkin_command(update: Update, context: OutpostContext) -> None:

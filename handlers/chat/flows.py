@@ -4,7 +4,6 @@ line for anything sent outside a flow (services/conversations.py holds the rules
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 
 from telegram import (
@@ -17,8 +16,8 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.constants import ParseMode
 
+from handlers.chat import sos
 from handlers.chat.common import OutpostContext
 from i18n import translate
 from services.conversations import (
@@ -37,7 +36,7 @@ from services.conversations import (
     start_flow,
     take_answer,
 )
-from services.emergency import emergency_numbers, is_sos_text
+from services.emergency import is_sos_text
 from services.invites import registering, resume_registration
 from services.people import Actor, access
 
@@ -112,22 +111,6 @@ async def start(update: Update, context: OutpostContext, flow: Flow,
     await send_turn(context.bot, actor.person.telegram_id, actor.language, turn)
 
 
-async def _emergency(message: Message, actor: Actor) -> None:
-    numbers = await emergency_numbers(actor)
-    language = actor.language
-    if not numbers:
-        await message.reply_text(translate(language, "sos.no_numbers"))
-        return
-    lines = [f"<b>{escape(translate(language, 'sos.call_now'))}</b>"]
-    for entry in numbers:
-        kind = translate(language, f"contacts.kind.{entry.kind}")
-        phone = entry.phone or ""
-        lines.append(f'{escape(kind)} · {escape(entry.name)}: '
-                     f'<a href="tel:{escape(phone)}">{escape(entry.phone_display or phone)}</a>')
-    lines.append(escape(translate(language, "sos.until_feature")))
-    await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
-
-
 async def _outside(message: Message, actor: Actor, answer: Answer) -> None:
     """Nothing is under way: point at /help and the main actions, never stay silent."""
     files = (AnswerKind.PHOTO, AnswerKind.DOCUMENT)
@@ -145,7 +128,7 @@ async def on_message(update: Update, context: OutpostContext) -> None:
     actor = context.actor
     if actor is not None and answer.kind == AnswerKind.TEXT and is_sos_text(answer.text):
         # An emergency comes before any question, and is never taken as an answer to one.
-        await _emergency(message, actor)
+        await sos.raise_alarm(message, context)
         return
     clock = context.clock
     turn = await take_answer(user.id, answer, actor=actor, clock=clock)
@@ -155,7 +138,7 @@ async def on_message(update: Update, context: OutpostContext) -> None:
             await resume_registration(person, clock)
             turn = await take_answer(user.id, answer, actor=actor, clock=clock)
     if turn.kind == TurnKind.NO_FLOW:
-        if actor is not None:
+        if actor is not None and not await sos.relay(message, actor, context):
             await _outside(message, actor, answer)
         return
     await send_turn(context.bot, user.id, actor.language if actor else user.language_code, turn)

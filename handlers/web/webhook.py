@@ -9,7 +9,7 @@ import logging
 from aiohttp import web
 
 from handlers.inbound import read_update
-from handlers.web.keys import CLOCK, INBOX_WAKE, TELEGRAM, WEBHOOK_SECRET
+from handlers.web.keys import CLOCK, INBOX_URGENT, INBOX_WAKE, TELEGRAM, WEBHOOK_SECRET
 from services.updates import receive
 
 logger = logging.getLogger(__name__)
@@ -38,5 +38,8 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPBadRequest(text="not a Telegram update")
     await receive(bot_id=bot.id, updates=[item], clock=request.app[CLOCK])
     if not item.poison:
+        urgent = request.app.get(INBOX_URGENT)
+        if item.urgent and urgent is not None:
+            urgent([item.sender_id])
         request.app[INBOX_WAKE]([item.sender_id])
     return web.Response(text="ok")

@@ -6,12 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from telegram import Update
+from telegram import Bot, Update
 from tortoise.exceptions import OperationalError
 
 from bot.ordering import InboxDispatcher
 from db.enums import InboxStatus, Lane
 from db.models import InboundUpdate, OutboxMessage, Person
+from handlers.inbound import read_update
 from services.clock import ManualClock
 from services.updates import reply_on_lane
 from tests.auxil.inbox import inbox_application, store, text_update
@@ -250,3 +251,50 @@ async def test_two_dispatchers_on_one_database_handle_each_update_once_in_order(
     rows = await InboundUpdate.filter(status=InboxStatus.HANDLED)
     assert len(rows) == total
     assert {row.claimed_by for row in rows} == {"a", "b"}
+
+
+async def test_an_sos_is_handled_before_everyone_waiting(db: str, clock: ManualClock) -> None:
+    """30 people's check-ins wait for the one database slot; an SOS that arrives after them
+    all (recognised as it is read) is handled next, before any of them."""
+    log: list[str] = []
+    first_started, release = asyncio.Event(), asyncio.Event()
+
+    async def handle(update: Update, context: Any) -> None:
+        assert update.message is not None
+        log.append(update.message.text or "")
+        if len(log) == 1:
+            first_started.set()
+            await release.wait()
+
+    async with inbox_application(handle) as (application, _):
+        dispatcher = _dispatcher(application, clock, max_senders=4, max_handling=1)
+        bot_id = application.bot.id
+        checkins = [text_update(i, 100 + i, f"checkin-{i}") for i in range(1, 31)]
+        sos = text_update(99, 999, "🆘 SOS")
+        read = [read_update(payload, application.bot) for payload in [*checkins, sos]]
+        assert [item.urgent for item in read if item is not None].count(True) == 1
+        # Stored before the first handling holds the database (SQLite has one writer).
+        await store(bot_id, clock, *checkins, sos)
+        await dispatcher.start()
+        dispatcher.wake(100 + i for i in range(1, 31))
+        await first_started.wait()
+        dispatcher.wake([999])
+        dispatcher.wake_urgent([999])
+        release.set()
+        await dispatcher.idle()
+        await dispatcher.stop()
+    assert log[0] == "checkin-1"
+    assert log[1] == "🆘 SOS"
+    assert len(log) == 31
+
+
+def test_emergency_updates_are_recognised_as_read() -> None:
+    """/sos, the keyboard button and the words are urgent; a check-in or "helpful" is not."""
+    bot = Bot("123:abc")
+    urgent = [
+        read_update(text_update(1, 7, text), bot)
+        for text in ("/sos", "/sos@outpost_bot", "🆘 SOS", "help", "救命", "SOS!")
+    ]
+    calm = [read_update(text_update(1, 7, text), bot) for text in ("helpful", "/start", "hi")]
+    assert all(item is not None and item.urgent for item in urgent)
+    assert not any(item is not None and item.urgent for item in calm)

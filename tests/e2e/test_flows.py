@@ -226,8 +226,9 @@ async def test_a_flow_left_alone_expires_and_the_person_is_told(
 async def test_outside_any_flow_every_message_gets_a_useful_answer(
     outpost: Outpost, sandbox: SandboxServer
 ) -> None:
-    """Free text, files and stickers point at /help; "sos", "🆘" and "救命" get the emergency
-    numbers in the person's language, even in the middle of a flow, which then goes on."""
+    """Free text, files and stickers point at /help; "sos", "🆘" and "救命" raise an SOS
+    with the emergency numbers in the person's language, even in the middle of a flow, which
+    then goes on."""
     await lagos_with(*TEAM)
     await nigerian_emergency_numbers()
     amina = sandbox.add_person(AMINA, "Amina", "en")
@@ -247,15 +248,19 @@ async def test_outside_any_flow_every_message_gets_a_useful_answer(
 
     amina.send_text("  Sos ")
     numbers = await amina.wait_for_message()
-    assert _text(numbers).startswith("🆘 Call these numbers now:\nEmbassy · Embassy in Abuja")
+    assert _text(numbers).startswith("🆘 Help is being called.")
+    assert "Embassy · Embassy in Abuja" in _text(numbers)
     assert "Police · Lagos police" in _text(numbers)
+    assert (await _said(amina)).startswith("What happened?")
     head.send_text("救命")
-    assert (await _said(head)).startswith("🆘 请立即拨打以下电话：")
+    said = await head.wait_for_message(lambda m: _text(m).startswith("🆘 正在呼叫救援"))
+    assert "请立即拨打以下电话" in _text(said)
 
     amina.send_command("leave")
     await amina.wait_for_message()
     amina.send_text("🆘")
-    assert (await _said(amina)).startswith("🆘 Call these numbers now")
+    assert (await _said(amina)).startswith("🆘 Your SOS is already open")
+    assert (await _said(amina)).startswith("What happened?")
     amina.send_text("01-07")
     assert (await _said(amina)).startswith("First day: Wed, Jan 7.")
 

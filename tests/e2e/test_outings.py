@@ -387,7 +387,10 @@ async def test_each_overdue_step_once_at_its_time_across_restarts(
         incident = await Incident.get()
         assert (incident.kind, fk_id(incident, "reported_by")) == (
             IncidentKind.OVERDUE, (await Person.get(telegram_id=AMINA)).id)
-        assert "Incident opened" in _text(await _from_outbox(safia, clock))
+        # The incident's card (from the SOS service) and the outing's own notice.
+        card = await _from_outbox_with(safia, clock, "Overdue from an outing")
+        assert "I'm handling it" in str(card.button_texts)
+        assert "Incident opened" in _text(await _from_outbox_with(safia, clock, "Incident"))
         _at(clock, 13, 0)
         await app.deadlines.run_due()
         for msgid, count in (("outing.reminder", 1), ("outing.are_you_back", 1),
@@ -531,7 +534,8 @@ async def test_i_need_help_alerts_everyone_and_opens_an_incident(
     await amina.press("🆘 I need help", ask).wait_answer()
     assert "asks for help" in _text(await _from_outbox_with(safia, clock, "help"))
     assert await _sent("outing.help_alert") == 4
-    assert (await Incident.get()).kind == IncidentKind.OVERDUE
+    # "I need help" is an SOS: its responders are alerted and its tiers escalate.
+    assert (await Incident.get()).kind == IncidentKind.SOS
     _at(clock, 12, 0)
     await outpost.deadlines.run_due()
     assert await _sent("outing.overdue_heads") == 0

@@ -261,11 +261,11 @@ async def test_language_switch_applies_to_the_next_answer(
     assert offer.button_texts == ["English", "✓ 中文 (简体)"]
     wang.send_command("checkin")
     await wang.wait_for_message()
-    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 签到"]
+    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 签到", "🆘 SOS"]
     await wang.press("English", offer).wait_answer()
     assert text_of(await wang.wait_for_message()).startswith("Done, Wang")
     # The check-in keyboard button now speaks the new language too.
-    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 Check in"]
+    assert [b["text"] for b in wang.reply_keyboard_buttons()] == ["📍 Check in", "🆘 SOS"]
     wang.send_command("help")
     assert text_of(await wang.wait_for_message()).startswith("What you can do here")
     assert outpost.telegram is not None

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers.chat
+import handlers.chat.alerts
 import handlers.chat.attendance
 import handlers.chat.duty
 import handlers.chat.leave
@@ -64,7 +65,8 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 def delivery_hooks() -> DeliveryHooks:
     """What each feature does when its messages are delivered, fail or find the bot blocked."""
     hooks = DeliveryHooks()
-    hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered)
+    hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered, failed=alerts.mark_failed,
+             blocked=alerts.mark_failed)
     return hooks
 
 
@@ -123,6 +125,7 @@ def build_telegram(endpoint: TelegramEndpoint, *, clock: Clock) -> TelegramApp:
     handlers.chat.attendance.register(application)
     handlers.chat.leave.register(application)
     handlers.chat.duty.register(application)
+    handlers.chat.alerts.register(application)
     handlers.chat.add_fallbacks(application)
     book = handlers.chat.command_book(application)
     # Menus go out through a bot of their own, outside the answers' rate limiter.
@@ -167,6 +170,8 @@ def build_deadline_handlers() -> DeadlineHandlers:
     handlers.register(STATION_DAY, handle_station_day)
     handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
     handlers.register(FLOW_EXPIRY, handle_flow_expiry)
+    handlers.register(alerts.ALERT_PROGRESS, alerts.handle_progress)
+    handlers.register(alerts.ALERT_FOLLOW_UP, alerts.handle_follow_up)
     return handlers
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
-from db.enums import AlertScope, Severity
+from db.enums import AlertReply, AlertScope, Severity
 from db.models.people import Person
 
 
@@ -18,8 +18,8 @@ class Alert(Model):
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     scope = fields.CharEnumField(AlertScope, max_length=16)
-    # A country code or a station code, by scope.
-    scope_value = fields.CharField(max_length=16, null=True)
+    # A country code or a station code, by scope (several: comma-separated).
+    scope_value = fields.CharField(max_length=200, null=True)
     area_lat = fields.FloatField(null=True)
     area_lon = fields.FloatField(null=True)
     area_radius_m = fields.IntField(null=True)
@@ -29,6 +29,15 @@ class Alert(Model):
     requires_ack = fields.BooleanField(default=True)
     expires_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
+    # Title and text per language tag, {"en": {"title": ..., "body": ...}}, title/body above
+    # being the first language given.
+    texts: fields.JSONField[dict[str, dict[str, str]]] = fields.JSONField(default=dict)
+    # Minutes after sending: a reminder to the silent, then their heads get the list.
+    remind_after_min = fields.IntField(default=30)
+    heads_after_min = fields.IntField(default=60)
+    # The outbox message of the sender's status card, edited as delivery goes on.
+    status_message_id = fields.IntField(null=True)
+    recipient_count = fields.IntField(default=0)
 
     class Meta:
         table = "alert"
@@ -49,8 +58,25 @@ class AlertDelivery(Model):
     acknowledged_at = fields.DatetimeField(null=True)
     needs_help = fields.BooleanField(default=False)
     reminded_at = fields.DatetimeField(null=True)
+    answer = fields.CharEnumField(AlertReply, max_length=8, null=True)
+    # Set when the message could not reach the person (bot blocked, failed for good).
+    failed_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "alert_delivery"
         unique_together = (("alert", "person"),)
         indexes = (("alert_id", "acknowledged_at"),)
+
+
+class AlertAnswer(Model):
+    """One press of an answer button: the history kept when a recipient changes their answer."""
+
+    id = fields.IntField(primary_key=True)
+    delivery: fields.ForeignKeyRelation[AlertDelivery] = fields.ForeignKeyField(
+        "outpost.AlertDelivery", related_name="answers", on_delete=fields.CASCADE
+    )
+    answer = fields.CharEnumField(AlertReply, max_length=8)
+    answered_at = fields.DatetimeField()
+
+    class Meta:
+        table = "alert_answer"

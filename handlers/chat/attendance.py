@@ -22,6 +22,7 @@ from telegram.ext import (
 )
 
 from db.enums import CheckInKind, Role
+from handlers.chat import flows
 from handlers.chat.common import OutpostContext
 from i18n import format_clock, format_day, format_distance, translate
 from services.attendance import (
@@ -43,6 +44,7 @@ from services.attendance_sheet import (
     stations_for,
 )
 from services.callbacks import CheckInAsk, SheetAsk, decode_as, encode, pattern
+from services.conversations import wants_location
 from services.errors import InvalidInput
 from services.people import Actor
 
@@ -166,6 +168,11 @@ async def location_received(update: Update, context: OutpostContext) -> None:
     """A shared location (pin or live) is a check-in, or a check-out after hours."""
     message = update.message
     if message is None or message.location is None:
+        return
+    if message.from_user is not None and await wants_location(message.from_user.id,
+                                                              context.clock):
+        # A flow asked for a place (an alert's area): the pin answers it, not a check-in.
+        await flows.on_message(update, context)
         return
     actor = context.registered
     result = await record_checkin(

@@ -1,0 +1,229 @@
+"""Security alerts through the chat: composed on a phone, reaching exactly the right people,
+answered, followed up on time, and refused to staff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import Outpost
+from bot.sandbox import SandboxServer
+from bot.sandbox.people import Person as ChatPerson
+from db.enums import AlertReply, IncidentKind, OutingStatus, Role
+from db.models import (
+    Alert,
+    AlertAnswer,
+    AlertDelivery,
+    CheckIn,
+    Incident,
+    Outing,
+    Person,
+    PersonRole,
+    Station,
+)
+from db.outings import open_outing
+from services.callbacks import AlertPress, encode
+from services.clock import ManualClock
+from tests.e2e.conftest import eventually
+
+HQ, AMINA, BOLA, CHIDI, HEAD, DAN = 5001, 5002, 5003, 5004, 5005, 5006
+
+
+async def _world(clock: ManualClock) -> dict[int, Person]:
+    """Lagos and Abuja in Nigeria, Nairobi in Kenya; HQ without a station.
+
+    Amina checked in in Lagos; Bola is based in Abuja but on an outing in Lagos; Chidi checked
+    in in Nairobi; the Lagos head; Dan in Lagos has no known position.
+    """
+    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42,
+                               timezone="Africa/Lagos")
+    abv = await Station.create(code="ABV", name="Abuja", country="NG", lat=9.07, lon=7.49,
+                               timezone="Africa/Lagos")
+    nbo = await Station.create(code="NBO", name="Nairobi", country="KE", lat=-1.29, lon=36.82,
+                               timezone="Africa/Nairobi")
+    people: dict[int, Person] = {}
+    for telegram_id, name, station, role, language in (
+        (HQ, "Hui", None, Role.HQ, "en"), (AMINA, "Amina", los, Role.STAFF, "en"),
+        (BOLA, "Bola", abv, Role.STAFF, "zh-Hans"), (CHIDI, "Chidi", nbo, Role.STAFF, "en"),
+        (HEAD, "Hadiza", los, Role.HEAD, "en"), (DAN, "Dan", los, Role.STAFF, "en"),
+    ):
+        person = await Person.create(telegram_id=telegram_id, name=name, station=station,
+                                     language=language)
+        await PersonRole.create(person=person, role=role)
+        people[telegram_id] = person
+    now = clock.now()
+    for telegram_id, station, lat, lon in ((AMINA, los, 6.44, 3.41), (BOLA, abv, 9.07, 7.49),
+                                           (CHIDI, nbo, -1.29, 36.82)):
+        await CheckIn.create(person=people[telegram_id], station=station, at=now,
+                             local_date=now.date(), lat=lat, lon=lon, first_of_day=True)
+    outing, _ = await open_outing(person_id=people[BOLA].id, destination="Lagos port",
+                                  expected_return_at=now + timedelta(hours=8),
+                                  status=OutingStatus.OUT)
+    await Outing.filter(id=outing.id).update(last_lat=6.45, last_lon=3.40)
+    return people
+
+
+async def _compose(hq: ChatPerson, audience: str, pick: str | None, expected: int,
+                   *, point: str | None = None, radius: str | None = None) -> None:
+    """Go through /alert with buttons, check the preview's count and send."""
+    hq.send_command("alert")
+    assert "How serious" in (await hq.wait_for_message()).raw_text
+    hq.press("🟠 Warning")
+    await hq.wait_for_message()
+    hq.press(audience)
+    await hq.wait_for_message()
+    if pick is not None:
+        hq.press(pick)
+        await hq.wait_for_message()
+    if point is not None:
+        hq.send_text(point)
+        assert "How far" in (await hq.wait_for_message()).raw_text
+    if radius is not None:
+        hq.press(radius)
+        await hq.wait_for_message()
+    hq.send_text("Unrest near the port")
+    await hq.wait_for_message()
+    hq.send_text("Stay indoors until further notice.")
+    assert "too" in (await hq.wait_for_message()).raw_text
+    hq.press("Skip ➡️")
+    await hq.wait_for_message()
+    hq.press("24 h")
+    await hq.wait_for_message()
+    hq.press("✅ Yes, ask for an answer")
+    preview = await hq.wait_for_message()
+    assert f"Recipients now: {expected}" in preview.raw_text
+    hq.press("📣 Send")
+    sent = await hq.wait_for_message(lambda m: "on its way" in m.raw_text)
+    assert f"to {expected} people" in sent.raw_text
+
+
+async def _recipients(alert: Alert) -> set[int]:
+    rows = await AlertDelivery.filter(alert_id=alert.id).prefetch_related("person")
+    return {row.person.telegram_id for row in rows}
+
+
+async def test_audiences_reach_exactly_the_right_people(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """By country, by station and by radius: the preview's count is what is sent, and each
+    reaches exactly its people; each reads the alert in their language."""
+    await _world(clock)
+    hq = sandbox.add_person(HQ, "Hui", "en")
+    chats = {tid: sandbox.add_person(tid, str(tid), "en") for tid in (AMINA, BOLA, CHIDI, HEAD,
+                                                                       DAN)}
+
+    await _compose(hq, "🌍 A country", "NG", 4)
+    alert = await Alert.get()
+    assert await _recipients(alert) == {AMINA, BOLA, HEAD, DAN}
+    message = await chats[AMINA].wait_for_message()
+    assert message.raw_text.startswith("🚨 🟠 Warning: Unrest near the port")
+    assert message.button_texts == ["✅ I am safe", "🆘 I need help", "📍 Not in the area"]
+    assert (await chats[BOLA].wait_for_message()).raw_text.startswith("🚨 🟠 警告")
+
+    await _compose(hq, "🏢 A station", "LOS", 3)
+    alert = await Alert.all().order_by("-id").first()
+    assert alert is not None
+    assert await _recipients(alert) == {AMINA, HEAD, DAN}
+
+    # Amina's check-in and Bola's outing are within 5 km of the port; Dan has no position.
+    await _compose(hq, "📍 An area", None, 2, point="6.45, 3.40", radius="5 km")
+    alert = await Alert.all().order_by("-id").first()
+    assert alert is not None
+    assert alert.area_radius_m == 5000
+    assert await _recipients(alert) == {AMINA, BOLA}
+    assert chats[CHIDI].messages == []
+
+    # The sender's card is edited as delivery goes on, not a flood of messages.
+    heading = f"📣 Alert #{alert.id} \""
+    card = next(m for m in reversed(hq.messages) if m.raw_text.startswith(heading))
+    assert "2 pending (of 2)" in card.raw_text
+    await eventually(lambda: _all_sent(alert.id))
+    clock.advance(seconds=5)
+    await outpost.deadlines.run_due()  # type: ignore[union-attr]
+    await hq.wait_for_edit(card)
+    assert "2 sent · 0 not reached · 0 pending (of 2)" in card.raw_text
+
+
+async def _all_sent(alert_id: int) -> bool:
+    return not await AlertDelivery.filter(alert_id=alert_id, delivered_at__isnull=True).exists()
+
+
+async def test_answers_help_reminders_heads_and_unreached(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Answers are recorded and changed with their history; "I need help" opens an incident
+    and tells HQ; the silent get a reminder, then their head the list; a blocked recipient is
+    shown as not reached."""
+    people = await _world(clock)
+    hq = sandbox.add_person(HQ, "Hui", "en")
+    amina = sandbox.add_person(AMINA, "Amina", "en")
+    sandbox.add_person(BOLA, "Bola", "zh-hans")
+    head = sandbox.add_person(HEAD, "Hadiza", "en")
+    dan = sandbox.add_person(DAN, "Dan", "en")
+    dan.block_bot()
+    sent_at = clock.now()
+    await _compose(hq, "🏢 A station", "LOS", 3)
+    alert = await Alert.get()
+
+    await amina.wait_for_message(lambda m: "Unrest" in m.raw_text)
+    await (amina.press("✅ I am safe")).wait_answer()
+    assert "Recorded: you are safe" in (await amina.wait_for_message()).raw_text
+    clock.advance(minutes=3)
+    await (amina.press("🆘 I need help")).wait_answer()
+    await amina.wait_for_message(lambda m: "you need help" in m.raw_text)
+    delivery = await AlertDelivery.get(alert_id=alert.id, person=people[AMINA])
+    assert delivery.answer == AlertReply.HELP
+    history = await AlertAnswer.filter(delivery_id=delivery.id).order_by("id")
+    assert [(a.answer, a.answered_at) for a in history] == [
+        (AlertReply.SAFE, clock.now() - timedelta(minutes=3)), (AlertReply.HELP, clock.now())
+    ]
+    incident = await Incident.get(reported_by=people[AMINA])
+    assert incident.kind == IncidentKind.SOS
+    told = await hq.wait_for_message(lambda m: "I need help" in m.raw_text)
+    assert f"Incident #{incident.id}" in told.raw_text
+
+    # Dan blocked the bot: not reached, and not reminded.
+    await eventually(lambda: AlertDelivery.filter(person=people[DAN], failed_at__isnull=False)
+                     .exists())
+
+    head.mark_read()
+    clock.set(sent_at + timedelta(minutes=30))
+    await outpost.deadlines.run_due()  # type: ignore[union-attr]
+    reminder = await head.wait_for_message(lambda m: "Please answer" in m.raw_text)
+    assert reminder.button_texts == ["✅ I am safe", "🆘 I need help", "📍 Not in the area"]
+    assert not any("Please answer" in m.raw_text for m in amina.messages)
+
+    clock.set(sent_at + timedelta(minutes=60))
+    await outpost.deadlines.run_due()  # type: ignore[union-attr]
+    listed = await head.wait_for_message(lambda m: "have not answered" in m.raw_text)
+    assert listed.raw_text.endswith(": Hadiza")
+
+    hq.send_command("alert", f"status {alert.id}")
+    status = await hq.wait_for_message(lambda m: "recipients" in m.raw_text)
+    assert ("LOS: 3 recipients · 1 answered · 0 safe · 1 need help · 0 not in the area · "
+            "1 no answer · 1 not reached") in status.raw_text
+    assert "No answer: Hadiza" in status.raw_text
+    assert "Not reached: Dan" in status.raw_text
+    sandbox.sandbox.acknowledge("blocked")
+
+
+async def test_staff_cannot_send_or_answer_for_others(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """A staff member's /alert is refused; a crafted answer to an alert they did not receive
+    records nothing."""
+    await _world(clock)
+    chidi = sandbox.add_person(CHIDI, "Chidi", "en")
+    chidi.send_command("alert")
+    refused = await chidi.wait_for_message()
+    assert "Unrest" not in refused.raw_text
+    assert "How serious" not in refused.raw_text
+    hq = sandbox.add_person(HQ, "Hui", "en")
+    for telegram_id in (AMINA, HEAD, DAN):
+        sandbox.add_person(telegram_id, str(telegram_id), "en")
+    await _compose(hq, "🏢 A station", "LOS", 3)
+    alert = await Alert.get()
+    crafted = chidi.send_crafted_callback(encode(AlertPress(alert.id, AlertReply.SAFE)))
+    answer = await crafted.wait_answer()
+    assert "not allowed" in (answer.text or "").lower()
+    assert not await AlertAnswer.exists()
+    assert await Alert.all().count() == 1

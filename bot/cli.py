@@ -122,6 +122,8 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
     if args.what == "attendance":
         return await _export_attendance(settings, args)
+    if args.what == "alert":
+        return await _export_alert(settings, args)
     from services.organisation import dump, export_organisation
 
     async with _database(settings):
@@ -156,6 +158,28 @@ async def _export_attendance(settings: Settings, args: argparse.Namespace) -> in
             month, clock=SystemClock(), language=args.language or settings.default_language
         )
     output = Path(args.output or sheet_file_name(month))
+    await asyncio.to_thread(output.write_bytes, data)
+    print(f"wrote {output}")
+    return 0
+
+
+async def _export_alert(settings: Settings, args: argparse.Namespace) -> int:
+    from services.alert_export import alert_workbook
+    from services.errors import NotFound
+
+    if args.id is None or not args.id.isdigit():
+        print("outpost: export alert needs the alert's number: outpost export alert ID",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        async with _database(settings):
+            data = await alert_workbook(
+                int(args.id), language=args.language or settings.default_language
+            )
+    except NotFound:
+        print(f"outpost: no alert {args.id}", file=sys.stderr)
+        return EXIT_CONFIG
+    output = Path(args.output or f"alert-{int(args.id)}.xlsx")
     await asyncio.to_thread(output.write_bytes, data)
     print(f"wrote {output}")
     return 0
@@ -244,18 +268,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     exporting = commands.add_parser(
         "export",
-        help="export data (org: the organisation file, attendance: the monthly XLSX sheet)",
-        description="Export the organisation file (org) or a month's attendance sheet "
-        "(attendance, XLSX).",
+        help="export data (org: the organisation file, attendance: the monthly XLSX sheet, "
+        "alert ID: an alert's record as XLSX)",
+        description="Export the organisation file (org), a month's attendance sheet "
+        "(attendance, XLSX) or an alert's record (alert ID, XLSX).",
     )
-    exporting.add_argument("what", choices=["org", "attendance"], help="what to export")
+    exporting.add_argument("what", choices=["org", "attendance", "alert"],
+                           help="what to export")
+    exporting.add_argument("id", nargs="?", help="alert: the alert's number")
     exporting.add_argument(
         "--output", "-o",
         help="write to FILE (org: .json for JSON, else YAML on stdout; attendance: "
-        "default attendance-YYYY-MM.xlsx)",
+        "default attendance-YYYY-MM.xlsx; alert: default alert-ID.xlsx)",
     )
     exporting.add_argument("--month", help="attendance: the month, YYYY-MM (default: this one)")
-    exporting.add_argument("--language", help="attendance: language of the headers (en, zh-Hans)")
+    exporting.add_argument(
+        "--language", help="attendance, alert: language of the headers (en, zh-Hans)"
+    )
     from db.enums import Role
 
     inviting = commands.add_parser(

@@ -29,7 +29,7 @@ from services.conversations import (
 from services.errors import InvalidInput, NotAllowed
 from services.people import Actor
 
-SEND, YES, NO = "send", "yes", "no"
+SEND, YES, NO, KEEP = "send", "yes", "no", "keep"
 LANGUAGES = ("en", "zh-Hans")
 RADII_KM = (1, 5, 20, 50)
 EXPIRY_HOURS = (6, 24, 72)
@@ -92,6 +92,10 @@ async def _check_audience(state: FlowState, answer: Answer) -> Moved:
                               "radius_m": None}
     if scope == AlertScope.ALL:
         return Moved(values, goto="title")
+    if scope == AlertScope.AREA and state.answers.get("draft_lat") is not None:
+        # A field report's place is the centre: only the radius is asked.
+        values.update(lat=state.answers["draft_lat"], lon=state.answers["draft_lon"])
+        return Moved(values, goto="radius")
     return Moved(values, goto={AlertScope.COUNTRY: "countries", AlertScope.STATION: "stations",
                                AlertScope.AREA: "point"}[scope])
 
@@ -184,20 +188,40 @@ def _other_language(state: FlowState) -> str:
     return "en" if _first_language(state) == "zh-Hans" else "zh-Hans"
 
 
+def _keep(state: FlowState, key: str, msgid: str) -> list[list[Choice]]:
+    """A button taking the text of the field report the alert starts from, if any."""
+    draft_text = state.answers.get(key)
+    if not draft_text:
+        return []
+    short = draft_text if len(draft_text) <= 40 else draft_text[:39] + "…"
+    return [[Choice(KEEP, msgid, {"text": short})]]
+
+
+def _typed_or_kept(state: FlowState, answer: Answer, key: str) -> str:
+    if answer.kind == AnswerKind.CHOICE:
+        if answer.text != KEEP or not state.answers.get(key):
+            raise _unknown()
+        return str(state.answers[key])
+    return answer.text
+
+
 async def _ask_title(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_title", {"limit": alerts.MAX_TITLE}), [_navigation()])
+    return Prompt(Text("alert.flow.ask_title", {"limit": alerts.MAX_TITLE}),
+                  [*_keep(state, "draft_title", "alert.flow.keep"), _navigation()])
 
 
 async def _check_title(state: FlowState, answer: Answer) -> Moved:
-    return Moved({"title": alerts.check_title(answer.text)})
+    return Moved({"title": alerts.check_title(_typed_or_kept(state, answer, "draft_title"))})
 
 
 async def _ask_body(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_body"), [_navigation()])
+    return Prompt(Text("alert.flow.ask_body"),
+                  [*_keep(state, "draft_body", "alert.flow.keep"), _navigation()])
 
 
 async def _check_body(state: FlowState, answer: Answer) -> Moved:
-    return Moved({"body": alerts.check_body(answer.text), "title2": None, "body2": None})
+    body = alerts.check_body(_typed_or_kept(state, answer, "draft_body"))
+    return Moved({"body": body, "title2": None, "body2": None})
 
 
 async def _ask_second(state: FlowState) -> Prompt:
@@ -331,8 +355,8 @@ ALERT_FLOW = Flow(
         Step("stations", _ask_stations, _check_stations, accepts=TYPED, jump_only=True),
         Step("point", _ask_point, _check_point, accepts=POINT, jump_only=True),
         Step("radius", _ask_radius, _check_radius, accepts=TYPED, jump_only=True),
-        Step("title", _ask_title, _check_title, accepts=TEXT),
-        Step("body", _ask_body, _check_body, accepts=TEXT),
+        Step("title", _ask_title, _check_title, accepts=TYPED),
+        Step("body", _ask_body, _check_body, accepts=TYPED),
         Step("second", _ask_second, _check_second, accepts=CHOICE, skippable=True),
         Step("title2", _ask_title2, _check_title2, accepts=TEXT, jump_only=True),
         Step("body2", _ask_body2, _check_body2, accepts=TEXT, jump_only=True),

@@ -370,8 +370,7 @@ async def _needs_help(person: Person, alert: Alert, now: datetime, clock: Clock)
     )
     if not opened:
         return
-    officers = await _officers()
-    for officer in officers:
+    for officer in await officers():
         await notify(
             recipient=officer, msgid="alert.needs_help",
             params={"name": person.name, "title": alert.title, "incident": incident.id},
@@ -380,7 +379,8 @@ async def _needs_help(person: Person, alert: Alert, now: datetime, clock: Clock)
         )
 
 
-async def _officers() -> list[Person]:
+async def officers() -> list[Person]:
+    """Safety officers and HQ, each once."""
     grants = await PersonRole.filter(
         role__in=[Role.SAFETY, Role.HQ], person__active=True,
         person__registration_step__isnull=True,

@@ -238,8 +238,9 @@ def flow_named(name: str) -> Flow | None:
     from services.alert_flow import ALERT_FLOW
     from services.invites import REGISTRATION_FLOW
     from services.leave_flow import LEAVE_FLOW
+    from services.security import SECURITY_FLOW
 
-    flows = (LEAVE_FLOW, REGISTRATION_FLOW, ALERT_FLOW)
+    flows = (LEAVE_FLOW, REGISTRATION_FLOW, ALERT_FLOW, SECURITY_FLOW)
     return {flow.name: flow for flow in flows}.get(name)
 
 

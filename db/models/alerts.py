@@ -6,7 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from db.enums import AlertReply, AlertScope, Severity
-from db.models.people import Person
+from db.models.people import Person, Station
 
 
 class Alert(Model):
@@ -80,3 +80,28 @@ class AlertAnswer(Model):
 
     class Meta:
         table = "alert_answer"
+
+
+class SecurityReport(Model):
+    """A field security report: what someone saw, with an optional photo and place."""
+
+    id = fields.IntField(primary_key=True)
+    person: fields.ForeignKeyRelation[Person] = fields.ForeignKeyField(
+        "outpost.Person", related_name="security_reports", on_delete=fields.CASCADE
+    )
+    station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
+        "outpost.Station", related_name="security_reports", null=True,
+        on_delete=fields.SET_NULL,
+    )
+    created_at = fields.DatetimeField()
+    text = fields.TextField()
+    # Telegram's file id of the photo, kept to show it to the officers who ask.
+    photo_file_id = fields.CharField(max_length=200, null=True)
+    lat = fields.FloatField(null=True)
+    lon = fields.FloatField(null=True)
+    alert: fields.ForeignKeyNullableRelation[Alert] = fields.ForeignKeyField(
+        "outpost.Alert", related_name="reports", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "security_report"

@@ -1,5 +1,5 @@
-"""/alert: compose a security alert (a flow), `/alert status [ID]`, and the recipients'
-answer buttons."""
+"""/alert: compose a security alert (a flow), `/alert status [ID]`, the recipients' answer
+buttons; /security: a field security report, and "Make an alert" under it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from handlers.chat.common import OutpostContext
 from i18n import translate
 from services import alerts
 from services.alert_flow import ALERT_FLOW
-from services.callbacks import AlertPress, decode_as, pattern
+from services.callbacks import AlertPress, SecurityToAlert, decode_as, pattern
+from services.conversations import start_flow
 from services.people import Actor
+from services.security import SECURITY_FLOW, alert_answers
 
 
 def render_status(language: str, alert: Any, tallies: list[alerts.StationTally]) -> str:
@@ -75,7 +77,32 @@ async def alert_answered(update: Update, context: OutpostContext) -> None:
     await context.bot.send_message(user.id, text)
 
 
+async def security_command(update: Update, context: OutpostContext) -> None:
+    """`/security` opens a field security report."""
+    await flows.start(update, context, SECURITY_FLOW, context.registered)
+
+
+async def report_to_alert(update: Update, context: OutpostContext) -> None:
+    """"Make an alert" under a field report: the composer opens pre-filled (the photo first)."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    press = decode_as(query.data, SecurityToAlert)
+    actor = context.registered
+    report, answers = await alert_answers(actor, press.report_id)
+    await query.answer()
+    if report.photo_file_id:
+        await context.bot.send_photo(user.id, report.photo_file_id)
+    turn = await start_flow(ALERT_FLOW, telegram_id=user.id, person=actor.person, actor=actor,
+                            clock=context.clock, answers=answers)
+    await flows.send_turn(context.bot, user.id, actor.language, turn)
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach the alert handlers."""
     application.add_handler(CommandHandler("alert", alert_command))
     application.add_handler(CallbackQueryHandler(alert_answered, pattern=pattern(AlertPress)))
+    application.add_handler(CommandHandler("security", security_command))
+    application.add_handler(
+        CallbackQueryHandler(report_to_alert, pattern=pattern(SecurityToAlert))
+    )

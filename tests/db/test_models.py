@@ -147,7 +147,10 @@ async def test_every_table_round_trips(db: str) -> None:
     assert (fetched_talk.person_id, fetched_talk.answers, fetched_talk.expires_at) == (
         world["person"].pk, {"start": "2026-01-06", "_trail": ["start"]}, T0
     )
+    await models.SecurityReport.create(person=world["person"], created_at=T0, text="Roadblock",
+                                       lat=6.4, lon=3.4, alert=alert)
     written |= {models.IncidentEvent, models.AlertDelivery, models.AlertAnswer,
+                models.SecurityReport,
                 models.ExpensePhoto, models.DeliveryAttempt, models.OutboxAttachment,
                 models.Conversation}
     assert {getattr(models, name) for name in models.__all__} == written

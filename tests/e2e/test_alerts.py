@@ -227,3 +227,59 @@ async def test_staff_cannot_send_or_answer_for_others(
     assert "not allowed" in (answer.text or "").lower()
     assert not await AlertAnswer.exists()
     assert await Alert.all().count() == 1
+
+
+async def test_security_report_becomes_an_alert(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Staff report with a shared place; HQ gets it with "Make an alert", which opens the
+    composer with the report's text and place; staff cannot press it."""
+    await _world(clock)
+    hq = sandbox.add_person(HQ, "Hui", "en")
+    amina = sandbox.add_person(AMINA, "Amina", "en")
+    sandbox.add_person(BOLA, "Bola", "zh-hans")
+    amina.send_command("security")
+    assert "Security report" in (await amina.wait_for_message()).raw_text
+    amina.send_text("Roadblock with armed men at the port gate")
+    assert "photo" in (await amina.wait_for_message()).raw_text
+    amina.press("Skip ➡️")
+    assert "Where?" in (await amina.wait_for_message()).raw_text
+    amina.share_location(6.45, 3.40)
+    summary = await amina.wait_for_message()
+    assert "Place: 6.45000, 3.40000" in summary.raw_text
+    assert not await CheckIn.filter(person__telegram_id=AMINA, lat=6.45).exists()
+    amina.press("📨 Send report")
+    assert "Thank you" in (await amina.wait_for_message()).raw_text
+    report = await hq.wait_for_message(lambda m: "Security report from Amina" in m.raw_text)
+    assert report.button_texts == ["🚨 Make an alert"]
+    assert "Roadblock with armed men" in report.raw_text
+
+    crafted = amina.send_crafted_callback(report_button_data(report))
+    assert "not allowed" in ((await crafted.wait_answer()).text or "").lower()
+
+    hq.press("🚨 Make an alert", report)
+    await hq.wait_for_message(lambda m: "How serious" in m.raw_text)
+    hq.press("🔴 Critical")
+    await hq.wait_for_message()
+    hq.press("📍 An area")
+    assert "How far" in (await hq.wait_for_message()).raw_text  # the report's place is kept
+    hq.press("5 km")
+    title = await hq.wait_for_message()
+    assert title.button_texts[0] == "✅ Use: Roadblock with armed men at the port ga…"
+    hq.press(title.button_texts[0])
+    await hq.wait_for_message()
+    hq.press("✅ Use: Roadblock with armed men at the port ga…")
+    await hq.wait_for_message()
+    hq.press("Skip ➡️")
+    await hq.wait_for_message()
+    hq.press("6 h")
+    await hq.wait_for_message()
+    hq.press("No, for information")
+    preview = await hq.wait_for_message()
+    assert "Recipients now: 2" in preview.raw_text
+    assert "🔴 Critical: Roadblock with armed men at the port gate" in preview.raw_text
+
+
+def report_button_data(message: object) -> str:
+    """The callback data of the first inline button of a sandbox message."""
+    return str(message.inline_buttons[0]["callback_data"])  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from db.enums import AlertScope, Severity
+from db.models import SecurityReport
 from i18n import format_distance, language_name, translate
 from services import alerts
 from services.conversations import (
@@ -338,6 +339,8 @@ async def _check_confirm(state: FlowState, answer: Answer) -> Finished:
     alert = await alerts.send(
         _actor(state), draft(state.answers, state.language, state.clock.now()), clock=state.clock
     )
+    if state.answers.get("report_id"):
+        await SecurityReport.filter(id=int(state.answers["report_id"])).update(alert_id=alert.id)
     return Finished(Text("alert.flow.sent", {"id": alert.id, "count": alert.recipient_count}))
 
 

@@ -165,5 +165,5 @@ async def alert_answers(actor: Actor | None, report_id: int) -> tuple[SecurityRe
     if report is None:
         raise NotFound("no such report")
     title = report.text.split("\n", 1)[0][: alerts.MAX_TITLE].strip()
-    return report, {"draft_title": title, "draft_body": report.text,
+    return report, {"report_id": report.id, "draft_title": title, "draft_body": report.text,
                     "draft_lat": report.lat, "draft_lon": report.lon}

@@ -214,9 +214,7 @@ async def test_staff_cannot_send_or_answer_for_others(
     await _world(clock)
     chidi = sandbox.add_person(CHIDI, "Chidi", "en")
     chidi.send_command("alert")
-    refused = await chidi.wait_for_message()
-    assert "Unrest" not in refused.raw_text
-    assert "How serious" not in refused.raw_text
+    assert (await chidi.wait_for_message()).raw_text == "You are not allowed to do that."
     hq = sandbox.add_person(HQ, "Hui", "en")
     for telegram_id in (AMINA, HEAD, DAN):
         sandbox.add_person(telegram_id, str(telegram_id), "en")

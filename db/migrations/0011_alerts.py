@@ -6,6 +6,22 @@ from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 
+
+
+class DescribeField(ops.AlterField):
+    """A change of the field's description only (a new enum member): no schema change.
+
+    SQLite alters a field by rebuilding the table, which would drop the incident table's
+    one-open-SOS unique constraint (0005); the database has nothing to change here.
+    """
+
+    async def database_forward(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    async def database_backward(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
 class Migration(migrations.Migration):
     dependencies = [('outpost', '0010_checkin_correction')]
 
@@ -28,7 +44,7 @@ class Migration(migrations.Migration):
             name='scope_value',
             field=fields.CharField(null=True, max_length=200),
         ),
-        ops.AlterField(
+        DescribeField(
             model_name='Alert',
             name='severity',
             field=fields.CharEnumField(default=Severity.WARNING, description='INFO: info\nADVISORY: advisory\nWARNING: warning\nCRITICAL: critical', enum_type=Severity, max_length=16),
@@ -68,7 +84,7 @@ class Migration(migrations.Migration):
             name='failed_at',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
-        ops.AlterField(
+        DescribeField(
             model_name='Incident',
             name='severity',
             field=fields.CharEnumField(default=Severity.CRITICAL, description='INFO: info\nADVISORY: advisory\nWARNING: warning\nCRITICAL: critical', enum_type=Severity, max_length=16),

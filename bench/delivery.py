@@ -4,8 +4,8 @@ Runs the sandbox Bot API in a separate process (or uses --sandbox-url), a SQLite
 a temporary folder (or --database-url, which should name a scratch database) and one delivery
 worker in this process. Prints one figure a line.
 
-    python -m bench.delivery            # 3,000 recipients, a few minutes
-    python -m bench.delivery --quick    # fewer recipients, under 45 s
+    python -m bench.delivery            # 3,000 recipients, then a 5,000-person alert; minutes
+    python -m bench.delivery --quick    # fewer recipients, about a minute
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ from bot.delivery.config import DeliveryConfig, RateConfig, WorkerConfig
 from bot.delivery.service import DeliveryService
 from bot.delivery.telegram import TelegramSender, make_bot
 from db.database import apply_migrations, close_database, open_database
-from db.enums import Channel, Lane
-from db.models import DeliveryAttempt, OutboxMessage, Person
+from db.enums import AlertReply, AlertScope, Channel, Lane, Role, Severity
+from db.models import AlertDelivery, DeliveryAttempt, OutboxMessage, Person, PersonRole
+from services import alerts
 from services.clock import SystemClock
 from services.notify import notify, notify_many
+from services.people import identify
 
 TOKEN = "777000:bench-delivery-token-abcdef"
 FIRST_ID = 900_000
@@ -59,10 +61,16 @@ class Sizes:
     paid_broadcast: int
     emergencies: int
     backend_requests: int
+    alert: int = 0  # recipients of a security alert sent through services.alerts
 
 
-FULL = Sizes(broadcast=3000, paid_broadcast=3000, emergencies=EMERGENCIES, backend_requests=3000)
-QUICK = Sizes(broadcast=330, paid_broadcast=1500, emergencies=EMERGENCIES, backend_requests=800)
+FULL = Sizes(broadcast=3000, paid_broadcast=3000, emergencies=EMERGENCIES, backend_requests=3000,
+             alert=5000)
+QUICK = Sizes(broadcast=330, paid_broadcast=1500, emergencies=EMERGENCIES, backend_requests=800,
+              alert=400)
+# The share of alert recipients who answer, each as soon as their copy is accepted.
+ANSWERING = 0.8
+ANSWER_WORKERS = 4
 
 
 @dataclass
@@ -289,6 +297,87 @@ async def backends(url: str, sizes: Sizes, figures: Figures) -> None:
     figures.add("bot_ratio", ratio, f"Bot.send_message ratio (PTB objects included): {ratio:.2f}")
 
 
+async def _send_alert(people: list[Person], tag: str) -> tuple[int, dict[int, int]]:
+    """Send an alert to everyone in the bench database, as HQ would; (alert id, outbox message
+    id → telegram id)."""
+    sender = people[0]
+    await PersonRole.get_or_create(person=sender, role=Role.HQ)
+    actor = await identify(sender.telegram_id)
+    alert = await alerts.send(actor, alerts.Draft(
+        severity=Severity.WARNING, audience=alerts.Audience(AlertScope.ALL),
+        texts={"en": {"title": f"Bench {tag}", "body": "Stay indoors."}},
+    ), clock=SystemClock())
+    rows = await AlertDelivery.filter(alert_id=alert.id).values_list(
+        "outbox_message_id", "person__telegram_id"
+    )
+    return alert.id, {int(message): int(telegram) for message, telegram in rows}
+
+
+async def _alert_run(
+    url: str, people: list[Person], rate: RateConfig, per_second: float, tag: str,
+    figures: Figures,
+) -> None:
+    """One alert to everyone: total time against (n − 1) / limit, 429s, and answers recorded
+    by simulated recipients (ANSWERING of them) as their copies are accepted."""
+    answered_at: dict[int, float] = {}
+    async with _service(url, rate) as (service, sender):
+        started = time.perf_counter()
+        alert_id, recipients = await _send_alert(people, tag)
+        ids = set(recipients)
+        answering = {message for n, message in enumerate(sorted(ids))
+                     if n % 10 < int(ANSWERING * 10)}
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        seen: set[int] = set()
+
+        async def press() -> None:
+            while True:
+                message = await queue.get()
+                await alerts.answer(telegram_id=recipients[message], alert_id=alert_id,
+                                    reply=AlertReply.SAFE, clock=SystemClock())
+                answered_at[message] = time.perf_counter()
+                queue.task_done()
+
+        def feed() -> bool:
+            for message in answering.intersection(sender.accepted).difference(seen):
+                seen.add(message)
+                queue.put_nowait(message)
+            return ids.issubset(sender.accepted)
+
+        workers = [asyncio.create_task(press()) for _ in range(ANSWER_WORKERS)]
+        try:
+            await sender.until(feed)
+            finished = max(sender.accepted[message] for message in ids)
+            await queue.join()
+        finally:
+            for worker in workers:
+                worker.cancel()
+        throttled = service.throttled
+    accepted = sorted(sender.accepted[message] for message in ids)
+    minimum = (len(ids) - 1) / per_second
+    ratio = (accepted[-1] - accepted[0]) / minimum
+    total = finished - started
+    figures.add(f"alert_{tag}_ratio", ratio,
+                f"alert to {len(ids)} at {tag}: {accepted[-1] - accepted[0]:.1f} s first to last "
+                f"sent, {ratio:.3f}× the minimum {minimum:.1f} s ({total:.1f} s from send())")
+    figures.add(f"alert_{tag}_429s", throttled, f"alert at {tag}: 429s: {throttled}")
+    latencies = sorted(answered_at[m] - sender.accepted[m] for m in answering)
+    times = sorted(answered_at[m] - started for m in answering)
+    p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+    lag95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    figures.add(f"alert_{tag}_answers_p95_s", p95,
+                f"alert at {tag}: 95 % of {len(answering)} answers recorded {p95:.1f} s after "
+                f"send(); answer recorded within {lag95 * 1000:.0f} ms of its copy (p95)")
+
+
+async def alert_delivery(url: str, people: list[Person], sizes: Sizes, figures: Figures) -> None:
+    """A security alert to `sizes.alert` people at 30/s, then the same paid at 1000/s."""
+    crowd = people[: sizes.alert]
+    await Person.filter(telegram_id__gte=FIRST_ID + sizes.alert).update(active=False)
+    await _alert_run(url, crowd, RateConfig(per_second=30), 30, "30/s", figures)
+    await _alert_run(url, crowd, RateConfig(allow_paid_broadcast=True), 1000, "1000/s paid",
+                     figures)
+
+
 async def run(url: str, database_url: str, sizes: Sizes) -> Figures:
     """Every measurement against the sandbox at `url`; returns the figures."""
     await open_database(database_url)
@@ -297,12 +386,14 @@ async def run(url: str, database_url: str, sizes: Sizes) -> Figures:
         await DeliveryAttempt.all().delete()
         await OutboxMessage.all().delete()
         people = await _make_people(
-            url, max(sizes.broadcast + sizes.emergencies, sizes.paid_broadcast)
+            url, max(sizes.broadcast + sizes.emergencies, sizes.paid_broadcast, sizes.alert)
         )
         figures = Figures()
         await broadcast_with_emergencies(url, people, sizes, figures)
         await paid_broadcast(url, people, sizes, figures)
         await backends(url, sizes, figures)
+        if sizes.alert:
+            await alert_delivery(url, people, sizes, figures)
         return figures
     finally:
         await close_database()
@@ -315,7 +406,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
     parser.add_argument("--sandbox-url", default=None, help="use a running sandbox")
     parser.add_argument(
-        "--sizes", default=None, metavar="B,P,E,R", help="broadcast, paid, emergencies, requests"
+        "--sizes", default=None, metavar="B,P,E,R[,A]",
+        help="broadcast, paid, emergencies, requests[, alert recipients]"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 import handlers.chat
+import handlers.chat.alerts
 import handlers.chat.attendance
 import handlers.chat.duty
 import handlers.chat.leave
@@ -76,7 +77,8 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 def delivery_hooks() -> DeliveryHooks:
     """What each feature does when its messages are delivered, fail or find the bot blocked."""
     hooks = DeliveryHooks()
-    hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered)
+    hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered, failed=alerts.mark_failed,
+             blocked=alerts.mark_failed)
     hooks.on(sos.SOURCE, delivered=sos.record_delivered, failed=sos.record_unreached,
              blocked=sos.record_unreached)
     return hooks
@@ -139,6 +141,7 @@ def build_telegram(endpoint: TelegramEndpoint, *, clock: Clock) -> TelegramApp:
     handlers.chat.duty.register(application)
     handlers.chat.outings.register(application)
     handlers.chat.sos.register(application)
+    handlers.chat.alerts.register(application)
     handlers.chat.add_fallbacks(application)
     book = handlers.chat.command_book(application)
     # Menus go out through a bot of their own, outside the answers' rate limiter.
@@ -196,6 +199,8 @@ def build_deadline_handlers(menus: MenuPublisher | None = None) -> DeadlineHandl
     handlers.register(outings.DEAD_MAN, outings.handle_dead_man)
     handlers.register(outings.DEAD_MAN_MISS, outings.handle_dead_man_miss)
     handlers.register(sos.TIER_DEADLINE, sos.handle_tier)
+    handlers.register(alerts.ALERT_PROGRESS, alerts.handle_progress)
+    handlers.register(alerts.ALERT_FOLLOW_UP, alerts.handle_follow_up)
     return handlers
 
 

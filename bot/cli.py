@@ -124,6 +124,8 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
         return await _export_attendance(settings, args)
     if args.what == "incidents":
         return await _export_incidents(settings, args)
+    if args.what == "alert":
+        return await _export_alert(settings, args)
     from services.organisation import dump, export_organisation
 
     async with _database(settings):
@@ -186,6 +188,28 @@ async def _export_incidents(settings: Settings, args: argparse.Namespace) -> int
         else:
             data = await incidents_workbook(month, language=language)
             await asyncio.to_thread(output.write_bytes, data)
+    print(f"wrote {output}")
+    return 0
+
+
+async def _export_alert(settings: Settings, args: argparse.Namespace) -> int:
+    from services.alert_export import alert_workbook
+    from services.errors import NotFound
+
+    if args.id is None or not args.id.isdigit():
+        print("outpost: export alert needs the alert's number: outpost export alert ID",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        async with _database(settings):
+            data = await alert_workbook(
+                int(args.id), language=args.language or settings.default_language
+            )
+    except NotFound:
+        print(f"outpost: no alert {args.id}", file=sys.stderr)
+        return EXIT_CONFIG
+    output = Path(args.output or f"alert-{int(args.id)}.xlsx")
+    await asyncio.to_thread(output.write_bytes, data)
     print(f"wrote {output}")
     return 0
 
@@ -274,22 +298,26 @@ def _parser() -> argparse.ArgumentParser:
     exporting = commands.add_parser(
         "export",
         help="export data (org: the organisation file, attendance: the monthly XLSX sheet, "
-        "incidents: a month's incidents and timelines)",
-        description="Export the organisation file (org) or a month's attendance sheet "
-        "(attendance, XLSX).",
+        "incidents: a month's incidents and timelines, alert ID: an alert's record as XLSX)",
+        description="Export the organisation file (org), a month's attendance sheet "
+        "(attendance, XLSX), a month's incidents (incidents, XLSX or CSV) or an alert's record "
+        "(alert ID, XLSX).",
     )
     exporting.add_argument(
-        "what", choices=["org", "attendance", "incidents"], help="what to export"
+        "what", choices=["org", "attendance", "incidents", "alert"], help="what to export"
     )
+    exporting.add_argument("id", nargs="?", help="alert: the alert's number")
     exporting.add_argument(
         "--output", "-o",
         help="write to FILE (org: .json for JSON, else YAML on stdout; attendance: "
-        "default attendance-YYYY-MM.xlsx)",
+        "default attendance-YYYY-MM.xlsx; alert: default alert-ID.xlsx)",
     )
     exporting.add_argument(
         "--month", help="attendance, incidents: the month, YYYY-MM (default: this one)"
     )
-    exporting.add_argument("--language", help="attendance: language of the headers (en, zh-Hans)")
+    exporting.add_argument(
+        "--language", help="attendance, incidents, alert: language of the headers (en, zh-Hans)"
+    )
     from db.enums import Role
 
     inviting = commands.add_parser(

@@ -11,6 +11,7 @@ from typing import Any
 from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 
+from bot.replies import after_commit
 from db.models import Deadline
 from handlers.chat.menus import drop_menu, ensure_menu
 from services.clock import Clock
@@ -53,7 +54,13 @@ class MenuPublisher:
             self.request(actor.person.telegram_id)
 
     def request(self, telegram_id: int) -> None:
-        """Queue this account's menu (once, however often asked before it is published)."""
+        """Queue this account's menu (once, however often asked before it is published); while
+        an update is handled, once its transaction has committed."""
+        if after_commit(lambda: self._enqueue(telegram_id)):
+            return
+        self._enqueue(telegram_id)
+
+    def _enqueue(self, telegram_id: int) -> None:
         if telegram_id in self._pending:
             return
         self._pending.add(telegram_id)

@@ -278,6 +278,7 @@ class InboxDispatcher:
         lane = updates.REPLY_LANE
         replied = False
         pressed = False
+        committed: list[Callable[[], None]] = []
         try:
             async with self._handling.take(urgent=sender in self._urgent), in_transaction():
                 row = await inbox.take_oldest(self.bot_id, sender)
@@ -307,6 +308,7 @@ class InboxDispatcher:
                 await inbox.finish(
                     row_id, status=InboxStatus.HANDLED, at=self.clock.now(), by=self.worker_id
                 )
+                committed = capture.after_commit
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -324,6 +326,11 @@ class InboxDispatcher:
         self.handled += 1
         if replied and self.on_replies is not None:
             self.on_replies(lane)
+        for callback in committed:
+            try:
+                callback()
+            except Exception:
+                logger.exception("inbox: an after-commit action of update %s failed", update_id)
         return "handled"
 
     async def _count_failure(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ class Capture:
     failed: bool = False
     # What the handler raised (an error the handler edge caught and answered).
     error: BaseException | None = None
+    # What to do once the update's transaction has committed (never if it rolls back).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 _capture: ContextVar[Capture | None] = ContextVar("capture", default=None)
@@ -53,6 +56,18 @@ def start_capture(update_id: int) -> tuple[Capture, Token[Capture | None]]:
 def stop_capture(token: Token[Capture | None]) -> None:
     """Send directly again."""
     _capture.reset(token)
+
+
+def after_commit(callback: Callable[[], None]) -> bool:
+    """Run `callback` once the update being handled is committed; False when no update is being
+    handled here (the caller then acts at once). Work done in another task (a command menu
+    published in the background) must not read the database before the update's changes are
+    there: a person who just finished registering is still registering until the commit."""
+    capture = _capture.get()
+    if capture is None:
+        return False
+    capture.after_commit.append(callback)
+    return True
 
 
 def mark_failed(error: BaseException | None = None) -> None:

@@ -101,8 +101,17 @@ class Severity(StrEnum):
     """How grave a warning or incident is."""
 
     INFO = "info"
+    ADVISORY = "advisory"
     WARNING = "warning"
     CRITICAL = "critical"
+
+
+class AlertReply(StrEnum):
+    """What a recipient answers a security warning."""
+
+    SAFE = "safe"
+    HELP = "help"
+    AWAY = "away"  # not in the area
 
 
 class ReportStatus(StrEnum):

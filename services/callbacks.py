@@ -21,7 +21,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import ClassVar, TypeVar
 
-from db.enums import Role
+from db.enums import AlertReply, Role
 from services.commands import EVERYONE_REGISTERED, HEADS, HQ_AND_SAFETY, STATION_HEADS
 from services.errors import InvalidInput
 
@@ -570,6 +570,48 @@ class SheetAsk(Button):
         return cls(month=month)
 
 
+@dataclass(frozen=True)
+class AlertPress(Button):
+    """A recipient's answer under a security alert (the service checks they received it)."""
+
+    PREFIX = "al1"
+    ROLES = EVERYONE_REGISTERED
+
+    alert_id: int
+    reply: AlertReply
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.alert_id), AlertReply(self.reply).value)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> AlertPress:
+        """From the alert id and safe|help|away."""
+        alert_id, reply = _exactly(fields, 2)
+        try:
+            return cls(alert_id=_id(alert_id), reply=AlertReply(reply))
+        except ValueError:
+            raise MalformedCallback("not an answer") from None
+
+
+@dataclass(frozen=True)
+class SecurityToAlert(Button):
+    """A safety officer's or HQ's button under a field security report: make it an alert."""
+
+    PREFIX = "sr1"
+    ROLES = HQ_AND_SAFETY
+
+    report_id: int
+
+    def fields(self) -> tuple[str, ...]:
+        return (_check_id(self.report_id),)
+
+    @classmethod
+    def parse(cls, fields: list[str]) -> SecurityToAlert:
+        """From the report's id."""
+        (report_id,) = _exactly(fields, 1)
+        return cls(report_id=_id(report_id))
+
+
 _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
     kind.PREFIX: kind.parse
     for kind in (
@@ -577,6 +619,7 @@ _PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
         DutyConfirm, CheckInAsk, LanguagePick, StationRoster, FlowAnswer, SheetAsk,
         OutingVerdict, OutingMove, OutingReply, OutingNotMe,
         IncidentTake, IncidentNature, IncidentCancel, IncidentEmbassy, IncidentClose,
+        AlertPress, SecurityToAlert,
     )
 })
 

@@ -235,11 +235,13 @@ def parse_flow_button(data: str) -> FlowPress | None:
 
 def flow_named(name: str) -> Flow | None:
     """The flow called `name`, or None (a row left by a flow that no longer exists)."""
+    from services.alert_flow import ALERT_FLOW
     from services.invites import REGISTRATION_FLOW
     from services.leave_flow import LEAVE_FLOW, REFUSAL_FLOW
     from services.outing_flow import OUTING_FLOWS
+    from services.security import SECURITY_FLOW
 
-    flows = (LEAVE_FLOW, REFUSAL_FLOW, REGISTRATION_FLOW, *OUTING_FLOWS)
+    flows = (LEAVE_FLOW, REFUSAL_FLOW, REGISTRATION_FLOW, *OUTING_FLOWS, ALERT_FLOW, SECURITY_FLOW)
     return {flow.name: flow for flow in flows}.get(name)
 
 
@@ -297,6 +299,15 @@ async def _replace(row: Conversation) -> Conversation:
         await Conversation.filter(telegram_id=row.telegram_id).delete()
         await row.save(force_create=True)
     return row
+
+
+async def wants_location(telegram_id: int, clock: Clock) -> bool:
+    """True when the flow under way for this account is at a step that takes a location."""
+    row = await active(telegram_id, clock)
+    flow = flow_named(row.flow) if row is not None else None
+    if row is None or flow is None:
+        return False
+    return AnswerKind.LOCATION in flow.step(row.step).accepts
 
 
 async def start_flow(

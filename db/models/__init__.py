@@ -1,6 +1,6 @@
 """All Outpost tables, one module per part of the domain."""
 
-from db.models.alerts import Alert, AlertDelivery
+from db.models.alerts import Alert, AlertAnswer, AlertDelivery, SecurityReport
 from db.models.attendance import CheckIn, DutyRoster, LeaveRequest
 from db.models.audit import AuditLog
 from db.models.conversations import Conversation
@@ -15,6 +15,7 @@ from db.models.reports import DailyReport, WeeklyPlan
 
 __all__ = [
     "Alert",
+    "AlertAnswer",
     "AlertDelivery",
     "AuditLog",
     "Budget",
@@ -39,6 +40,7 @@ __all__ = [
     "Outing",
     "Person",
     "PersonRole",
+    "SecurityReport",
     "Station",
     "WeeklyPlan",
 ]

@@ -28,13 +28,12 @@ from services.conversations import (
     Text,
     Turn,
     TurnKind,
-    active,
     cancel_flow,
     flow_button_data,
-    flow_named,
     parse_flow_button,
     start_flow,
     take_answer,
+    wants_location,
 )
 from services.emergency import is_sos_text
 from services.invites import registering, resume_registration
@@ -151,9 +150,7 @@ async def take_location(update: Update, context: OutpostContext) -> bool:
     user, message = update.effective_user, update.effective_message
     if user is None or message is None or message.location is None:
         return False
-    row = await active(user.id, context.clock)
-    flow = flow_named(row.flow) if row is not None else None
-    if row is None or flow is None or AnswerKind.LOCATION not in flow.step(row.step).accepts:
+    if not await wants_location(user.id, context.clock):
         return False
     actor = context.actor
     turn = await take_answer(user.id, answer_of(message), actor=actor, clock=context.clock)

@@ -12,6 +12,7 @@ from tortoise.models import Model
 
 from db import models
 from db.enums import (
+    AlertReply,
     AlertScope,
     Channel,
     CheckInKind,
@@ -122,7 +123,11 @@ async def test_every_table_round_trips(db: str) -> None:
     await models.IncidentEvent.create(incident=incident, at=T0, kind="opened", data={"a": 1})
     alert = await models.Alert.first()
     assert alert is not None
-    await models.AlertDelivery.create(alert=alert, person=world["person"], delivered_at=T0)
+    delivery = await models.AlertDelivery.create(alert=alert, person=world["person"],
+                                                 delivered_at=T0, answer=AlertReply.SAFE)
+    answer = await models.AlertAnswer.create(delivery=delivery, answer=AlertReply.SAFE,
+                                             answered_at=T0)
+    assert (await models.AlertAnswer.get(id=answer.id)).answer == AlertReply.SAFE
     expense = await models.Expense.first()
     assert expense is not None
     await models.ExpensePhoto.create(expense=expense, path="receipts/1.jpg", sha256="0" * 64)
@@ -142,8 +147,12 @@ async def test_every_table_round_trips(db: str) -> None:
     assert (fetched_talk.person_id, fetched_talk.answers, fetched_talk.expires_at) == (
         world["person"].pk, {"start": "2026-01-06", "_trail": ["start"]}, T0
     )
-    written |= {models.IncidentEvent, models.AlertDelivery, models.ExpensePhoto,
-                models.DeliveryAttempt, models.OutboxAttachment, models.Conversation}
+    await models.SecurityReport.create(person=world["person"], created_at=T0, text="Roadblock",
+                                       lat=6.4, lon=3.4, alert=alert)
+    written |= {models.IncidentEvent, models.AlertDelivery, models.AlertAnswer,
+                models.SecurityReport,
+                models.ExpensePhoto, models.DeliveryAttempt, models.OutboxAttachment,
+                models.Conversation}
     assert {getattr(models, name) for name in models.__all__} == written
 
 

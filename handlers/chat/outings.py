@@ -20,6 +20,7 @@ from services.callbacks import (
 )
 from services.localtime import station_zone
 from services.outing_flow import (
+    BACK_FLOW,
     LATE_FLOW,
     OUTING_FLOW,
     QUESTION_FLOW,
@@ -114,8 +115,8 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
         text = translate(language, "outing.left",
                          returns=format_clock(language, outing.expected_return_at, zone))
     elif button.move == OutingMove.BACK:
-        text = _welcome(language, await come_back(actor=actor, outing_id=outing_id,
-                                                  clock=clock))
+        returned = await come_back(actor=actor, outing_id=outing_id, clock=clock)
+        text = _welcome(language, returned)
     elif button.move == OutingMove.MORE_TIME:
         outing = await more_time(actor=actor, outing_id=outing_id, clock=clock)
         zone = station_zone(await station_of(actor))
@@ -132,6 +133,8 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
         await _mark(update, text)
     else:
         await context.bot.send_message(actor.person.telegram_id, text)
+    if button.move == OutingMove.BACK:
+        await _ask_where(update, context, returned)
 
 
 async def not_me_pressed(update: Update, context: OutpostContext) -> None:
@@ -154,14 +157,24 @@ def _welcome(language: str, returned: Returned) -> str:
     return text
 
 
+async def _ask_where(update: Update, context: OutpostContext, returned: Returned) -> None:
+    """The outing is closed already; when no fresh position said where, ask for one (or Skip)
+    so the distance from the station is recorded."""
+    if returned.distance_m is not None or returned.outing.station_id is None:
+        return
+    await flows.start(update, context, BACK_FLOW, context.registered,
+                      answers={"outing": returned.outing.id})
+
+
 async def back_command(update: Update, context: OutpostContext) -> None:
-    """`/back`: the open outing closes."""
+    """`/back`: the open outing closes at once; then where the person is, if not known."""
     message = update.effective_message
     if message is None:
         return
     actor = context.registered
     returned = await come_back(actor=actor, clock=context.clock)
     await message.reply_text(_welcome(actor.language, returned))
+    await _ask_where(update, context, returned)
 
 
 async def late_command(update: Update, context: OutpostContext) -> None:

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from db.enums import IncidentKind, Lane, OutingStatus, RequestStatus, Role
@@ -1025,12 +1026,8 @@ class OutLine:
 async def who_is_out(*, actor: Actor, clock: Clock) -> list[OutLine]:
     """Open approved outings the actor watches (a head: the station; safety and HQ: all),
     overdue first, then by the promised return."""
-    query = Outing.filter(open_marker=True,
-                          status__in=[OutingStatus.APPROVED, OutingStatus.OUT])
-    if not actor.has(Role.SAFETY, Role.HQ, Role.ADMIN):
-        if not actor.has(Role.HEAD) or actor.person.station_id is None:
-            raise NotAllowed("not a head, safety officer or HQ")
-        query = query.filter(station_id=actor.person.station_id)
+    query = _watched(actor, Outing.filter(open_marker=True,
+                                          status__in=[OutingStatus.APPROVED, OutingStatus.OUT]))
     now = clock.now()
     outings = await query.order_by("expected_return_at").limit(100)
     people = {p.id: p for p in await Person.filter(id__in=[o.person_id for o in outings])}
@@ -1043,3 +1040,42 @@ async def who_is_out(*, actor: Actor, clock: Clock) -> list[OutLine]:
         for o in outings
     ]
     return sorted(lines, key=lambda line: (not line.overdue, line.outing.expected_return_at))
+
+
+def _watched(actor: Actor, query: QuerySet[Outing]) -> QuerySet[Outing]:
+    """The outings the actor watches: a head the station's; safety and HQ all."""
+    if not actor.has(Role.SAFETY, Role.HQ, Role.ADMIN):
+        if not actor.has(Role.HEAD) or actor.person.station_id is None:
+            raise NotAllowed("not a head, safety officer or HQ")
+        query = query.filter(station_id=actor.person.station_id)
+    return query
+
+
+# /outings also lists who came back this recently, with where they said so.
+RECENT_RETURNS = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class BackLine:
+    """One return in /outings: who, from where, when, and how far from the station."""
+
+    outing: Outing
+    person: Person
+    zone: ZoneInfo
+    distance_m: float | None
+
+
+async def back_lately(*, actor: Actor, clock: Clock) -> list[BackLine]:
+    """Outings the actor watches that closed by a return in the last hours, latest first."""
+    since = clock.now() - RECENT_RETURNS
+    outings = await _watched(actor, Outing.filter(
+        status=OutingStatus.RETURNED, returned_at__gte=since)).order_by("-returned_at").limit(50)
+    people = {p.id: p for p in await Person.filter(id__in=[o.person_id for o in outings])}
+    stations = {s.id: s for s in await Station.filter(id__in={o.station_id for o in outings})}
+    return [
+        BackLine(o, people[o.person_id],
+                 station_zone(stations[o.station_id]) if o.station_id in stations
+                 else ZoneInfo("UTC"),
+                 await return_distance(o))
+        for o in outings
+    ]

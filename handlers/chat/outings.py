@@ -30,6 +30,7 @@ from services.outing_flow import (
 )
 from services.outings import (
     Returned,
+    back_lately,
     check_decider,
     check_reply,
     come_back,
@@ -206,11 +207,10 @@ async def outings_command(update: Update, context: OutpostContext) -> None:
         return
     actor = context.registered
     lines = await who_is_out(actor=actor, clock=context.clock)
+    back = await back_lately(actor=actor, clock=context.clock)
     language = actor.language
-    if not lines:
-        await message.reply_text(translate(language, "outing.list_empty"))
-        return
-    rows = [translate(language, "outing.list_title", count=len(lines))]
+    rows = [translate(language, "outing.list_title", count=len(lines)) if lines
+            else translate(language, "outing.list_empty")]
     for line in lines:
         rows.append(translate(
             language, "outing.list_overdue" if line.overdue else "outing.list_line",
@@ -219,6 +219,19 @@ async def outings_command(update: Update, context: OutpostContext) -> None:
             due=format_clock(language, line.outing.expected_return_at, line.zone),
             map=map_link(line.outing),
         ))
+    if back:
+        rows.append(translate(language, "outing.list_back_title", count=len(back)))
+    for returned in back:
+        at = format_clock(language, returned.outing.returned_at or context.clock.now(),
+                          returned.zone)
+        if returned.distance_m is None:
+            rows.append(translate(language, "outing.list_back_line", name=returned.person.name,
+                                  destination=returned.outing.destination, at=at))
+        else:
+            rows.append(translate(
+                language, "outing.list_back_distance", name=returned.person.name,
+                destination=returned.outing.destination, at=at,
+                distance=format_distance(language, returned.distance_m)))
     await message.reply_text("\n\n".join(rows), disable_web_page_preview=True)
 
 

@@ -713,6 +713,12 @@ async def test_back_then_where_records_the_distance(
     assert not await CheckIn.exists()
     assert await _sent("outing.back_told") == 2
     assert await OutboxMessage.filter(msgid__startswith="outing.back.").count() == 0
+    safia = chat[SAFIA]
+    safia.send_command("outings")
+    listing = await safia.wait_for_message(lambda m: "Back in the last 12 hours" in _text(m))
+    assert _text(listing).startswith("Nobody is out right now.")
+    assert "Amina — Ikeja market\nback at " in _text(listing)
+    assert _text(listing).endswith(", 10.9 km from the station")
 
 
 async def test_back_then_skip_records_nothing(
@@ -734,6 +740,9 @@ async def test_back_then_skip_records_nothing(
     await outing.refresh_from_db()
     assert (outing.last_lat, outing.last_lon, outing.last_seen_at) == (None, None, None)
     assert await return_distance(outing) is None
+    chat[SAFIA].send_command("outings")
+    listing = await chat[SAFIA].wait_for_message(lambda m: "Back in the last" in _text(m))
+    assert _text(listing).endswith("Amina — Ikeja market\nback at 10:00")
 
 
 async def test_back_on_someone_elses_outing_refused(

@@ -110,6 +110,7 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
     actor, clock = context.registered, context.clock
     language = actor.language
     outing_id = button.outing_id
+    returned: Returned | None = None
     if button.move == OutingMove.LEAVING:
         outing = await leave_now(actor=actor, outing_id=outing_id, clock=clock)
         zone = station_zone(await station_of(actor))
@@ -134,7 +135,7 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
         await _mark(update, text)
     else:
         await context.bot.send_message(actor.person.telegram_id, text)
-    if button.move == OutingMove.BACK:
+    if returned is not None:
         await _ask_where(update, context, returned)
 
 

@@ -64,6 +64,8 @@ class Answer:
     file_id: str | None = None
     phone: str | None = None
     contact_user_id: int | None = None
+    sent_at: datetime | None = None  # a location's time (a live one's last move)
+    forwarded: bool = False  # a location forwarded from another chat
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ class Prompt:
     choices: Sequence[Sequence[Choice]] = ()
     # A reply-keyboard button that shares the person's own phone number (label msgid).
     contact_button: str | None = None
+    # A reply-keyboard button that shares the person's location (label msgid); the choices
+    # are then shown as reply-keyboard buttons too, and answer with their label as text.
+    location_button: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,8 @@ class Flow:
     dropped: Callable[[Mapping[str, Any], bool], Text]
     ttl: timedelta | None = DEFAULT_TTL
     cancellable: bool = True
+    # A step shows its own reply keyboard: the usual one comes back when the flow ends.
+    restore_keyboard: bool = False
 
     def step(self, name: str) -> Step:
         """The step called `name`."""
@@ -458,7 +465,7 @@ async def cancel_flow(telegram_id: int, *, clock: Clock) -> Turn:
     if not await _drop(row):
         return Turn(TurnKind.STALE, reason=Text("flow.press_old"))
     return Turn(TurnKind.EXPIRED if expired else TurnKind.CANCELLED,
-                text=_dropped_text(row, expired=expired))
+                text=_dropped_text(row, expired=expired), flow=row.flow)
 
 
 async def expire_flows(clock: Clock) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from i18n import format_clock
+from i18n import available_languages, format_clock, format_distance, translate
 from services.conversations import (
     BACK,
     CANCEL,
@@ -41,6 +41,7 @@ from services.outings import (
     parse_one_line,
     parse_when,
     policy_of,
+    record_return_position,
     report_late,
     request_outing,
     station_of,
@@ -390,4 +391,46 @@ LATE_FLOW = Flow(
     ),
     dropped=_short_dropped,
 )
-OUTING_FLOWS = (OUTING_FLOW, REFUSAL_FLOW, QUESTION_FLOW, REPLY_FLOW, LATE_FLOW)
+
+
+# ---------------------------------------------------------------- where "I'm back" was said
+
+SKIP_POSITION = "outing.back.skip"
+
+
+async def _ask_position(state: FlowState) -> Prompt:
+    return Prompt(Text("outing.back.ask_position"), [[Choice(SKIP_POSITION, SKIP_POSITION)]],
+                  location_button="outing.back.share")
+
+
+def _is_skip(text: str) -> bool:
+    """The Skip button's label in any language (it answers with its label as text)."""
+    return text.strip() in {translate(language, SKIP_POSITION)
+                            for language in available_languages()}
+
+
+async def _check_position(state: FlowState, answer: Answer) -> Finished:
+    if answer.kind == AnswerKind.TEXT:
+        if not _is_skip(answer.text):
+            raise InvalidInput("not a location", msgid="outing.back.expects_position")
+        return Finished(Text("outing.back.skipped"))
+    if answer.lat is None or answer.lon is None:
+        raise InvalidInput("not a location", msgid="outing.back.expects_position")
+    returned = await record_return_position(
+        actor=_actor(state), outing_id=_outing_id(state), lat=answer.lat, lon=answer.lon,
+        clock=state.clock, sent_at=answer.sent_at, forwarded=answer.forwarded)
+    if returned.distance_m is None:
+        return Finished(Text("outing.back.position_noted"))
+    return Finished(Text("outing.back.position_recorded",
+                         {"distance": format_distance(state.language, returned.distance_m)}))
+
+
+BACK_FLOW = Flow(
+    name="outing_back",
+    steps=(Step("position", _ask_position, _check_position,
+                accepts=frozenset({AnswerKind.LOCATION, AnswerKind.TEXT}), back=False),),
+    dropped=_short_dropped,
+    ttl=timedelta(minutes=15),
+    restore_keyboard=True,
+)
+OUTING_FLOWS = (OUTING_FLOW, REFUSAL_FLOW, QUESTION_FLOW, REPLY_FLOW, LATE_FLOW, BACK_FLOW)

@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from db.enums import IncidentKind, Lane, OutingStatus, RequestStatus, Role
@@ -32,9 +33,9 @@ from db.models import (
 from db.outings import close_outing, open_outing
 from i18n import format_clock
 from services import notify as outbox
-from services.attendance import distance_m, heads_of
+from services.attendance import MAX_CLOCK_SKEW, MAX_POSITION_AGE, distance_m, heads_of
 from services.callbacks import OutingMove, OutingNotMe, OutingReply, OutingVerdict, encode
-from services.clock import Clock
+from services.clock import Clock, ensure_utc
 from services.deadlines import cancel as cancel_deadline
 from services.deadlines import schedule
 from services.duty import on_duty
@@ -719,6 +720,55 @@ async def come_back(*, actor: Actor, clock: Clock, outing_id: int | None = None,
     return Returned(outing, distance)
 
 
+async def record_return_position(*, actor: Actor, outing_id: int, lat: float, lon: float,
+                                 clock: Clock, sent_at: datetime | None = None,
+                                 forwarded: bool = False) -> Returned:
+    """Where the person said they were back, shared just after "I'm back": the returned
+    outing keeps the position and its time, and the distance from the station is recorded.
+
+    Only the person's own returned outing; a forwarded or old location is refused with the
+    reason (it says nothing about where they are now)."""
+    outing = await Outing.get_or_none(id=row_id(outing_id))
+    if outing is None:
+        raise NotFound("no such outing", msgid="outing.none_open")
+    if outing.person_id != actor.person.id:
+        raise NotAllowed("not their outing")
+    if outing.status != OutingStatus.RETURNED or outing.returned_at is None:
+        raise Conflict("not back", msgid="outing.none_open")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InvalidInput("coordinates out of range", msgid="error.bad_coordinates")
+    if forwarded:
+        raise InvalidInput("forwarded location", msgid="outing.back_position_forwarded")
+    now = clock.now()
+    at = ensure_utc(sent_at) if sent_at is not None else now
+    if at - now > MAX_CLOCK_SKEW or now - at > MAX_POSITION_AGE:
+        raise InvalidInput("stale location", msgid="outing.back_position_stale")
+    at = min(at, now)
+    station = await Station.get_or_none(id=outing.station_id) if outing.station_id else None
+    distance = distance_m(station, lat, lon) if station is not None else None
+    async with in_transaction():
+        await Outing.filter(id=outing.id, status=OutingStatus.RETURNED).update(
+            last_lat=lat, last_lon=lon, last_seen_at=at, updated_at=now)
+        await AuditLog.create(at=now, actor_id=actor.person.id, action="outing.return_position",
+                              object_kind=SOURCE, object_id=outing.id,
+                              data={"distance_m": round(distance) if distance is not None
+                                    else None})
+    await outing.refresh_from_db()
+    return Returned(outing, distance)
+
+
+async def return_distance(outing: Outing) -> float | None:
+    """How far from the station the returned outing's recorded position is (None: none
+    recorded since the return, or no station)."""
+    if (outing.returned_at is None or outing.last_seen_at is None or outing.last_lat is None
+            or outing.last_lon is None or outing.station_id is None):
+        return None
+    if outing.last_seen_at < outing.returned_at - FRESH_POSITION:
+        return None
+    station = await Station.get_or_none(id=outing.station_id)
+    return distance_m(station, outing.last_lat, outing.last_lon) if station else None
+
+
 async def _call_off(outing: Outing, clock: Clock) -> None:
     for kind in (WATCH, DEAD_MAN, DEAD_MAN_MISS):
         await cancel_deadline(kind, str(outing.id), clock=clock)
@@ -976,12 +1026,8 @@ class OutLine:
 async def who_is_out(*, actor: Actor, clock: Clock) -> list[OutLine]:
     """Open approved outings the actor watches (a head: the station; safety and HQ: all),
     overdue first, then by the promised return."""
-    query = Outing.filter(open_marker=True,
-                          status__in=[OutingStatus.APPROVED, OutingStatus.OUT])
-    if not actor.has(Role.SAFETY, Role.HQ, Role.ADMIN):
-        if not actor.has(Role.HEAD) or actor.person.station_id is None:
-            raise NotAllowed("not a head, safety officer or HQ")
-        query = query.filter(station_id=actor.person.station_id)
+    query = _watched(actor, Outing.filter(open_marker=True,
+                                          status__in=[OutingStatus.APPROVED, OutingStatus.OUT]))
     now = clock.now()
     outings = await query.order_by("expected_return_at").limit(100)
     people = {p.id: p for p in await Person.filter(id__in=[o.person_id for o in outings])}
@@ -994,3 +1040,42 @@ async def who_is_out(*, actor: Actor, clock: Clock) -> list[OutLine]:
         for o in outings
     ]
     return sorted(lines, key=lambda line: (not line.overdue, line.outing.expected_return_at))
+
+
+def _watched(actor: Actor, query: QuerySet[Outing]) -> QuerySet[Outing]:
+    """The outings the actor watches: a head the station's; safety and HQ all."""
+    if not actor.has(Role.SAFETY, Role.HQ, Role.ADMIN):
+        if not actor.has(Role.HEAD) or actor.person.station_id is None:
+            raise NotAllowed("not a head, safety officer or HQ")
+        query = query.filter(station_id=actor.person.station_id)
+    return query
+
+
+# /outings also lists who came back this recently, with where they said so.
+RECENT_RETURNS = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class BackLine:
+    """One return in /outings: who, from where, when, and how far from the station."""
+
+    outing: Outing
+    person: Person
+    zone: ZoneInfo
+    distance_m: float | None
+
+
+async def back_lately(*, actor: Actor, clock: Clock) -> list[BackLine]:
+    """Outings the actor watches that closed by a return in the last hours, latest first."""
+    since = clock.now() - RECENT_RETURNS
+    outings = await _watched(actor, Outing.filter(
+        status=OutingStatus.RETURNED, returned_at__gte=since)).order_by("-returned_at").limit(50)
+    people = {p.id: p for p in await Person.filter(id__in=[o.person_id for o in outings])}
+    stations = {s.id: s for s in await Station.filter(id__in={o.station_id for o in outings})}
+    return [
+        BackLine(o, people[o.person_id],
+                 station_zone(stations[o.station_id]) if o.station_id in stations
+                 else ZoneInfo("UTC"),
+                 await return_distance(o))
+        for o in outings
+    ]

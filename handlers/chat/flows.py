@@ -48,7 +48,17 @@ def say(language: str | None, text: Text) -> str:
 
 
 def keyboard(language: str | None, turn: Turn, prompt: Prompt) -> Markup:
-    """The prompt's buttons: inline choices carrying flow callback data, or the contact button."""
+    """The prompt's buttons: inline choices carrying flow callback data, or the contact button,
+    or the location button with the choices beside it on the reply keyboard."""
+    if prompt.location_button is not None:
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(translate(language, prompt.location_button),
+                             request_location=True)],
+             *[[KeyboardButton(choice.label if choice.literal
+                               else translate(language, choice.label, **choice.params))
+                for choice in row] for row in prompt.choices]],
+            resize_keyboard=True, one_time_keyboard=True,
+        )
     if prompt.contact_button is not None:
         return ReplyKeyboardMarkup(
             [[KeyboardButton(translate(language, prompt.contact_button), request_contact=True)]],
@@ -79,7 +89,19 @@ async def send_turn(bot: Bot, chat_id: int, language: str | None, turn: Turn) ->
         await bot.send_message(chat_id, say(language, turn.prompt.text),
                                reply_markup=keyboard(language, turn, turn.prompt))
     if turn.text is not None:
-        await bot.send_message(chat_id, say(language, turn.text))
+        await bot.send_message(chat_id, say(language, turn.text),
+                               reply_markup=_closing_keyboard(language, turn))
+
+
+def _closing_keyboard(language: str | None, turn: Turn) -> ReplyKeyboardMarkup | None:
+    """The usual check-in keyboard again when a flow that showed its own reply keyboard ends."""
+    flow = flow_named(turn.flow) if turn.flow is not None else None
+    if flow is None or not flow.restore_keyboard or turn.kind == TurnKind.REASK:
+        return None
+    # Imported here: the check-in handlers route locations through this module.
+    from handlers.chat.attendance import checkin_keyboard
+
+    return checkin_keyboard(language or "en")
 
 
 def answer_of(message: Message) -> Answer:
@@ -89,7 +111,9 @@ def answer_of(message: Message) -> Answer:
                       contact_user_id=message.contact.user_id)
     if message.location is not None:
         return Answer(AnswerKind.LOCATION, lat=message.location.latitude,
-                      lon=message.location.longitude)
+                      lon=message.location.longitude,
+                      sent_at=message.edit_date or message.date,
+                      forwarded=message.forward_origin is not None)
     if message.photo:
         return Answer(AnswerKind.PHOTO, text=message.caption or "",
                       file_id=message.photo[-1].file_id)

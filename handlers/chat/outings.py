@@ -20,6 +20,7 @@ from services.callbacks import (
 )
 from services.localtime import station_zone
 from services.outing_flow import (
+    BACK_FLOW,
     LATE_FLOW,
     OUTING_FLOW,
     QUESTION_FLOW,
@@ -29,6 +30,7 @@ from services.outing_flow import (
 )
 from services.outings import (
     Returned,
+    back_lately,
     check_decider,
     check_reply,
     come_back,
@@ -108,14 +110,15 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
     actor, clock = context.registered, context.clock
     language = actor.language
     outing_id = button.outing_id
+    returned: Returned | None = None
     if button.move == OutingMove.LEAVING:
         outing = await leave_now(actor=actor, outing_id=outing_id, clock=clock)
         zone = station_zone(await station_of(actor))
         text = translate(language, "outing.left",
                          returns=format_clock(language, outing.expected_return_at, zone))
     elif button.move == OutingMove.BACK:
-        text = _welcome(language, await come_back(actor=actor, outing_id=outing_id,
-                                                  clock=clock))
+        returned = await come_back(actor=actor, outing_id=outing_id, clock=clock)
+        text = _welcome(language, returned)
     elif button.move == OutingMove.MORE_TIME:
         outing = await more_time(actor=actor, outing_id=outing_id, clock=clock)
         zone = station_zone(await station_of(actor))
@@ -132,6 +135,8 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
         await _mark(update, text)
     else:
         await context.bot.send_message(actor.person.telegram_id, text)
+    if returned is not None:
+        await _ask_where(update, context, returned)
 
 
 async def not_me_pressed(update: Update, context: OutpostContext) -> None:
@@ -154,14 +159,24 @@ def _welcome(language: str, returned: Returned) -> str:
     return text
 
 
+async def _ask_where(update: Update, context: OutpostContext, returned: Returned) -> None:
+    """The outing is closed already; when no fresh position said where, ask for one (or Skip)
+    so the distance from the station is recorded."""
+    if returned.distance_m is not None or returned.outing.station_id is None:
+        return
+    await flows.start(update, context, BACK_FLOW, context.registered,
+                      answers={"outing": returned.outing.id})
+
+
 async def back_command(update: Update, context: OutpostContext) -> None:
-    """`/back`: the open outing closes."""
+    """`/back`: the open outing closes at once; then where the person is, if not known."""
     message = update.effective_message
     if message is None:
         return
     actor = context.registered
     returned = await come_back(actor=actor, clock=context.clock)
     await message.reply_text(_welcome(actor.language, returned))
+    await _ask_where(update, context, returned)
 
 
 async def late_command(update: Update, context: OutpostContext) -> None:
@@ -193,11 +208,10 @@ async def outings_command(update: Update, context: OutpostContext) -> None:
         return
     actor = context.registered
     lines = await who_is_out(actor=actor, clock=context.clock)
+    back = await back_lately(actor=actor, clock=context.clock)
     language = actor.language
-    if not lines:
-        await message.reply_text(translate(language, "outing.list_empty"))
-        return
-    rows = [translate(language, "outing.list_title", count=len(lines))]
+    rows = [translate(language, "outing.list_title", count=len(lines)) if lines
+            else translate(language, "outing.list_empty")]
     for line in lines:
         rows.append(translate(
             language, "outing.list_overdue" if line.overdue else "outing.list_line",
@@ -206,6 +220,19 @@ async def outings_command(update: Update, context: OutpostContext) -> None:
             due=format_clock(language, line.outing.expected_return_at, line.zone),
             map=map_link(line.outing),
         ))
+    if back:
+        rows.append(translate(language, "outing.list_back_title", count=len(back)))
+    for returned in back:
+        at = format_clock(language, returned.outing.returned_at or context.clock.now(),
+                          returned.zone)
+        if returned.distance_m is None:
+            rows.append(translate(language, "outing.list_back_line", name=returned.person.name,
+                                  destination=returned.outing.destination, at=at))
+        else:
+            rows.append(translate(
+                language, "outing.list_back_distance", name=returned.person.name,
+                destination=returned.outing.destination, at=at,
+                distance=format_distance(language, returned.distance_m)))
     await message.reply_text("\n\n".join(rows), disable_web_page_preview=True)
 
 

@@ -14,10 +14,27 @@ from bot.sandbox import SandboxServer
 from bot.sandbox.people import Person as ChatPerson
 from bot.sandbox.world import ChatMessage
 from db.enums import IncidentKind, OutingStatus, Role
-from db.models import CheckIn, DutyRoster, Incident, OutboxMessage, Outing, Person, Station
-from services.callbacks import OutingNotMe, OutingVerdict, encode
+from db.models import (
+    CheckIn,
+    Conversation,
+    DutyRoster,
+    Incident,
+    OutboxMessage,
+    Outing,
+    Person,
+    Station,
+)
+from services.callbacks import OutingMove, OutingNotMe, OutingVerdict, encode
 from services.clock import ManualClock
-from services.outings import OutingPlan, decide_outing, request_outing
+from services.errors import InvalidInput, NotAllowed
+from services.outings import (
+    OutingPlan,
+    come_back,
+    decide_outing,
+    record_return_position,
+    request_outing,
+    return_distance,
+)
 from tests.auxil.factories import actor_of
 from tests.auxil.rows import fk_id
 from tests.auxil.stations import lagos_with
@@ -641,3 +658,117 @@ async def test_safe_but_needing_more_time(
     _at(clock, 10, 31)  # half an hour after the press (the clock moved a few seconds since)
     await outpost.deadlines.run_due()
     assert await _sent("outing.are_you_back") == 2
+
+
+async def _back_and_asked(amina: ChatPerson, clock: ManualClock) -> None:
+    """/back closes at once; then the question of where, with the location and Skip buttons."""
+    amina.send_command("back")
+    await _from_outbox_with(amina, clock, "🏠 Welcome back. Your outing is closed.")
+    await _from_outbox_with(amina, clock, "Where are you now?")
+    assert [(b["text"], b.get("request_location", False))
+            for b in amina.reply_keyboard_buttons()] == [("📍 Share where I am", True),
+                                                         ("Skip", False)]
+
+
+def _checkin_keyboard_back(amina: ChatPerson) -> bool:
+    return [b["text"] for b in amina.reply_keyboard_buttons()] == ["📍 Check in", "🆘 SOS"]
+
+
+async def test_back_then_where_records_the_distance(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """With the head alerted, /back closes the outing at once (the head told once); a forwarded
+    location is refused with the reason; her own location then records the position, its time
+    and the distance, with no check-in and no second message to the head; the check-in
+    keyboard comes back."""
+    chat = await _team(sandbox)
+    amina, zhang = chat[AMINA], chat[ZHANG]
+    outing = await _approved_outing(clock)
+    await _from_outbox(amina, clock)
+    assert outpost.deadlines is not None
+    for hour, minute, _ in LADDER[:3]:
+        _at(clock, hour, minute)
+        await outpost.deadlines.run_due()
+    await _back_and_asked(amina, clock)
+    await outing.refresh_from_db()
+    assert outing.status == OutingStatus.RETURNED  # closed before any answer
+    assert await _sent("outing.back_told") == 2
+
+    amina.share_location(6.52, 3.38, forwarded_from=zhang)
+    await _from_outbox_with(amina, clock, "A forwarded location does not say where you are")
+    await _from_outbox_with(amina, clock, "Where are you now?")
+    await outing.refresh_from_db()
+    assert outing.last_lat is None
+
+    amina.share_location(6.52, 3.38)
+    await _from_outbox_with(amina, clock, "📍 Noted: you are 10.9 km from the station.")
+    assert _checkin_keyboard_back(amina)
+    await outing.refresh_from_db()
+    assert (outing.last_lat, outing.last_lon) == (6.52, 3.38)
+    assert outing.last_seen_at is not None
+    assert abs((outing.last_seen_at - clock.now()).total_seconds()) < 5
+    distance = await return_distance(outing)
+    assert distance is not None
+    assert 10_800 < distance < 11_000
+    assert not await CheckIn.exists()
+    assert await _sent("outing.back_told") == 2
+    assert await OutboxMessage.filter(msgid__startswith="outing.back.").count() == 0
+    safia = chat[SAFIA]
+    safia.send_command("outings")
+    listing = await safia.wait_for_message(lambda m: "Back in the last 12 hours" in _text(m))
+    assert _text(listing).startswith("Nobody is out right now.")
+    assert "Amina — Ikeja market\nback at " in _text(listing)
+    assert _text(listing).endswith(", 10.9 km from the station")
+
+
+async def test_back_then_skip_records_nothing(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """The "I'm back" button closes the outing; Skip ends the question with nothing stored and
+    the check-in keyboard back."""
+    chat = await _team(sandbox)
+    amina = chat[AMINA]
+    outing = await _approved_outing(clock)
+    approved = await _from_outbox(amina, clock)
+    await amina.press("🏠 I'm back", approved).wait_answer()
+    asked = await _said(amina)
+    assert asked.startswith("Where are you now?")
+    await eventually(_status_is(outing.id, OutingStatus.RETURNED))
+    amina.press("Skip")
+    assert (await _said(amina)) == "OK, no location recorded."
+    assert _checkin_keyboard_back(amina)
+    await outing.refresh_from_db()
+    assert (outing.last_lat, outing.last_lon, outing.last_seen_at) == (None, None, None)
+    assert await return_distance(outing) is None
+    chat[SAFIA].send_command("outings")
+    listing = await chat[SAFIA].wait_for_message(lambda m: "Back in the last" in _text(m))
+    assert _text(listing).endswith("Amina — Ikeja market\nback at 10:00")
+
+
+async def test_back_on_someone_elses_outing_refused(
+    outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
+) -> None:
+    """Bola's crafted "I'm back" on Amina's outing is refused and asks him nothing; the service
+    refuses his position on her returned outing too."""
+    chat = await _team(sandbox)
+    bola = chat[BOLA]
+    outing = await _approved_outing(clock)
+    bola.send_command("help")
+    await bola.wait_for_message()
+    crafted = bola.send_crafted_callback(encode(OutingMove(outing.id, OutingMove.BACK)))
+    assert "not allowed" in ((await crafted.wait_answer()).text or "")
+    await outing.refresh_from_db()
+    assert outing.status == OutingStatus.APPROVED
+    assert not await Conversation.exists(telegram_id=BOLA)
+
+    amina = await actor_of(await Person.get(telegram_id=AMINA))
+    bola_actor = await actor_of(await Person.get(telegram_id=BOLA))
+    await come_back(actor=amina, outing_id=outing.id, clock=clock)
+    with pytest.raises(NotAllowed):
+        await record_return_position(actor=bola_actor, outing_id=outing.id, lat=6.5, lon=3.4,
+                                     clock=clock)
+    with pytest.raises(InvalidInput):
+        await record_return_position(actor=amina, outing_id=outing.id, lat=6.5, lon=3.4,
+                                     clock=clock, sent_at=clock.now() - timedelta(minutes=20))
+    await outing.refresh_from_db()
+    assert outing.last_lat is None

@@ -192,3 +192,66 @@ async def test_who_is_out_overdue_first_and_only_for_watchers(db: str, clock: Ma
     assert lines[0].zone == LAGOS
     with pytest.raises(NotAllowed):
         await who_is_out(actor=await actor_of(amina), clock=clock)
+
+
+async def test_return_position_only_own_returned_and_fresh(db: str, clock: ManualClock) -> None:
+    """Where one came back: refused on someone else's outing, before the return, forwarded,
+    too old or dated ahead; kept with its time and distance otherwise, and listed for the head
+    (staff may not look)."""
+    from db.enums import Role
+    from db.models import AuditLog, Outing, Person
+    from services.errors import Conflict, NotAllowed
+    from services.outings import (
+        OutingPlan,
+        Returned,
+        back_lately,
+        come_back,
+        decide_outing,
+        record_return_position,
+        request_outing,
+        return_distance,
+    )
+    from services.people import Actor
+    from tests.auxil.factories import actor_of
+    from tests.auxil.stations import lagos_with
+
+    await lagos_with((1, "Amina", Role.STAFF, "en"), (2, "Bola", Role.STAFF, "en"),
+                     (3, "Musa", Role.HEAD, "en"))
+    amina, bola, musa = [await actor_of(await Person.get(telegram_id=i)) for i in (1, 2, 3)]
+    outing = await request_outing(actor=amina, clock=clock, plan=OutingPlan(
+        destination="Bank", purpose="rent", returns_at=clock.now() + timedelta(hours=1)))
+    await decide_outing(actor=musa, outing_id=outing.id, approve=True, clock=clock)
+
+    async def record(actor: Actor = amina, *, lat: float = 6.52, forwarded: bool = False,
+                     sent_at: datetime | None = None) -> Returned:
+        return await record_return_position(actor=actor, outing_id=outing.id, lat=lat,
+                                            lon=3.38, clock=clock, sent_at=sent_at,
+                                            forwarded=forwarded)
+
+    with pytest.raises(Conflict):
+        await record()  # not back yet
+    returned = await come_back(actor=amina, clock=clock)
+    assert returned.distance_m is None
+    with pytest.raises(NotAllowed):
+        await record(bola)
+    for refused in (record(forwarded=True), record(sent_at=NOW - timedelta(minutes=5)),
+                    record(sent_at=NOW + timedelta(minutes=5)), record(lat=91.0)):
+        with pytest.raises(InvalidInput):
+            await refused
+    await outing.refresh_from_db()
+    assert outing.last_lat is None
+    clock.advance(timedelta(minutes=2))
+    kept = await record(sent_at=NOW + timedelta(minutes=1))
+    await outing.refresh_from_db()
+    assert (outing.last_lat, outing.last_lon) == (6.52, 3.38)
+    assert outing.last_seen_at == NOW + timedelta(minutes=1)
+    distance = await return_distance(outing)
+    assert distance is not None
+    assert kept.distance_m == pytest.approx(distance)
+    audit = await AuditLog.get(action="outing.return_position")
+    assert audit.data == {"distance_m": round(distance)}
+    lines = await back_lately(actor=musa, clock=clock)
+    assert [(line.person.name, line.distance_m) for line in lines] == [("Amina", distance)]
+    assert await Outing.filter(id=outing.id, open_marker=True).count() == 0
+    with pytest.raises(NotAllowed):
+        await back_lately(actor=amina, clock=clock)

@@ -30,6 +30,7 @@ from services.conversations import (
     TurnKind,
     cancel_flow,
     flow_button_data,
+    flow_named,
     parse_flow_button,
     start_flow,
     take_answer,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ DIRECT_RETRY_DELAYS = (0.1, 0.3, 0.9)
 # A direct call told to wait longer than this (429 retry_after) fails instead: the update's
 # transaction must not be held open that long. Only that chat waits.
 MAX_DIRECT_RETRY_AFTER = 2.0
+# How many answered callback query ids a process remembers (queries expire within minutes).
+ANSWERED_KEPT = 10_000
 # Answers that mean a direct call was already done (by an earlier handling of the same update).
 _ALREADY_DONE = ("message is not modified", "query is too old", "query id is invalid")
 
@@ -101,6 +104,14 @@ class OutpostBot(ExtBot[None]):
     captured send returns a plausible Message (its message_id is negative: not Telegram's).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Callback queries this process has answered, newest last: an update handled again
+        # (after a database fault) must not answer its button twice: Telegram refuses the
+        # second ("query is too old").
+        with self._unfrozen():
+            self._answered: OrderedDict[str, None] = OrderedDict()
+
     async def _do_post(
         self,
         endpoint: str,
@@ -123,7 +134,16 @@ class OutpostBot(ExtBot[None]):
         timeouts = {name: value for name, value in timeouts.items() if value is not None}
         if endpoint == "getUpdates":
             return await super()._do_post(endpoint, data, **timeouts)
-        return await self._direct(endpoint, data, timeouts)
+        if endpoint != "answerCallbackQuery":
+            return await self._direct(endpoint, data, timeouts)
+        query_id = str(data.get("callback_query_id"))
+        if query_id in self._answered:
+            return True
+        result = await self._direct(endpoint, data, timeouts)
+        self._answered[query_id] = None
+        while len(self._answered) > ANSWERED_KEPT:
+            self._answered.popitem(last=False)
+        return result
 
     async def _direct(self, endpoint: str, data: dict[str, Any], timeouts: dict[str, Any]) -> Any:
         delays = iter(DIRECT_RETRY_DELAYS)

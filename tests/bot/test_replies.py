@@ -62,3 +62,19 @@ async def test_an_edit_that_changes_nothing_counts_as_done(db: str) -> None:
         assert again is True
         assert ada.messages[-1].raw_text == "decided"
         server.sandbox.acknowledge("message is not modified")
+
+
+async def test_a_button_answered_once_is_not_answered_again(db: str) -> None:
+    """An update handled again (after a database fault) answers its button once: the second
+    answer would be refused by Telegram ("query is too old")."""
+    async with inbox_application(_nothing) as (application, server):
+        ada = server.add_person(7, "Ada", "en")
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="x")]])
+        await application.bot.send_message(7, "card", reply_markup=markup)
+        pressed = ada.press("ok")
+        query_id = next(iter(server.sandbox.callback_queries))
+        assert await application.bot.answer_callback_query(query_id, text="first") is True
+        assert await application.bot.answer_callback_query(query_id, text="again") is True
+        assert (await pressed.wait_answer()).text == "first"
+        answers = [r for r in server.sandbox.requests if r[1] == "answerCallbackQuery"]
+        assert len(answers) == 1

@@ -50,7 +50,7 @@ from services.localtime import local_date, station_zone
 from services.notify import DeliveryResult, button, edit, messages_to_edit, notify
 from services.notify import cancel as cancel_messages
 from services.people import Actor
-from services.validation import row_id
+from services.validation import free_text, row_id
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +116,11 @@ async def event(
     incident_id: int, kind: str, *, at: datetime, actor_id: int | None = None, text: str = "",
     **data: Any,
 ) -> IncidentEvent:
-    """Add one line to an incident's timeline."""
+    """Add one line to an incident's timeline (control characters dropped from its text:
+    PostgreSQL refuses NUL)."""
     return await IncidentEvent.create(
-        incident_id=incident_id, kind=kind, at=at, actor_id=actor_id, text=text, data=data
+        incident_id=incident_id, kind=kind, at=at, actor_id=actor_id, text=free_text(text),
+        data=data,
     )
 
 
@@ -738,7 +740,9 @@ async def post_message(*, actor: Actor, text: str, clock: Clock) -> Incident | N
     incident = await incident_of(actor)
     if incident is None:
         return None
-    text = text.strip()[:1000]
+    text = free_text(text).strip()[:1000]
+    if not text:
+        return incident
     now = clock.now()
     async with in_transaction():
         posted = await event(incident.id, "message", at=now, actor_id=actor.person.id,

@@ -7,7 +7,16 @@ import asyncio
 import pytest
 
 from db.enums import Channel, ContactKind, IncidentKind, IncidentStatus, Role
-from db.models import Contact, Deadline, Incident, OutboxMessage, Person, PersonRole, Station
+from db.models import (
+    Contact,
+    Deadline,
+    Incident,
+    IncidentEvent,
+    OutboxMessage,
+    Person,
+    PersonRole,
+    Station,
+)
 from services import sos
 from services.clock import ManualClock
 from services.errors import Conflict, NotAllowed
@@ -89,3 +98,18 @@ async def test_two_responders_pressing_at_once_take_it_once(db: str, clock: Manu
     incident = await Incident.get(id=raised.incident.id)
     assert incident.status == IncidentStatus.ACKNOWLEDGED
     assert await OutboxMessage.filter(msgid="sos.coming").count() == 1
+
+
+async def test_a_message_with_control_characters_is_posted_without_them(
+    db: str, clock: ManualClock
+) -> None:
+    """PostgreSQL refuses NUL in text: a message "\\x00" from the person in danger posts nothing
+    and raises nothing; "help\\x00 now" is posted as "help now"."""
+    people = await _people()
+    actor = await _actor(people["amina"])
+    raised = await sos.raise_sos(actor=actor, clock=clock)
+    assert await sos.post_message(actor=actor, text="\x00", clock=clock) is not None
+    assert not await IncidentEvent.filter(incident_id=raised.incident.id, kind="message").exists()
+    await sos.post_message(actor=actor, text="help\x00 now", clock=clock)
+    posted = await IncidentEvent.get(incident_id=raised.incident.id, kind="message")
+    assert posted.text == "help now"

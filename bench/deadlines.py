@@ -145,8 +145,10 @@ async def claim(sizes: Sizes) -> None:
     for line in lines:
         print("    " + line, flush=True)
     executed = next((line for line in lines if line.startswith("Execution Time")), "")
-    figure("claim query execution ms (EXPLAIN ANALYZE)",
-           float(executed.split(":")[1].split()[0]) if executed else float("nan"))
+    figure(
+        "claim query execution ms (EXPLAIN ANALYZE)",
+        float(executed.split(":")[1].split()[0]) if executed else float("nan"),
+    )
     used = any("Index" in line and "deadline" in line for line in lines)
     figure("claim index used", "yes" if used else "NO")
     timings: list[float] = []
@@ -166,8 +168,9 @@ async def claim(sizes: Sizes) -> None:
         whole.append(time.perf_counter() - began)
         if not rows:
             break
-    figure("claim_due of 10 rows (select, update, read back) p50 ms",
-           percentile(whole, 0.50) * 1000)
+    figure(
+        "claim_due of 10 rows (select, update, read back) p50 ms", percentile(whole, 0.50) * 1000
+    )
 
 
 async def run(sizes: Sizes, database_url: str) -> None:

@@ -64,10 +64,12 @@ class Sizes:
     alert: int = 0  # recipients of a security alert sent through services.alerts
 
 
-FULL = Sizes(broadcast=3000, paid_broadcast=3000, emergencies=EMERGENCIES, backend_requests=3000,
-             alert=5000)
-QUICK = Sizes(broadcast=330, paid_broadcast=1500, emergencies=EMERGENCIES, backend_requests=800,
-              alert=400)
+FULL = Sizes(
+    broadcast=3000, paid_broadcast=3000, emergencies=EMERGENCIES, backend_requests=3000, alert=5000
+)
+QUICK = Sizes(
+    broadcast=330, paid_broadcast=1500, emergencies=EMERGENCIES, backend_requests=800, alert=400
+)
 # The share of alert recipients who answer, each as soon as their copy is accepted.
 ANSWERING = 0.8
 ANSWER_WORKERS = 4
@@ -303,10 +305,15 @@ async def _send_alert(people: list[Person], tag: str) -> tuple[int, dict[int, in
     sender = people[0]
     await PersonRole.get_or_create(person=sender, role=Role.HQ)
     actor = await identify(sender.telegram_id)
-    alert = await alerts.send(actor, alerts.Draft(
-        severity=Severity.WARNING, audience=alerts.Audience(AlertScope.ALL),
-        texts={"en": {"title": f"Bench {tag}", "body": "Stay indoors."}},
-    ), clock=SystemClock())
+    alert = await alerts.send(
+        actor,
+        alerts.Draft(
+            severity=Severity.WARNING,
+            audience=alerts.Audience(AlertScope.ALL),
+            texts={"en": {"title": f"Bench {tag}", "body": "Stay indoors."}},
+        ),
+        clock=SystemClock(),
+    )
     rows = await AlertDelivery.filter(alert_id=alert.id).values_list(
         "outbox_message_id", "person__telegram_id"
     )
@@ -314,7 +321,11 @@ async def _send_alert(people: list[Person], tag: str) -> tuple[int, dict[int, in
 
 
 async def _alert_run(
-    url: str, people: list[Person], rate: RateConfig, per_second: float, tag: str,
+    url: str,
+    people: list[Person],
+    rate: RateConfig,
+    per_second: float,
+    tag: str,
     figures: Figures,
 ) -> None:
     """One alert to everyone: total time against (n − 1) / limit, 429s, and answers recorded
@@ -324,16 +335,21 @@ async def _alert_run(
         started = time.perf_counter()
         alert_id, recipients = await _send_alert(people, tag)
         ids = set(recipients)
-        answering = {message for n, message in enumerate(sorted(ids))
-                     if n % 10 < int(ANSWERING * 10)}
+        answering = {
+            message for n, message in enumerate(sorted(ids)) if n % 10 < int(ANSWERING * 10)
+        }
         queue: asyncio.Queue[int] = asyncio.Queue()
         seen: set[int] = set()
 
         async def press() -> None:
             while True:
                 message = await queue.get()
-                await alerts.answer(telegram_id=recipients[message], alert_id=alert_id,
-                                    reply=AlertReply.SAFE, clock=SystemClock())
+                await alerts.answer(
+                    telegram_id=recipients[message],
+                    alert_id=alert_id,
+                    reply=AlertReply.SAFE,
+                    clock=SystemClock(),
+                )
                 answered_at[message] = time.perf_counter()
                 queue.task_done()
 
@@ -356,17 +372,23 @@ async def _alert_run(
     minimum = (len(ids) - 1) / per_second
     ratio = (accepted[-1] - accepted[0]) / minimum
     total = finished - started
-    figures.add(f"alert_{tag}_ratio", ratio,
-                f"alert to {len(ids)} at {tag}: {accepted[-1] - accepted[0]:.1f} s first to last "
-                f"sent, {ratio:.3f}× the minimum {minimum:.1f} s ({total:.1f} s from send())")
+    figures.add(
+        f"alert_{tag}_ratio",
+        ratio,
+        f"alert to {len(ids)} at {tag}: {accepted[-1] - accepted[0]:.1f} s first to last "
+        f"sent, {ratio:.3f}× the minimum {minimum:.1f} s ({total:.1f} s from send())",
+    )
     figures.add(f"alert_{tag}_429s", throttled, f"alert at {tag}: 429s: {throttled}")
     latencies = sorted(answered_at[m] - sender.accepted[m] for m in answering)
     times = sorted(answered_at[m] - started for m in answering)
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     lag95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    figures.add(f"alert_{tag}_answers_p95_s", p95,
-                f"alert at {tag}: 95 % of {len(answering)} answers recorded {p95:.1f} s after "
-                f"send(); answer recorded within {lag95 * 1000:.0f} ms of its copy (p95)")
+    figures.add(
+        f"alert_{tag}_answers_p95_s",
+        p95,
+        f"alert at {tag}: 95 % of {len(answering)} answers recorded {p95:.1f} s after "
+        f"send(); answer recorded within {lag95 * 1000:.0f} ms of its copy (p95)",
+    )
 
 
 async def alert_delivery(url: str, people: list[Person], sizes: Sizes, figures: Figures) -> None:
@@ -374,8 +396,9 @@ async def alert_delivery(url: str, people: list[Person], sizes: Sizes, figures: 
     crowd = people[: sizes.alert]
     await Person.filter(telegram_id__gte=FIRST_ID + sizes.alert).update(active=False)
     await _alert_run(url, crowd, RateConfig(per_second=30), 30, "30/s", figures)
-    await _alert_run(url, crowd, RateConfig(allow_paid_broadcast=True), 1000, "1000/s paid",
-                     figures)
+    await _alert_run(
+        url, crowd, RateConfig(allow_paid_broadcast=True), 1000, "1000/s paid", figures
+    )
 
 
 async def run(url: str, database_url: str, sizes: Sizes) -> Figures:
@@ -406,8 +429,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp folder")
     parser.add_argument("--sandbox-url", default=None, help="use a running sandbox")
     parser.add_argument(
-        "--sizes", default=None, metavar="B,P,E,R[,A]",
-        help="broadcast, paid, emergencies, requests[, alert recipients]"
+        "--sizes",
+        default=None,
+        metavar="B,P,E,R[,A]",
+        help="broadcast, paid, emergencies, requests[, alert recipients]",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

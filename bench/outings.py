@@ -68,36 +68,55 @@ def figure(name: str, value: float | str, unit: str = "") -> None:
 async def fill(sizes: Sizes, now: datetime) -> None:
     """One station, one head, a person per outing (one open outing per person), the outings and
     the ladder deadline of each open one."""
-    station = await Station.create(code="BEN", name="Bench", country="NG", lat=6.43, lon=3.42,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="BEN", name="Bench", country="NG", lat=6.43, lon=3.42, timezone="Africa/Lagos"
+    )
     head = await Person.create(telegram_id=1, name="Head", station=station)
     await PersonRole.create(person=head, role=Role.HEAD)
     await Person.bulk_create(
-        [Person(telegram_id=1000 + n, name=f"P{n}", station_id=station.id)
-         for n in range(sizes.outings)], batch_size=BATCH)
-    people = await Person.filter(telegram_id__gte=1000).order_by("id").values_list(
-        "id", flat=True)
+        [
+            Person(telegram_id=1000 + n, name=f"P{n}", station_id=station.id)
+            for n in range(sizes.outings)
+        ],
+        batch_size=BATCH,
+    )
+    people = await Person.filter(telegram_id__gte=1000).order_by("id").values_list("id", flat=True)
     opened = int(sizes.outings * sizes.open_share)
     outings = []
     for n, person_id in enumerate(people):
         is_open = n < opened
         overdue = n < sizes.overdue
         due = now - timedelta(minutes=1) if overdue else now + timedelta(seconds=10 + n)
-        outings.append(Outing(
-            person_id=person_id, station_id=station.id, destination=f"place {n}",
-            status=OutingStatus.OUT if is_open else OutingStatus.RETURNED,
-            open_marker=True if is_open else None, leaves_at=due - timedelta(hours=2),
-            expected_return_at=due, returned_at=None if is_open else due,
-            escalation_level=ARE_YOU_BACK if is_open else DONE,
-            next_escalation_at=due if is_open else None,
-        ))
+        outings.append(
+            Outing(
+                person_id=person_id,
+                station_id=station.id,
+                destination=f"place {n}",
+                status=OutingStatus.OUT if is_open else OutingStatus.RETURNED,
+                open_marker=True if is_open else None,
+                leaves_at=due - timedelta(hours=2),
+                expected_return_at=due,
+                returned_at=None if is_open else due,
+                escalation_level=ARE_YOU_BACK if is_open else DONE,
+                next_escalation_at=due if is_open else None,
+            )
+        )
     await Outing.bulk_create(outings, batch_size=BATCH)
     rows = await Outing.all().order_by("id").values_list("id", "open_marker", "next_escalation_at")
     await Deadline.bulk_create(
-        [Deadline(kind=WATCH, key=str(outing_id), due_at=due or now - timedelta(days=1),
-                  status=DeadlineStatus.PENDING if marker else DeadlineStatus.DONE,
-                  payload={}, attempts=0)
-         for outing_id, marker, due in rows], batch_size=BATCH)
+        [
+            Deadline(
+                kind=WATCH,
+                key=str(outing_id),
+                due_at=due or now - timedelta(days=1),
+                status=DeadlineStatus.PENDING if marker else DeadlineStatus.DONE,
+                payload={},
+                attempts=0,
+            )
+            for outing_id, marker, due in rows
+        ],
+        batch_size=BATCH,
+    )
 
 
 async def explain(now: datetime) -> None:
@@ -105,8 +124,12 @@ async def explain(now: datetime) -> None:
     from tortoise import connections
 
     await connections.get("default").execute_script("ANALYZE deadline; ANALYZE outing;")
-    sql = pending_due(now, 100).select_for_update(skip_locked=True).only("id").sql(
-        params_inline=True)
+    sql = (
+        pending_due(now, 100)
+        .select_for_update(skip_locked=True)
+        .only("id")
+        .sql(params_inline=True)
+    )
     plan: Sequence[dict[Any, Any]] = []
     with contextlib.suppress(_Undo):
         async with in_transaction() as connection:
@@ -117,8 +140,10 @@ async def explain(now: datetime) -> None:
     for line in lines:
         print("    " + line, flush=True)
     executed = next((line for line in lines if line.startswith("Execution Time")), "")
-    figure("claim query execution ms (EXPLAIN ANALYZE)",
-           float(executed.split(":")[1].split()[0]) if executed else float("nan"))
+    figure(
+        "claim query execution ms (EXPLAIN ANALYZE)",
+        float(executed.split(":")[1].split()[0]) if executed else float("nan"),
+    )
     used = any("Index" in line and "deadline" in line for line in lines)
     figure("claim index used", "yes" if used else "NO")
 
@@ -132,8 +157,14 @@ async def sweeps(sizes: Sizes, clock: ManualClock) -> None:
     fired = 0
     for run in range(1000):
         began = time.perf_counter()
-        done = await fire_due(handlers=handlers, clock=clock, token=f"bench-{run}",
-                              lease=timedelta(minutes=1), retry=RetryPolicy(), limit=100)
+        done = await fire_due(
+            handlers=handlers,
+            clock=clock,
+            token=f"bench-{run}",
+            lease=timedelta(minutes=1),
+            retry=RetryPolicy(),
+            limit=100,
+        )
         elapsed = time.perf_counter() - began
         if not done:
             break
@@ -143,12 +174,20 @@ async def sweeps(sizes: Sizes, clock: ManualClock) -> None:
     idle: list[float] = []
     for run in range(max(sizes.sweeps, 5)):
         began = time.perf_counter()
-        await fire_due(handlers=handlers, clock=clock, token=f"idle-{run}",
-                       lease=timedelta(minutes=1), retry=RetryPolicy(), limit=100)
+        await fire_due(
+            handlers=handlers,
+            clock=clock,
+            token=f"idle-{run}",
+            lease=timedelta(minutes=1),
+            retry=RetryPolicy(),
+            limit=100,
+        )
         idle.append(time.perf_counter() - began)
     moved = await Outing.filter(escalation_level=ARE_YOU_BACK + 1).count()
-    figure("outings", f"{sizes.outings} ({int(sizes.outings * sizes.open_share)} open, "
-                      f"{sizes.overdue} overdue)")
+    figure(
+        "outings",
+        f"{sizes.outings} ({int(sizes.outings * sizes.open_share)} open, {sizes.overdue} overdue)",
+    )
     figure("steps fired", f"{fired} (ladders moved: {moved})")
     figure("sweep with nothing due p50 ms (goal < 20)", percentile(idle, 0.5) * 1000)
     figure("sweep with nothing due max ms", max(idle) * 1000)

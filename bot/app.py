@@ -77,10 +77,18 @@ TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 def delivery_hooks() -> DeliveryHooks:
     """What each feature does when its messages are delivered, fail or find the bot blocked."""
     hooks = DeliveryHooks()
-    hooks.on(alerts.ALERT_SOURCE, delivered=alerts.mark_delivered, failed=alerts.mark_failed,
-             blocked=alerts.mark_failed)
-    hooks.on(sos.SOURCE, delivered=sos.record_delivered, failed=sos.record_unreached,
-             blocked=sos.record_unreached)
+    hooks.on(
+        alerts.ALERT_SOURCE,
+        delivered=alerts.mark_delivered,
+        failed=alerts.mark_failed,
+        blocked=alerts.mark_failed,
+    )
+    hooks.on(
+        sos.SOURCE,
+        delivered=sos.record_delivered,
+        failed=sos.record_unreached,
+        blocked=sos.record_unreached,
+    )
     return hooks
 
 
@@ -330,7 +338,8 @@ class Outpost:
             inbox_urgent=self.dispatcher.wake_urgent,
             sms_inbound_secret=(
                 self.settings.sms_inbound_secret.get_secret_value()
-                if self.settings.sms_inbound_secret is not None else None
+                if self.settings.sms_inbound_secret is not None
+                else None
             ),
         )
         self.web_runner = web.AppRunner(app, access_log=None)
@@ -368,7 +377,9 @@ class Outpost:
             assert isinstance(bot, OutpostBot)
             await bot.delete_webhook()
             self.poller = Poller(
-                bot, clock=self.clock, on_stored=self.dispatcher.wake,
+                bot,
+                clock=self.clock,
+                on_stored=self.dispatcher.wake,
                 on_urgent=self.dispatcher.wake_urgent,
             )
             await self.poller.start()

@@ -149,8 +149,8 @@ async def _export_attendance(settings: Settings, args: argparse.Namespace) -> in
     from services.errors import InvalidInput
 
     try:
-        month = parse_month(args.month) if args.month else SystemClock().now().date().replace(
-            day=1
+        month = (
+            parse_month(args.month) if args.month else SystemClock().now().date().replace(day=1)
         )
     except InvalidInput as exc:
         print(f"outpost: --month: {exc}", file=sys.stderr)
@@ -172,8 +172,8 @@ async def _export_incidents(settings: Settings, args: argparse.Namespace) -> int
     from services.incident_report import incidents_csv, incidents_workbook, report_file_name
 
     try:
-        month = parse_month(args.month) if args.month else SystemClock().now().date().replace(
-            day=1
+        month = (
+            parse_month(args.month) if args.month else SystemClock().now().date().replace(day=1)
         )
     except InvalidInput as exc:
         print(f"outpost: --month: {exc}", file=sys.stderr)
@@ -197,8 +197,10 @@ async def _export_alert(settings: Settings, args: argparse.Namespace) -> int:
     from services.errors import NotFound
 
     if args.id is None or not args.id.isdigit():
-        print("outpost: export alert needs the alert's number: outpost export alert ID",
-              file=sys.stderr)
+        print(
+            "outpost: export alert needs the alert's number: outpost export alert ID",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     try:
         async with _database(settings):
@@ -238,13 +240,17 @@ async def _invite(settings: Settings, args: argparse.Namespace) -> int:
     username = await _bot_username(settings, args.bot_username)
     async with _database(settings):
         invite = await create_invite(
-            role=Role(args.role), station_code=args.station, expires_in=expires,
+            role=Role(args.role),
+            station_code=args.station,
+            expires_in=expires,
             clock=SystemClock(),
         )
     print(deep_link(username, invite.code))
     until = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC") if invite.expires_at else "never"
-    print(f"single use, {args.role}{' at ' + args.station if args.station else ''}, "
-          f"expires {until}", file=sys.stderr)
+    print(
+        f"single use, {args.role}{' at ' + args.station if args.station else ''}, expires {until}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -253,7 +259,8 @@ async def _deactivate(settings: Settings, args: argparse.Namespace) -> int:
 
     async with _database(settings):
         summary = await deactivate(
-            telegram_id=args.telegram_id, successor_telegram_id=args.handover_to,
+            telegram_id=args.telegram_id,
+            successor_telegram_id=args.handover_to,
             force=args.force,
         )
     for line in summary.lines():
@@ -308,7 +315,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     exporting.add_argument("id", nargs="?", help="alert: the alert's number")
     exporting.add_argument(
-        "--output", "-o",
+        "--output",
+        "-o",
         help="write to FILE (org: .json for JSON, else YAML on stdout; attendance: "
         "default attendance-YYYY-MM.xlsx; alert: default alert-ID.xlsx)",
     )
@@ -327,7 +335,9 @@ def _parser() -> argparse.ArgumentParser:
         "it is registered with the role (and station) given here.",
     )
     inviting.add_argument(
-        "--role", required=True, choices=[str(r) for r in Role],
+        "--role",
+        required=True,
+        choices=[str(r) for r in Role],
         help="the role the invited person gets",
     )
     inviting.add_argument("--station", help="station code (needed for staff and heads)")
@@ -346,7 +356,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     leaving.add_argument("telegram_id", type=int, help="Telegram user id of the person leaving")
     leaving.add_argument(
-        "--handover-to", type=int, required=True, metavar="TELEGRAM_ID",
+        "--handover-to",
+        type=int,
+        required=True,
+        metavar="TELEGRAM_ID",
         help="Telegram user id of the successor (active, at the same station unless --force)",
     )
     leaving.add_argument(
@@ -357,8 +370,12 @@ def _parser() -> argparse.ArgumentParser:
 
 Command = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {
-    "run": _run, "migrate": _migrate, "import": _import, "export": _export,
-    "invite": _invite, "deactivate": _deactivate,
+    "run": _run,
+    "migrate": _migrate,
+    "import": _import,
+    "export": _export,
+    "invite": _invite,
+    "deactivate": _deactivate,
 }
 
 

@@ -73,8 +73,13 @@ class DeadlineEngine:
         fired: list[Fired] = []
         while True:
             batch = await fire_due(
-                handlers=self.handlers, clock=self.clock, token=self.token, lease=self.lease,
-                retry=self.retry, limit=self.batch, group=self.group,
+                handlers=self.handlers,
+                clock=self.clock,
+                token=self.token,
+                lease=self.lease,
+                retry=self.retry,
+                limit=self.batch,
+                group=self.group,
                 concurrency=self.concurrency,
             )
             fired += batch

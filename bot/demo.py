@@ -48,8 +48,13 @@ DEMO_PEOPLE = (
 )
 
 DEMO_CONTACTS = (
-    (ContactKind.EMBASSY, "Embassy (demo entry: verify before use)", "+234-9-0000000", 9.0765,
-     7.3986),
+    (
+        ContactKind.EMBASSY,
+        "Embassy (demo entry: verify before use)",
+        "+234-9-0000000",
+        9.0765,
+        7.3986,
+    ),
     (ContactKind.POLICE, "Police emergency", "112", None, None),
     (ContactKind.AMBULANCE, "Ambulance", "112", None, None),
     (ContactKind.HQ_DUTY, "MFA global consular hotline", "+86-10-12308", None, None),
@@ -64,14 +69,21 @@ async def seed_demo_organisation() -> None:
     for demo in DEMO_PEOPLE:
         person, _ = await Person.update_or_create(
             telegram_id=demo.telegram_id,
-            defaults={"name": demo.name, "language": demo.language, "phone": demo.phone,
-                      "station": station, "active": True},
+            defaults={
+                "name": demo.name,
+                "language": demo.language,
+                "phone": demo.phone,
+                "station": station,
+                "active": True,
+            },
         )
         for role in demo.roles:
             await PersonRole.get_or_create(person=person, role=role)
     for kind, name, phone, lat, lon in DEMO_CONTACTS:
         await Contact.update_or_create(
-            country="NG", kind=kind, name=name,
+            country="NG",
+            kind=kind,
+            name=name,
             defaults={"phone": phone, "lat": lat, "lon": lon, "verified": False},
         )
 
@@ -86,8 +98,12 @@ async def start_demo_sandbox(settings: Settings) -> tuple[SandboxServer, str]:
     server.add_bot(DEMO_TOKEN, DEMO_BOT_USERNAME, "Outpost")
     await seed_demo_organisation()
     for demo in DEMO_PEOPLE:
-        server.add_person(demo.telegram_id, demo.name, demo.language.split("-")[0].lower(),
-                          phone_number=demo.phone)
+        server.add_person(
+            demo.telegram_id,
+            demo.name,
+            demo.language.split("-")[0].lower(),
+            phone_number=demo.phone,
+        )
     # A stranger, to show what someone without an invitation sees.
     server.add_person(199999, "Visitor", "en")
     try:

@@ -212,8 +212,10 @@ class InboxDispatcher:
             self._waiting.append(sender)
 
     def _start_waiting(self) -> None:
-        while self._waiting and not self._stopping and (
-            len(self._active) < self.max_senders or self._waiting[0] in self._urgent
+        while (
+            self._waiting
+            and not self._stopping
+            and (len(self._active) < self.max_senders or self._waiting[0] in self._urgent)
         ):
             sender = self._waiting.popleft()
             self._queued.discard(sender)
@@ -341,12 +343,16 @@ class InboxDispatcher:
         try:
             async with in_transaction():
                 attempts = await inbox.count_failure(
-                    row_id, give_up_after=give_up_after, at=self.clock.now(),
+                    row_id,
+                    give_up_after=give_up_after,
+                    at=self.clock.now(),
                     by=self.worker_id,
                 )
                 if attempts >= give_up_after:
                     await updates.tell_sender_it_failed(
-                        bot_id=self.bot_id, update_id=update_id, sender_id=sender,
+                        bot_id=self.bot_id,
+                        update_id=update_id,
+                        sender_id=sender,
                         clock=self.clock,
                     )
         except Exception:

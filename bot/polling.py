@@ -74,12 +74,16 @@ class Poller:
             except asyncio.CancelledError:
                 raise
             except (Conflict, InvalidToken) as exc:
-                logger.error("getUpdates refused (%s): again in %.0f s", type(exc).__name__,
-                             BACKOFF_MAX_SECONDS)
+                logger.error(
+                    "getUpdates refused (%s): again in %.0f s",
+                    type(exc).__name__,
+                    BACKOFF_MAX_SECONDS,
+                )
                 await asyncio.sleep(BACKOFF_MAX_SECONDS)
             except TelegramError as exc:
-                logger.warning("getUpdates failed (%s): again in %.1f s", type(exc).__name__,
-                               backoff)
+                logger.warning(
+                    "getUpdates failed (%s): again in %.1f s", type(exc).__name__, backoff
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
             except Exception:

@@ -192,7 +192,11 @@ class OutpostBot(ExtBot[None]):
         return message
 
     async def get_raw_updates(
-        self, *, offset: int | None, timeout: int, limit: int = 100  # noqa: ASYNC109 - Telegram's
+        self,
+        *,
+        offset: int | None,
+        timeout: int,  # noqa: ASYNC109 - Telegram's
+        limit: int = 100,
     ) -> list[Any]:
         """getUpdates as Telegram answered it, unparsed: one update that cannot be parsed must
         not lose the others (PTB's get_updates parses the whole batch)."""

@@ -113,8 +113,11 @@ class Settings(BaseSettings):
         if not isinstance(data, dict):
             return data
         # An empty variable (`OUTPOST_PUBLIC_URL=` in a copied .env.example) means unset.
-        data = {key: value for key, value in data.items()
-                if not (isinstance(value, str) and not value.strip())}
+        data = {
+            key: value
+            for key, value in data.items()
+            if not (isinstance(value, str) and not value.strip())
+        }
         if data.get("telegram_token") is None and not data.get("database_url"):
             data["database_url"] = SANDBOX_DATABASE_URL
         return data
@@ -189,8 +192,7 @@ class Settings(BaseSettings):
     def sos_policy(self) -> SosPolicy:
         """The SOS tiers' timings and addresses."""
         channels = tuple(
-            Channel(name.strip()) for name in self.sos_embassy_channels.split(",")
-            if name.strip()
+            Channel(name.strip()) for name in self.sos_embassy_channels.split(",") if name.strip()
         )
         return SosPolicy(
             tier2_after=timedelta(minutes=self.sos_tier2_minutes),
@@ -206,15 +208,21 @@ class Settings(BaseSettings):
         email = None
         if self.smtp_host and self.smtp_from:
             email = EmailConfig(
-                host=self.smtp_host, port=self.smtp_port, security=self.smtp_security,
-                username=self.smtp_username, password=self.smtp_password,
+                host=self.smtp_host,
+                port=self.smtp_port,
+                security=self.smtp_security,
+                username=self.smtp_username,
+                password=self.smtp_password,
                 from_address=self.smtp_from,
             )
         sms = None
         if self.sms_url is not None:
             sms = SmsConfig(
-                url=str(self.sms_url), style=self.sms_style, token=self.sms_token,
-                username=self.sms_username, from_number=self.sms_from,
+                url=str(self.sms_url),
+                style=self.sms_style,
+                token=self.sms_token,
+                username=self.sms_username,
+                from_number=self.sms_from,
                 voice_url=str(self.voice_url) if self.voice_url else None,
             )
         return DeliveryConfig(

@@ -82,7 +82,9 @@ async def require_migrated() -> None:
 def known_migrations() -> list[str]:
     """The migrations shipped with this version, oldest first."""
     loader = MigrationLoader(
-        tortoise_config("sqlite://:memory:")["apps"], None, load=False  # type: ignore[arg-type]
+        tortoise_config("sqlite://:memory:")["apps"],
+        None,  # type: ignore[arg-type]
+        load=False,
     )
     loader.load_disk()
     return sorted(key.name for key in loader.disk_migrations if key.app_label == APP_LABEL)

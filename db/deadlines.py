@@ -29,16 +29,29 @@ async def upsert(
     thing at once neither fail nor make two rows; it runs in the caller's transaction.
     """
     row = Deadline(
-        kind=kind, key=key, due_at=due_at, payload=payload or {},
-        status=DeadlineStatus.PENDING, attempts=0, claimed_by=None, lease_until=None,
-        last_error=None, done_at=None,
+        kind=kind,
+        key=key,
+        due_at=due_at,
+        payload=payload or {},
+        status=DeadlineStatus.PENDING,
+        attempts=0,
+        claimed_by=None,
+        lease_until=None,
+        last_error=None,
+        done_at=None,
     )
     await Deadline.bulk_create(
         [row],
         on_conflict=("kind", "key"),
         update_fields=(
-            "due_at", "payload", "status", "attempts", "claimed_by", "lease_until",
-            "last_error", "done_at",
+            "due_at",
+            "payload",
+            "status",
+            "attempts",
+            "claimed_by",
+            "lease_until",
+            "last_error",
+            "done_at",
         ),
     )
 
@@ -54,8 +67,14 @@ async def insert_if_absent(
         ignore_conflicts=True,
     )
     revived = await Deadline.filter(kind=kind, key=key, status__not_in=_LIVE).update(
-        status=DeadlineStatus.PENDING, due_at=due_at, payload=payload or {}, attempts=0,
-        claimed_by=None, lease_until=None, last_error=None, done_at=None,
+        status=DeadlineStatus.PENDING,
+        due_at=due_at,
+        payload=payload or {},
+        attempts=0,
+        claimed_by=None,
+        lease_until=None,
+        last_error=None,
+        done_at=None,
     )
     return not before or revived > 0
 
@@ -138,25 +157,31 @@ async def claim_due(
         # The condition is checked again by the UPDATE itself: another process may have won.
         await Deadline.filter(_due(now), id__in=ids).update(**claim)
     return list(
-        await Deadline.filter(id__in=ids, claimed_by=token, status=DeadlineStatus.CLAIMED)
-        .order_by("due_at", "id")
+        await Deadline.filter(
+            id__in=ids, claimed_by=token, status=DeadlineStatus.CLAIMED
+        ).order_by("due_at", "id")
     )
 
 
-async def settle(
-    row_id: int, *, token: str, now: datetime, next_due: datetime | None
-) -> bool:
+async def settle(row_id: int, *, token: str, now: datetime, next_due: datetime | None) -> bool:
     """Mark a held row done, or pending again at `next_due`; False when it was not ours."""
     query = Deadline.filter(id=row_id, claimed_by=token, status=DeadlineStatus.CLAIMED)
     if next_due is None:
         count = await query.update(
-            status=DeadlineStatus.DONE, done_at=now, claimed_by=None, lease_until=None,
+            status=DeadlineStatus.DONE,
+            done_at=now,
+            claimed_by=None,
+            lease_until=None,
             last_error=None,
         )
     else:
         count = await query.update(
-            status=DeadlineStatus.PENDING, due_at=next_due, attempts=0, claimed_by=None,
-            lease_until=None, last_error=None,
+            status=DeadlineStatus.PENDING,
+            due_at=next_due,
+            attempts=0,
+            claimed_by=None,
+            lease_until=None,
+            last_error=None,
         )
     return count == 1
 
@@ -172,7 +197,10 @@ async def settle_many(
         count += await Deadline.filter(
             id__in=done, claimed_by=token, status=DeadlineStatus.CLAIMED
         ).update(
-            status=DeadlineStatus.DONE, done_at=now, claimed_by=None, lease_until=None,
+            status=DeadlineStatus.DONE,
+            done_at=now,
+            claimed_by=None,
+            lease_until=None,
             last_error=None,
         )
     for row_id, next_due in rows:

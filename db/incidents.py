@@ -13,9 +13,7 @@ from db.models import Incident
 _ATTEMPTS = 3
 
 
-async def open_sos(
-    *, person_id: int, opened_at: datetime, **values: Any
-) -> tuple[Incident, bool]:
+async def open_sos(*, person_id: int, opened_at: datetime, **values: Any) -> tuple[Incident, bool]:
     """The person's open SOS: a new incident (True), or the one already open (False).
 
     An SOS pressed twice, sent from two devices or handled by two processes opens one
@@ -28,8 +26,13 @@ async def open_sos(
         if existing is not None:
             return existing, False
         created = await create_unless_taken(
-            Incident, kind=IncidentKind.SOS, status=IncidentStatus.OPEN,
-            reported_by_id=person_id, opened_at=opened_at, open_sos_marker=True, **values,
+            Incident,
+            kind=IncidentKind.SOS,
+            status=IncidentStatus.OPEN,
+            reported_by_id=person_id,
+            opened_at=opened_at,
+            open_sos_marker=True,
+            **values,
         )
         if created is not None:
             return created, True
@@ -46,7 +49,12 @@ async def close_sos(
 ) -> bool:
     """Close an open SOS; False when it was not open. The person may raise a new one after."""
     changed = await Incident.filter(id=incident_id, open_sos_marker=True).update(
-        status=IncidentStatus.CLOSED, open_sos_marker=None, closed_at=at,
-        closed_by_id=closed_by_id, closing_note=note, next_escalation_at=None, updated_at=at,
+        status=IncidentStatus.CLOSED,
+        open_sos_marker=None,
+        closed_at=at,
+        closed_by_id=closed_by_id,
+        closing_note=note,
+        next_escalation_at=None,
+        updated_at=at,
     )
     return bool(changed)

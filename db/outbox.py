@@ -212,30 +212,32 @@ async def _fall_back(item: Settlement) -> int | None:
         if address is None:
             continue
         key = f"{row.idempotency_key[:160]}/then-{channel.value}"
-        await insert_once([
-            OutboxMessage(
-                lane=row.lane,
-                channel=channel,
-                recipient_id=person.id,
-                address=address,
-                language=person.language,
-                msgid=row.msgid,
-                params=row.params,
-                # A reply written out by its handler keeps its words; its Telegram markup and
-                # HTML go no further than Telegram.
-                text=row.text,
-                parse_mode=row.parse_mode if channel == Channel.TELEGRAM else None,
-                reply_markup=row.reply_markup if channel == Channel.TELEGRAM else None,
-                buttons=row.buttons if channel == Channel.TELEGRAM else None,
-                attachment_id=row.attachment_id,
-                idempotency_key=key,
-                source_kind=row.source_kind,
-                source_id=row.source_id,
-                fallback_of_id=row.id,
-                status=DeliveryStatus.PENDING,
-                next_attempt_at=item.at,
-            )
-        ])
+        await insert_once(
+            [
+                OutboxMessage(
+                    lane=row.lane,
+                    channel=channel,
+                    recipient_id=person.id,
+                    address=address,
+                    language=person.language,
+                    msgid=row.msgid,
+                    params=row.params,
+                    # A reply written out by its handler keeps its words; its Telegram markup and
+                    # HTML go no further than Telegram.
+                    text=row.text,
+                    parse_mode=row.parse_mode if channel == Channel.TELEGRAM else None,
+                    reply_markup=row.reply_markup if channel == Channel.TELEGRAM else None,
+                    buttons=row.buttons if channel == Channel.TELEGRAM else None,
+                    attachment_id=row.attachment_id,
+                    idempotency_key=key,
+                    source_kind=row.source_kind,
+                    source_id=row.source_id,
+                    fallback_of_id=row.id,
+                    status=DeliveryStatus.PENDING,
+                    next_attempt_at=item.at,
+                )
+            ]
+        )
         next_row = await OutboxMessage.get(idempotency_key=key)
         return int(next_row.id)
     return None

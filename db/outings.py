@@ -35,8 +35,13 @@ async def open_outing(
         if existing is not None:
             return existing, False
         created = await create_unless_taken(
-            Outing, person_id=person_id, expected_return_at=expected_return_at,
-            destination=destination, status=status, open_marker=True, **values,
+            Outing,
+            person_id=person_id,
+            expected_return_at=expected_return_at,
+            destination=destination,
+            status=status,
+            open_marker=True,
+            **values,
         )
         if created is not None:
             return created, True

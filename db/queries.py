@@ -9,9 +9,9 @@ from tortoise.expressions import RawSQL
 ROLE_SEPARATOR = ","
 _ROLES_OF_PERSON = {
     "sqlite": "(SELECT group_concat(person_role.role, ',') FROM person_role "
-              'WHERE person_role.person_id = "person".id)',
+    'WHERE person_role.person_id = "person".id)',
     "postgres": "(SELECT string_agg(person_role.role, ',') FROM person_role "
-                'WHERE person_role.person_id = "person".id)',
+    'WHERE person_role.person_id = "person".id)',
 }
 
 

@@ -27,7 +27,9 @@ def read_update(payload: Any, bot: Bot) -> Inbound | None:
     except Exception:
         return Inbound(update_id=update_id, sender_id=None, payload=payload, poison=True)
     return Inbound(
-        update_id=update_id, sender_id=user.id if user is not None else None, payload=payload,
+        update_id=update_id,
+        sender_id=user.id if user is not None else None,
+        payload=payload,
         urgent=is_emergency(update),
     )
 

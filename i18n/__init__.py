@@ -129,8 +129,11 @@ def format_distance(locale: str | None, metres: float) -> str:
     if metres < 1000:
         return str(format_unit(round(metres), "length-meter", length="short", locale=language))
     pattern = "#,##0.#" if metres < 100_000 else "#,##0"  # 1.5 km, 530 km
-    return str(format_unit(metres / 1000, "length-kilometer", length="short",
-                           format=pattern, locale=language))
+    return str(
+        format_unit(
+            metres / 1000, "length-kilometer", length="short", format=pattern, locale=language
+        )
+    )
 
 
 def translate_plural(locale: str | None, msgid: str, count: int, /, **params: Any) -> str:

@@ -13,22 +13,27 @@ import yaml
 
 EU_112 = "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE"
 EMERGENCY: dict[str, list[tuple[str, str, str]]] = {
-    **{c: [("police", "Emergency number (police, ambulance, fire)", "112")]
-       for c in [*EU_112.split(), "NO", "IS", "CH"]},
+    **{
+        c: [("police", "Emergency number (police, ambulance, fire)", "112")]
+        for c in [*EU_112.split(), "NO", "IS", "CH"]
+    },
     "US": [("police", "Emergency number (police, ambulance, fire)", "911")],
     "CA": [("police", "Emergency number (police, ambulance, fire)", "911")],
     "MX": [("police", "Emergency number (police, ambulance, fire)", "911")],
     "PH": [("police", "Emergency number (police, ambulance, fire)", "911")],
-    "GB": [("police", "Emergency number (police, ambulance, fire)", "999"),
-           ("police", "Emergency number (also works)", "112")],
+    "GB": [
+        ("police", "Emergency number (police, ambulance, fire)", "999"),
+        ("police", "Emergency number (also works)", "112"),
+    ],
     "HK": [("police", "Emergency number (police, ambulance, fire)", "999")],
     "MY": [("police", "Emergency number (police, ambulance, fire)", "999")],
     "KE": [("police", "Emergency number (police, ambulance, fire)", "999")],
-    "NG": [("police", "Emergency number (police, ambulance, fire)", "112"),
-           ("police", "Police emergency", "199")],
+    "NG": [
+        ("police", "Emergency number (police, ambulance, fire)", "112"),
+        ("police", "Police emergency", "199"),
+    ],
     "GH": [("police", "Emergency number (police, ambulance, fire)", "112")],
-    "ZA": [("police", "Police emergency (SAPS)", "10111"),
-           ("ambulance", "Ambulance", "10177")],
+    "ZA": [("police", "Police emergency (SAPS)", "10111"), ("ambulance", "Ambulance", "10177")],
     "AU": [("police", "Emergency number (police, ambulance, fire)", "000")],
     "NZ": [("police", "Emergency number (police, ambulance, fire)", "111")],
     "TR": [("police", "Emergency number (police, ambulance, fire)", "112")],
@@ -36,25 +41,48 @@ EMERGENCY: dict[str, list[tuple[str, str, str]]] = {
     "IN": [("police", "Emergency number (police, ambulance, fire)", "112")],
     "ID": [("police", "Emergency number (police, ambulance, fire)", "112")],
     "CN": [
-        ("police", "Police", "110"), ("fire", "Fire", "119"), ("ambulance", "Ambulance", "120")
+        ("police", "Police", "110"),
+        ("fire", "Fire", "119"),
+        ("ambulance", "Ambulance", "120"),
     ],
     "JP": [("police", "Police", "110"), ("ambulance", "Ambulance and fire", "119")],
     "KR": [("police", "Police", "112"), ("ambulance", "Ambulance and fire", "119")],
     "SG": [("police", "Police", "999"), ("ambulance", "Ambulance and fire", "995")],
-    "AE": [("police", "Police", "999"), ("ambulance", "Ambulance", "998"),
-           ("fire", "Fire", "997")],
-    "SA": [("police", "Police", "999"), ("ambulance", "Ambulance", "997"),
-           ("fire", "Fire", "998")],
-    "EG": [("police", "Police", "122"), ("ambulance", "Ambulance", "123"),
-           ("fire", "Fire", "180")],
-    "BR": [("police", "Police", "190"), ("ambulance", "Ambulance (SAMU)", "192"),
-           ("fire", "Fire", "193")],
-    "TH": [("police", "Police", "191"), ("ambulance", "Ambulance", "1669"),
-           ("fire", "Fire", "199")],
-    "VN": [("police", "Police", "113"), ("fire", "Fire", "114"),
-           ("ambulance", "Ambulance", "115")],
-    "IL": [("police", "Police", "100"), ("ambulance", "Ambulance", "101"),
-           ("fire", "Fire", "102")],
+    "AE": [
+        ("police", "Police", "999"),
+        ("ambulance", "Ambulance", "998"),
+        ("fire", "Fire", "997"),
+    ],
+    "SA": [
+        ("police", "Police", "999"),
+        ("ambulance", "Ambulance", "997"),
+        ("fire", "Fire", "998"),
+    ],
+    "EG": [
+        ("police", "Police", "122"),
+        ("ambulance", "Ambulance", "123"),
+        ("fire", "Fire", "180"),
+    ],
+    "BR": [
+        ("police", "Police", "190"),
+        ("ambulance", "Ambulance (SAMU)", "192"),
+        ("fire", "Fire", "193"),
+    ],
+    "TH": [
+        ("police", "Police", "191"),
+        ("ambulance", "Ambulance", "1669"),
+        ("fire", "Fire", "199"),
+    ],
+    "VN": [
+        ("police", "Police", "113"),
+        ("fire", "Fire", "114"),
+        ("ambulance", "Ambulance", "115"),
+    ],
+    "IL": [
+        ("police", "Police", "100"),
+        ("ambulance", "Ambulance", "101"),
+        ("fire", "Fire", "102"),
+    ],
 }
 HOTLINE = "MFA Global Consular Protection and Services hotline"
 
@@ -92,12 +120,29 @@ def main() -> None:
     for country in sorted(pycountry.countries, key=lambda c: c.alpha_2):
         code = country.alpha_2
         for kind, name, phone in EMERGENCY.get(code, []):
-            contacts.append({"country": code, "kind": kind, "name": name, "phone": phone,
-                             "verified": False})
-        contacts.append({"country": code, "kind": "hq_duty", "name": HOTLINE,
-                         "phone": "+86-10-12308", "notes": "24 hours", "verified": False})
-        contacts.append({"country": code, "kind": "hq_duty", "name": HOTLINE + " (second line)",
-                         "phone": "+86-10-65612308", "notes": "24 hours", "verified": False})
+            contacts.append(
+                {"country": code, "kind": kind, "name": name, "phone": phone, "verified": False}
+            )
+        contacts.append(
+            {
+                "country": code,
+                "kind": "hq_duty",
+                "name": HOTLINE,
+                "phone": "+86-10-12308",
+                "notes": "24 hours",
+                "verified": False,
+            }
+        )
+        contacts.append(
+            {
+                "country": code,
+                "kind": "hq_duty",
+                "name": HOTLINE + " (second line)",
+                "phone": "+86-10-65612308",
+                "notes": "24 hours",
+                "verified": False,
+            }
+        )
     body = yaml.safe_dump({"contacts": contacts}, sort_keys=False, allow_unicode=True, width=99)
     Path("data/contacts.yaml").write_text(HEADER + body, encoding="utf-8")
 

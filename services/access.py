@@ -81,8 +81,10 @@ async def admit(knock: Knock, *, commands: CommandBook) -> Admission:
     if state.standing == Standing.REGISTERING:
         assert state.person is not None
         person = state.person
-        if knock.contact or knock.command == "start" or (
-            button is not None and button.WHILE_REGISTERING
+        if (
+            knock.contact
+            or knock.command == "start"
+            or (button is not None and button.WHILE_REGISTERING)
         ):
             return Admission(Verdict.PASS, person.language, person=person, button=button)
         if knock.callback:
@@ -113,6 +115,4 @@ def _registered(
             return refuse("button.refused")
         if not button.may_press(actor.roles):
             return refuse("error.not_allowed")
-    return Admission(
-        Verdict.PASS, actor.language, actor=actor, person=actor.person, button=button
-    )
+    return Admission(Verdict.PASS, actor.language, actor=actor, person=actor.person, button=button)

@@ -60,10 +60,13 @@ def _unknown() -> InvalidInput:
 
 async def _ask_severity(state: FlowState) -> Prompt:
     await alerts.require_sender(_actor(state))
-    return Prompt(Text("alert.flow.ask_severity"), [
-        [Choice(severity.value, f"alert.severity.{severity.value}") for severity in Severity],
-        _navigation(back=False),
-    ])
+    return Prompt(
+        Text("alert.flow.ask_severity"),
+        [
+            [Choice(severity.value, f"alert.severity.{severity.value}") for severity in Severity],
+            _navigation(back=False),
+        ],
+    )
 
 
 async def _check_severity(state: FlowState, answer: Answer) -> Moved:
@@ -75,13 +78,18 @@ async def _check_severity(state: FlowState, answer: Answer) -> Moved:
 
 
 async def _ask_audience(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_audience"), [
-        [Choice(AlertScope.ALL.value, "alert.flow.everyone")],
-        [Choice(AlertScope.COUNTRY.value, "alert.flow.by_country"),
-         Choice(AlertScope.STATION.value, "alert.flow.by_station")],
-        [Choice(AlertScope.AREA.value, "alert.flow.by_area")],
-        _navigation(),
-    ])
+    return Prompt(
+        Text("alert.flow.ask_audience"),
+        [
+            [Choice(AlertScope.ALL.value, "alert.flow.everyone")],
+            [
+                Choice(AlertScope.COUNTRY.value, "alert.flow.by_country"),
+                Choice(AlertScope.STATION.value, "alert.flow.by_station"),
+            ],
+            [Choice(AlertScope.AREA.value, "alert.flow.by_area")],
+            _navigation(),
+        ],
+    )
 
 
 async def _check_audience(state: FlowState, answer: Answer) -> Moved:
@@ -89,16 +97,27 @@ async def _check_audience(state: FlowState, answer: Answer) -> Moved:
         scope = AlertScope(answer.text)
     except ValueError:
         raise _unknown() from None
-    values: dict[str, Any] = {"scope": scope.value, "values": [], "lat": None, "lon": None,
-                              "radius_m": None}
+    values: dict[str, Any] = {
+        "scope": scope.value,
+        "values": [],
+        "lat": None,
+        "lon": None,
+        "radius_m": None,
+    }
     if scope == AlertScope.ALL:
         return Moved(values, goto="title")
     if scope == AlertScope.AREA and state.answers.get("draft_lat") is not None:
         # A field report's place is the centre: only the radius is asked.
         values.update(lat=state.answers["draft_lat"], lon=state.answers["draft_lon"])
         return Moved(values, goto="radius")
-    return Moved(values, goto={AlertScope.COUNTRY: "countries", AlertScope.STATION: "stations",
-                               AlertScope.AREA: "point"}[scope])
+    return Moved(
+        values,
+        goto={
+            AlertScope.COUNTRY: "countries",
+            AlertScope.STATION: "stations",
+            AlertScope.AREA: "point",
+        }[scope],
+    )
 
 
 def _codes(text: str) -> list[str]:
@@ -107,8 +126,10 @@ def _codes(text: str) -> list[str]:
 
 async def _ask_countries(state: FlowState) -> Prompt:
     codes = await alerts.countries()
-    rows = [[Choice(code, code, literal=True) for code in codes[i:i + 4]]
-            for i in range(0, len(codes), 4)]
+    rows = [
+        [Choice(code, code, literal=True) for code in codes[i : i + 4]]
+        for i in range(0, len(codes), 4)
+    ]
     return Prompt(Text("alert.flow.ask_countries"), [*rows, _navigation()])
 
 
@@ -116,15 +137,18 @@ async def _check_countries(state: FlowState, answer: Answer) -> Moved:
     known = set(await alerts.countries())
     codes = _codes(answer.text)
     if not codes or not set(codes) <= known:
-        raise InvalidInput("unknown country", msgid="alert.flow.bad_country",
-                           known=", ".join(sorted(known)))
+        raise InvalidInput(
+            "unknown country", msgid="alert.flow.bad_country", known=", ".join(sorted(known))
+        )
     return Moved({"values": codes}, goto="title")
 
 
 async def _ask_stations(state: FlowState) -> Prompt:
     codes = [station.code for station in await alerts.stations()]
-    rows = [[Choice(code, code, literal=True) for code in codes[i:i + 4]]
-            for i in range(0, len(codes), 4)]
+    rows = [
+        [Choice(code, code, literal=True) for code in codes[i : i + 4]]
+        for i in range(0, len(codes), 4)
+    ]
     return Prompt(Text("alert.flow.ask_stations"), [*rows, _navigation()])
 
 
@@ -132,8 +156,9 @@ async def _check_stations(state: FlowState, answer: Answer) -> Moved:
     known = {station.code.upper() for station in await alerts.stations()}
     codes = _codes(answer.text)
     if not codes or not set(codes) <= known:
-        raise InvalidInput("unknown station", msgid="alert.flow.bad_station",
-                           known=", ".join(sorted(known)))
+        raise InvalidInput(
+            "unknown station", msgid="alert.flow.bad_station", known=", ".join(sorted(known))
+        )
     return Moved({"values": codes}, goto="title")
 
 
@@ -142,7 +167,7 @@ async def _ask_point(state: FlowState) -> Prompt:
 
 
 def parse_point(text: str) -> tuple[float, float]:
-    """"lat, lon" typed by hand; InvalidInput when it is not a point on Earth."""
+    """ "lat, lon" typed by hand; InvalidInput when it is not a point on Earth."""
     match = _POINT.match(text)
     if match is None:
         raise InvalidInput("not a point", msgid="alert.error.bad_point")
@@ -163,11 +188,16 @@ async def _check_point(state: FlowState, answer: Answer) -> Moved:
 
 
 async def _ask_radius(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_radius"), [
-        [Choice(str(km), format_distance(state.language, km * 1000), literal=True)
-         for km in RADII_KM],
-        _navigation(),
-    ])
+    return Prompt(
+        Text("alert.flow.ask_radius"),
+        [
+            [
+                Choice(str(km), format_distance(state.language, km * 1000), literal=True)
+                for km in RADII_KM
+            ],
+            _navigation(),
+        ],
+    )
 
 
 async def _check_radius(state: FlowState, answer: Answer) -> Moved:
@@ -207,8 +237,10 @@ def _typed_or_kept(state: FlowState, answer: Answer, key: str) -> str:
 
 
 async def _ask_title(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_title", {"limit": alerts.MAX_TITLE}),
-                  [*_keep(state, "draft_title", "alert.flow.keep"), _navigation()])
+    return Prompt(
+        Text("alert.flow.ask_title", {"limit": alerts.MAX_TITLE}),
+        [*_keep(state, "draft_title", "alert.flow.keep"), _navigation()],
+    )
 
 
 async def _check_title(state: FlowState, answer: Answer) -> Moved:
@@ -216,8 +248,10 @@ async def _check_title(state: FlowState, answer: Answer) -> Moved:
 
 
 async def _ask_body(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_body"),
-                  [*_keep(state, "draft_body", "alert.flow.keep"), _navigation()])
+    return Prompt(
+        Text("alert.flow.ask_body"),
+        [*_keep(state, "draft_body", "alert.flow.keep"), _navigation()],
+    )
 
 
 async def _check_body(state: FlowState, answer: Answer) -> Moved:
@@ -227,10 +261,13 @@ async def _check_body(state: FlowState, answer: Answer) -> Moved:
 
 async def _ask_second(state: FlowState) -> Prompt:
     other = _other_language(state)
-    return Prompt(Text("alert.flow.ask_second", {"language": language_name(other)}), [
-        [Choice(YES, "alert.flow.add_language", {"language": language_name(other)})],
-        _navigation(skip=True),
-    ])
+    return Prompt(
+        Text("alert.flow.ask_second", {"language": language_name(other)}),
+        [
+            [Choice(YES, "alert.flow.add_language", {"language": language_name(other)})],
+            _navigation(skip=True),
+        ],
+    )
 
 
 async def _check_second(state: FlowState, answer: Answer) -> Moved:
@@ -240,8 +277,10 @@ async def _check_second(state: FlowState, answer: Answer) -> Moved:
 
 
 async def _ask_title2(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_title2",
-                       {"language": language_name(_other_language(state))}), [_navigation()])
+    return Prompt(
+        Text("alert.flow.ask_title2", {"language": language_name(_other_language(state))}),
+        [_navigation()],
+    )
 
 
 async def _check_title2(state: FlowState, answer: Answer) -> Moved:
@@ -249,8 +288,10 @@ async def _check_title2(state: FlowState, answer: Answer) -> Moved:
 
 
 async def _ask_body2(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_body2",
-                       {"language": language_name(_other_language(state))}), [_navigation()])
+    return Prompt(
+        Text("alert.flow.ask_body2", {"language": language_name(_other_language(state))}),
+        [_navigation()],
+    )
 
 
 async def _check_body2(state: FlowState, answer: Answer) -> Moved:
@@ -258,11 +299,14 @@ async def _check_body2(state: FlowState, answer: Answer) -> Moved:
 
 
 async def _ask_expiry(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_expiry"), [
-        [Choice(f"h{hours}", "alert.flow.hours", {"hours": hours}) for hours in EXPIRY_HOURS],
-        [Choice("none", "alert.flow.no_expiry")],
-        _navigation(),
-    ])
+    return Prompt(
+        Text("alert.flow.ask_expiry"),
+        [
+            [Choice(f"h{hours}", "alert.flow.hours", {"hours": hours}) for hours in EXPIRY_HOURS],
+            [Choice("none", "alert.flow.no_expiry")],
+            _navigation(),
+        ],
+    )
 
 
 async def _check_expiry(state: FlowState, answer: Answer) -> Moved:
@@ -276,10 +320,13 @@ async def _check_expiry(state: FlowState, answer: Answer) -> Moved:
 
 
 async def _ask_ack(state: FlowState) -> Prompt:
-    return Prompt(Text("alert.flow.ask_ack"), [
-        [Choice(YES, "alert.flow.ack_yes"), Choice(NO, "alert.flow.ack_no")],
-        _navigation(),
-    ])
+    return Prompt(
+        Text("alert.flow.ask_ack"),
+        [
+            [Choice(YES, "alert.flow.ack_yes"), Choice(NO, "alert.flow.ack_no")],
+            _navigation(),
+        ],
+    )
 
 
 async def _check_ack(state: FlowState, answer: Answer) -> Moved:
@@ -300,8 +347,10 @@ def draft(answers: Mapping[str, Any], language: str, now: datetime) -> alerts.Dr
     return alerts.Draft(
         severity=Severity(answers["severity"]),
         audience=alerts.Audience(
-            scope=AlertScope(answers["scope"]), values=tuple(answers.get("values") or ()),
-            lat=answers.get("lat"), lon=answers.get("lon"),
+            scope=AlertScope(answers["scope"]),
+            values=tuple(answers.get("values") or ()),
+            lat=answers.get("lat"),
+            lon=answers.get("lon"),
             radius_m=int(radius) if radius is not None else None,
         ),
         texts=texts,
@@ -314,10 +363,14 @@ def _audience_text(state: FlowState, audience: alerts.Audience) -> Text:
     if audience.scope == AlertScope.ALL:
         return Text("alert.audience.all")
     if audience.scope == AlertScope.AREA:
-        return Text("alert.audience.area", {
-            "radius": format_distance(state.language, audience.radius_m or 0),
-            "lat": f"{audience.lat:.5f}", "lon": f"{audience.lon:.5f}",
-        })
+        return Text(
+            "alert.audience.area",
+            {
+                "radius": format_distance(state.language, audience.radius_m or 0),
+                "lat": f"{audience.lat:.5f}",
+                "lon": f"{audience.lon:.5f}",
+            },
+        )
     return Text(f"alert.audience.{audience.scope.value}", {"codes": ", ".join(audience.values)})
 
 
@@ -325,12 +378,19 @@ async def _ask_confirm(state: FlowState) -> Prompt:
     await alerts.require_sender(_actor(state))
     composed = draft(state.answers, state.language, state.clock.now())
     audience = _audience_text(state, composed.audience)
-    return Prompt(Text("alert.flow.preview", {
-        "severity": translate(state.language, f"alert.severity.{composed.severity.value}"),
-        "audience": translate(state.language, audience.msgid, **audience.params),
-        "count": await alerts.count(composed.audience),
-        "title": state.answers["title"], "body": state.answers["body"],
-    }), [[Choice(SEND, "alert.flow.send")], _navigation()])
+    return Prompt(
+        Text(
+            "alert.flow.preview",
+            {
+                "severity": translate(state.language, f"alert.severity.{composed.severity.value}"),
+                "audience": translate(state.language, audience.msgid, **audience.params),
+                "count": await alerts.count(composed.audience),
+                "title": state.answers["title"],
+                "body": state.answers["body"],
+            },
+        ),
+        [[Choice(SEND, "alert.flow.send")], _navigation()],
+    )
 
 
 async def _check_confirm(state: FlowState, answer: Answer) -> Finished:

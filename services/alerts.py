@@ -118,9 +118,10 @@ def _within(lat: float | None, lon: float | None, audience: Audience) -> bool:
 async def _in_area(audience: Audience) -> list[Person]:
     """People whose latest check-in (its live position when newer) or open outing's last
     position lies within the circle."""
-    people = {person.id: person for person in await Person.filter(
-        active=True, registration_step__isnull=True
-    )}
+    people = {
+        person.id: person
+        for person in await Person.filter(active=True, registration_step__isnull=True)
+    }
     inside: set[int] = set()
     latest: dict[int, CheckIn] = {}
     for checkin in await CheckIn.filter(person_id__in=list(people)).order_by("at", "id"):
@@ -200,8 +201,10 @@ def check_body(text: str) -> str:
 
 def _texts(draft: Draft) -> dict[str, dict[str, str]]:
     texts = {
-        tag: {"title": check_title(text.get("title", "")),
-              "body": check_body(text.get("body", ""))}
+        tag: {
+            "title": check_title(text.get("title", "")),
+            "body": check_body(text.get("body", "")),
+        }
         for tag, text in draft.texts.items()
     }
     if not texts:
@@ -242,11 +245,20 @@ async def send(actor: Actor | None, draft: Draft, *, clock: Clock) -> Alert:
         raise InvalidInput("nobody", msgid="alert.error.nobody")
     async with in_transaction():
         alert = await Alert.create(
-            created_by_id=sender.person.id, created_at=now, scope=audience.scope,
-            scope_value=",".join(audience.values) or None, area_lat=audience.lat,
-            area_lon=audience.lon, area_radius_m=audience.radius_m, severity=draft.severity,
-            title=first["title"], body=first["body"], requires_ack=draft.requires_ack,
-            expires_at=draft.expires_at, texts=texts, recipient_count=len(people),
+            created_by_id=sender.person.id,
+            created_at=now,
+            scope=audience.scope,
+            scope_value=",".join(audience.values) or None,
+            area_lat=audience.lat,
+            area_lon=audience.lon,
+            area_radius_m=audience.radius_m,
+            severity=draft.severity,
+            title=first["title"],
+            body=first["body"],
+            requires_ack=draft.requires_ack,
+            expires_at=draft.expires_at,
+            texts=texts,
+            recipient_count=len(people),
             remind_after_min=int(draft.remind_after.total_seconds() // 60),
             heads_after_min=int(draft.heads_after.total_seconds() // 60),
         )
@@ -256,21 +268,38 @@ async def send(actor: Actor | None, draft: Draft, *, clock: Clock) -> Alert:
         buttons = answer_buttons(alert.id) if draft.requires_ack else None
         rows = []
         for language, group in by_language.items():
-            rows.extend(await notify_many(
-                recipients=group, msgid="alert.message", params=_message_params(alert, language),
-                buttons=buttons, lane=Lane.BROADCAST, idempotency_key=f"alert:{alert.id}",
-                source_kind=ALERT_SOURCE, source_id=alert.id, clock=clock,
-            ))
-        await AlertDelivery.bulk_create([
-            AlertDelivery(alert_id=alert.id, person_id=row.recipient_id,  # type: ignore[attr-defined]
-                          outbox_message_id=row.id)
-            for row in rows
-        ])
+            rows.extend(
+                await notify_many(
+                    recipients=group,
+                    msgid="alert.message",
+                    params=_message_params(alert, language),
+                    buttons=buttons,
+                    lane=Lane.BROADCAST,
+                    idempotency_key=f"alert:{alert.id}",
+                    source_kind=ALERT_SOURCE,
+                    source_id=alert.id,
+                    clock=clock,
+                )
+            )
+        await AlertDelivery.bulk_create(
+            [
+                AlertDelivery(
+                    alert_id=alert.id,
+                    person_id=row.recipient_id,  # type: ignore[attr-defined]
+                    outbox_message_id=row.id,
+                )
+                for row in rows
+            ]
+        )
         card = await notify(
-            recipient=sender.person, msgid="alert.progress",
-            params=await _progress_params(alert), lane=Lane.ESCALATION,
-            idempotency_key=f"alert:{alert.id}:card", clock=clock,
-            source_kind=ALERT_SOURCE + "_card", source_id=alert.id,
+            recipient=sender.person,
+            msgid="alert.progress",
+            params=await _progress_params(alert),
+            lane=Lane.ESCALATION,
+            idempotency_key=f"alert:{alert.id}:card",
+            clock=clock,
+            source_kind=ALERT_SOURCE + "_card",
+            source_id=alert.id,
         )
         alert.status_message_id = card.id
         await alert.save(update_fields=["status_message_id"])
@@ -300,8 +329,14 @@ async def progress(alert_id: int) -> Progress:
 
 async def _progress_params(alert: Alert) -> dict[str, object]:
     state = await progress(alert.id)
-    return {"id": alert.id, "title": alert.title, "sent": state.sent, "failed": state.failed,
-            "pending": state.pending, "total": alert.recipient_count}
+    return {
+        "id": alert.id,
+        "title": alert.title,
+        "sent": state.sent,
+        "failed": state.failed,
+        "pending": state.pending,
+        "total": alert.recipient_count,
+    }
 
 
 async def handle_progress(deadline: Deadline, clock: Clock) -> datetime | None:
@@ -311,9 +346,12 @@ async def handle_progress(deadline: Deadline, clock: Clock) -> datetime | None:
         return None
     params = await _progress_params(alert)
     await edit(
-        original=alert.status_message_id, msgid="alert.progress", params=params,
-        idempotency_key=(f"alert:{alert.id}:card:{params['sent']}:{params['failed']}:"
-                         f"{params['pending']}"),
+        original=alert.status_message_id,
+        msgid="alert.progress",
+        params=params,
+        idempotency_key=(
+            f"alert:{alert.id}:card:{params['sent']}:{params['failed']}:{params['pending']}"
+        ),
         clock=clock,
     )
     return clock.now() + PROGRESS_EVERY if params["pending"] else None
@@ -347,8 +385,9 @@ async def answer(
         if delivery is None:
             raise NotAllowed("not a recipient of this alert")
         alert = await Alert.get(id=alert_id)
-        if alert.closed_at is not None or (alert.expires_at is not None
-                                           and alert.expires_at <= now):
+        if alert.closed_at is not None or (
+            alert.expires_at is not None and alert.expires_at <= now
+        ):
             raise InvalidInput("alert over", msgid="alert.error.over")
         await AlertAnswer.create(delivery_id=delivery.id, answer=reply, answered_at=now)
         previous = delivery.answer
@@ -362,11 +401,14 @@ async def answer(
 
 
 async def _needs_help(person: Person, alert: Alert, now: datetime, clock: Clock) -> None:
-    """"I need help" on an alert is an SOS: the SOS service opens the incident (one open SOS per
+    """ "I need help" on an alert is an SOS: the SOS service opens the incident (one open SOS per
     person) and alerts its responders at once, with its tiers; safety officers and HQ also hear
     which alert it answered."""
     raised = await open_incident(
-        person, IncidentKind.SOS, clock=clock, summary=f"alert {alert.id}: {alert.title}"[:500],
+        person,
+        IncidentKind.SOS,
+        clock=clock,
+        summary=f"alert {alert.id}: {alert.title}"[:500],
         source="alert",
     )
     if not raised.new:
@@ -374,19 +416,28 @@ async def _needs_help(person: Person, alert: Alert, now: datetime, clock: Clock)
     incident = raised.incident
     for officer in await officers():
         await notify(
-            recipient=officer, msgid="alert.needs_help",
+            recipient=officer,
+            msgid="alert.needs_help",
             params={"name": person.name, "title": alert.title, "incident": incident.id},
-            lane=Lane.EMERGENCY, idempotency_key=f"alert:{alert.id}:help:{person.id}:{officer.id}",
-            source_kind="incident", source_id=incident.id, clock=clock,
+            lane=Lane.EMERGENCY,
+            idempotency_key=f"alert:{alert.id}:help:{person.id}:{officer.id}",
+            source_kind="incident",
+            source_id=incident.id,
+            clock=clock,
         )
 
 
 async def officers() -> list[Person]:
     """Safety officers and HQ, each once."""
-    grants = await PersonRole.filter(
-        role__in=[Role.SAFETY, Role.HQ], person__active=True,
-        person__registration_step__isnull=True,
-    ).prefetch_related("person").order_by("person_id")
+    grants = (
+        await PersonRole.filter(
+            role__in=[Role.SAFETY, Role.HQ],
+            person__active=True,
+            person__registration_step__isnull=True,
+        )
+        .prefetch_related("person")
+        .order_by("person_id")
+    )
     seen: dict[int, Person] = {}
     for grant in grants:
         seen.setdefault(grant.person.id, grant.person)
@@ -395,9 +446,11 @@ async def officers() -> list[Person]:
 
 async def silent(alert_id: int) -> list[AlertDelivery]:
     """The recipients reached who have not answered (with their person and station)."""
-    return list(await AlertDelivery.filter(
-        alert_id=alert_id, answer__isnull=True, failed_at__isnull=True
-    ).prefetch_related("person").order_by("person_id"))
+    return list(
+        await AlertDelivery.filter(alert_id=alert_id, answer__isnull=True, failed_at__isnull=True)
+        .prefetch_related("person")
+        .order_by("person_id")
+    )
 
 
 async def handle_follow_up(deadline: Deadline, clock: Clock) -> datetime | None:
@@ -415,11 +468,15 @@ async def handle_follow_up(deadline: Deadline, clock: Clock) -> datetime | None:
     if not reminded:
         for delivery in quiet:
             await notify(
-                recipient=delivery.person, msgid="alert.reminder",
+                recipient=delivery.person,
+                msgid="alert.reminder",
                 params=_message_params(alert, delivery.person.language),
-                buttons=answer_buttons(alert.id), lane=Lane.BROADCAST,
+                buttons=answer_buttons(alert.id),
+                lane=Lane.BROADCAST,
                 idempotency_key=f"alert:{alert.id}:remind:{delivery.person.id}",
-                source_kind=ALERT_SOURCE + "_reminder", source_id=alert.id, clock=clock,
+                source_kind=ALERT_SOURCE + "_reminder",
+                source_id=alert.id,
+                clock=clock,
             )
         await AlertDelivery.filter(id__in=[d.id for d in quiet]).update(reminded_at=now)
         # Then the heads, at `heads_after` from sending.
@@ -431,11 +488,14 @@ async def handle_follow_up(deadline: Deadline, clock: Clock) -> datetime | None:
     for station_id, names in by_station.items():
         for head in await heads_of(station_id):
             await notify(
-                recipient=head, msgid="alert.heads_silent",
+                recipient=head,
+                msgid="alert.heads_silent",
                 params={"title": alert.title, "count": len(names), "names": ", ".join(names)},
                 lane=Lane.ESCALATION,
                 idempotency_key=f"alert:{alert.id}:heads:{station_id}:{head.id}",
-                source_kind=ALERT_SOURCE + "_heads", source_id=alert.id, clock=clock,
+                source_kind=ALERT_SOURCE + "_heads",
+                source_id=alert.id,
+                clock=clock,
             )
     return None
 
@@ -463,9 +523,11 @@ async def status(actor: Actor | None, alert_id: int) -> tuple[Alert, list[Statio
     if alert is None:
         raise NotFound("no such alert")
     tallies: dict[str, StationTally] = {}
-    deliveries = await AlertDelivery.filter(alert_id=alert_id).prefetch_related(
-        "person__station"
-    ).order_by("person_id")
+    deliveries = (
+        await AlertDelivery.filter(alert_id=alert_id)
+        .prefetch_related("person__station")
+        .order_by("person_id")
+    )
     for delivery in deliveries:
         station = delivery.person.station
         code = station.code if station is not None else "—"
@@ -496,6 +558,8 @@ async def latest(actor: Actor | None) -> Alert | None:
 
 async def history(alert_id: int) -> Sequence[AlertAnswer]:
     """Every answer pressed on an alert, oldest first."""
-    return list(await AlertAnswer.filter(delivery__alert_id=alert_id).prefetch_related(
-        "delivery__person"
-    ).order_by("answered_at", "id"))
+    return list(
+        await AlertAnswer.filter(delivery__alert_id=alert_id)
+        .prefetch_related("delivery__person")
+        .order_by("answered_at", "id")
+    )

@@ -157,17 +157,26 @@ async def record_checkin(
     zone = station_zone(station)
     today = local_date(now, zone)
     local_now = now.astimezone(zone)
-    first_in = await CheckIn.filter(
-        person_id=actor.person.id, local_date=today, kind=CheckInKind.IN
-    ).order_by("at").first()
+    first_in = (
+        await CheckIn.filter(person_id=actor.person.id, local_date=today, kind=CheckInKind.IN)
+        .order_by("at")
+        .first()
+    )
     if kind is None:
         after_hours = local_now.time() >= StationHours.of(station).workday_ends
         kind = CheckInKind.OUT if after_hours and first_in is not None else CheckInKind.IN
     distance = distance_m(station, position.lat, position.lon)
     if kind == CheckInKind.IN and first_in is not None:
         return await _repeated_or_correction(
-            first_in, station, zone, actor=actor, position=position, distance=distance,
-            source=source, message_id=message_id, clock=clock,
+            first_in,
+            station,
+            zone,
+            actor=actor,
+            position=position,
+            distance=distance,
+            source=source,
+            message_id=message_id,
+            clock=clock,
         )
     poor = position.accuracy_m is not None and position.accuracy_m > POOR_ACCURACY_M
     values: dict[str, Any] = dict(
@@ -222,14 +231,25 @@ async def _repeated(
         return _result(correction, station, zone, repeated=True, corrected=True, first=first)
     until = correction_deadline(first, station)
     return _result(
-        first, station, zone, repeated=True,
+        first,
+        station,
+        zone,
+        repeated=True,
         correctable_until=until if until is not None and now <= until else None,
     )
 
 
 async def _repeated_or_correction(
-    first: CheckIn, station: Station, zone: ZoneInfo, *, actor: Actor, position: Position,
-    distance: float, source: CheckInSource, message_id: int | None, clock: Clock,
+    first: CheckIn,
+    station: Station,
+    zone: ZoneInfo,
+    *,
+    actor: Actor,
+    position: Position,
+    distance: float,
+    source: CheckInSource,
+    message_id: int | None,
+    clock: Clock,
 ) -> CheckInResult:
     now = clock.now()
     until = correction_deadline(first, station)
@@ -277,8 +297,13 @@ async def _repeated_or_correction(
 
 
 def _result(
-    checkin: CheckIn, station: Station, zone: ZoneInfo, *, repeated: bool,
-    corrected: bool = False, first: CheckIn | None = None,
+    checkin: CheckIn,
+    station: Station,
+    zone: ZoneInfo,
+    *,
+    repeated: bool,
+    corrected: bool = False,
+    first: CheckIn | None = None,
     correctable_until: datetime | None = None,
 ) -> CheckInResult:
     local_time = checkin.at.astimezone(zone)
@@ -326,8 +351,10 @@ async def counted_checkins(
 ) -> dict[tuple[int, date], CheckIn]:
     """The sign-in that counts per (person, local day): the day's first, or its correction."""
     rows = await CheckIn.filter(
-        station_id=station_id, kind=CheckInKind.IN,
-        local_date__gte=first_day, local_date__lte=last_day,
+        station_id=station_id,
+        kind=CheckInKind.IN,
+        local_date__gte=first_day,
+        local_date__lte=last_day,
     ).order_by("at", "id")
     counted: dict[tuple[int, date], CheckIn] = {}
     corrections = {row.correction_of_id: row for row in rows if row.correction_of_id}
@@ -354,9 +381,11 @@ async def update_live_position(
     now = clock.now()
     if now - ensure_utc(position.sent_at) > MAX_POSITION_AGE:
         return None
-    checkin = await CheckIn.filter(
-        person_id=actor.person.id, telegram_message_id=message_id, live=True
-    ).order_by("-at").first()
+    checkin = (
+        await CheckIn.filter(person_id=actor.person.id, telegram_message_id=message_id, live=True)
+        .order_by("-at")
+        .first()
+    )
     if checkin is None or (checkin.live_until is not None and now > checkin.live_until):
         return None
     station = await _station_of(actor)
@@ -368,7 +397,10 @@ async def update_live_position(
             return None
         try:
             return await record_checkin(
-                actor=actor, position=position, clock=clock, kind=CheckInKind.IN,
+                actor=actor,
+                position=position,
+                clock=clock,
+                kind=CheckInKind.IN,
                 message_id=message_id,
             )
         except CheckInRefused:
@@ -382,10 +414,16 @@ async def update_live_position(
 
 async def heads_of(station_id: int) -> list[Person]:
     """The active heads (deputies last) of a station."""
-    grants = await PersonRole.filter(
-        role=Role.HEAD, person__station_id=station_id, person__active=True,
-        person__registration_step__isnull=True,
-    ).prefetch_related("person").order_by("deputy", "id")
+    grants = (
+        await PersonRole.filter(
+            role=Role.HEAD,
+            person__station_id=station_id,
+            person__active=True,
+            person__registration_step__isnull=True,
+        )
+        .prefetch_related("person")
+        .order_by("deputy", "id")
+    )
     return [grant.person for grant in grants]
 
 
@@ -398,8 +436,10 @@ async def _tell_heads_outside(
         await notify(
             recipient=head,
             msgid="checkin.head_outside_geofence",
-            params={"name": person.name,
-                    "distance": format_distance(head.language, checkin.distance_m or 0)},
+            params={
+                "name": person.name,
+                "distance": format_distance(head.language, checkin.distance_m or 0),
+            },
             lane=Lane.ESCALATION,
             idempotency_key=f"checkin-outside:{checkin.id}:{head.id}",
             source_kind="checkin",
@@ -452,10 +492,7 @@ async def excused_ids(station: Station, day: date) -> set[int]:
         Q(station_id=station.id)
         & Q(status__in=[OutingStatus.APPROVED, OutingStatus.OUT, OutingStatus.RETURNED])
         & (Q(leaves_at__lt=closes) | Q(leaves_at__isnull=True, decided_at__lt=closes))
-        & (
-            Q(returned_at__isnull=True, expected_return_at__gt=opens)
-            | Q(returned_at__gt=opens)
-        )
+        & (Q(returned_at__isnull=True, expected_return_at__gt=opens) | Q(returned_at__gt=opens))
     ).values_list("person_id", flat=True)
     return set(cast("list[int]", [*on_leave, *out]))
 
@@ -475,6 +512,7 @@ class Membership:
         digest: who joins after it is expected from the next day, who leaves after it was
         expected that day.
         """
+
         def first_day_after(moment: datetime) -> date:
             local = moment.astimezone(zone)
             return local.date() + timedelta(days=1 if local.time() >= closes else 0)
@@ -502,7 +540,8 @@ async def missing_checkins(station: Station, day: date) -> list[Person]:
     return [
         person
         for person in await expected_people(station)
-        if person.id not in checked and person.id not in excused
+        if person.id not in checked
+        and person.id not in excused
         and Membership.of(person, zone, closes).includes(day)
     ]
 
@@ -516,9 +555,7 @@ class DayEvents:
     digest_sent: bool = False
 
 
-async def run_station_day(
-    station: Station, *, clock: Clock, catch_up: bool = False
-) -> DayEvents:
+async def run_station_day(station: Station, *, clock: Clock, catch_up: bool = False) -> DayEvents:
     """Do what is due at this station: reminders at the window's start, the missed check-in
     digest to the heads at its end. Idempotent: safe at any time, any number of times.
 
@@ -745,8 +782,10 @@ async def station_today_view(station: Station, *, clock: Clock) -> StationToday:
     }
     on_leave = set(
         await LeaveRequest.filter(
-            station_id=station.id, status=RequestStatus.APPROVED,
-            start_date__lte=today, end_date__gte=today,
+            station_id=station.id,
+            status=RequestStatus.APPROVED,
+            start_date__lte=today,
+            end_date__gte=today,
         ).values_list("person_id", flat=True)
     )
     excused = await excused_ids(station, today)
@@ -759,10 +798,16 @@ async def station_today_view(station: Station, *, clock: Clock) -> StationToday:
         checkin = counted.get((person.id, today))
         if checkin is not None:
             first = firsts.get(checkin.correction_of_id) if checkin.correction_of_id else None
-            rows.append(PersonToday(
-                person=person, mark=DayMark.IN, checkin=checkin, first=first,
-                late=is_late(checkin, station), early=is_early(checkin, station),
-            ))
+            rows.append(
+                PersonToday(
+                    person=person,
+                    mark=DayMark.IN,
+                    checkin=checkin,
+                    first=first,
+                    late=is_late(checkin, station),
+                    early=is_early(checkin, station),
+                )
+            )
         elif not working_day:
             continue  # nobody is expected: only those who came are listed
         elif person.id in on_leave:
@@ -773,7 +818,10 @@ async def station_today_view(station: Station, *, clock: Clock) -> StationToday:
             mark = DayMark.MISSING if now > closes else DayMark.WAITING
             rows.append(PersonToday(person=person, mark=mark))
     return StationToday(
-        station=station, day=today, zone=zone,
-        working_day=working_day, window_closed=now > closes,
+        station=station,
+        day=today,
+        zone=zone,
+        working_day=working_day,
+        window_closed=now > closes,
         rows=tuple(rows),
     )

@@ -31,9 +31,7 @@ from services.people import Actor, station_today
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # present + missed + on_leave + on_outing = expected; late and outside count present days.
-COLUMNS = (
-    "name", "expected", "present", "late", "missed", "on_leave", "on_outing", "outside"
-)
+COLUMNS = ("name", "expected", "present", "late", "missed", "on_leave", "on_outing", "outside")
 
 
 @dataclass
@@ -78,7 +76,8 @@ def parse_month(text: str) -> date:
     if not FIRST_MONTH <= first <= LAST_MONTH:
         raise InvalidInput(
             f"{first:%Y-%m} is outside {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m}",
-            msgid="attendance.bad_month", first=f"{FIRST_MONTH:%Y-%m}",
+            msgid="attendance.bad_month",
+            first=f"{FIRST_MONTH:%Y-%m}",
             last=f"{LAST_MONTH:%Y-%m}",
         )
     return first
@@ -114,8 +113,10 @@ async def station_month(station: Station, month: date, *, clock: Clock) -> Stati
     # The day's first sign-in, or the one from inside that corrected it.
     first_in = await counted_checkins(station.id, month, days[-1])
     leave = await LeaveRequest.filter(
-        station_id=station.id, status=RequestStatus.APPROVED,
-        start_date__lte=days[-1], end_date__gte=month,
+        station_id=station.id,
+        status=RequestStatus.APPROVED,
+        start_date__lte=days[-1],
+        end_date__gte=month,
     )
     leave_days: dict[int, set[date]] = defaultdict(set)
     for request in leave:
@@ -217,8 +218,8 @@ async def attendance_workbook(
     month: date, *, clock: Clock, stations: list[Station] | None = None, language: str = "en"
 ) -> bytes:
     """The month's workbook for `stations` (all active ones by default)."""
-    chosen = stations if stations is not None else await Station.filter(active=True).order_by(
-        "code"
+    chosen = (
+        stations if stations is not None else await Station.filter(active=True).order_by("code")
     )
     months = [await station_month(station, month, clock=clock) for station in chosen]
     return build_workbook(months, month, language)
@@ -325,6 +326,4 @@ async def handle_monthly_sheet(deadline: Deadline, clock: Clock) -> datetime | N
 
 async def schedule_monthly_sheet(*, clock: Clock, day_of_month: int) -> None:
     """Look at the monthly sheet now (at start-up, the configured day may have changed)."""
-    await schedule(
-        MONTHLY_SHEET, MONTHLY_SHEET_KEY, clock.now(), {"day_of_month": day_of_month}
-    )
+    await schedule(MONTHLY_SHEET, MONTHLY_SHEET_KEY, clock.now(), {"day_of_month": day_of_month})

@@ -612,16 +612,37 @@ class SecurityToAlert(Button):
         return cls(report_id=_id(report_id))
 
 
-_PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType({
-    kind.PREFIX: kind.parse
-    for kind in (
-        LeaveVerdict, LeaveWithdraw, LeaveNew, DutyDay, DutyPick, DutyClear, DutyBack,
-        DutyConfirm, CheckInAsk, LanguagePick, StationRoster, FlowAnswer, SheetAsk,
-        OutingVerdict, OutingMove, OutingReply, OutingNotMe,
-        IncidentTake, IncidentNature, IncidentCancel, IncidentEmbassy, IncidentClose,
-        AlertPress, SecurityToAlert,
-    )
-})
+_PARSERS: Mapping[str, Callable[[list[str]], Button]] = MappingProxyType(
+    {
+        kind.PREFIX: kind.parse
+        for kind in (
+            LeaveVerdict,
+            LeaveWithdraw,
+            LeaveNew,
+            DutyDay,
+            DutyPick,
+            DutyClear,
+            DutyBack,
+            DutyConfirm,
+            CheckInAsk,
+            LanguagePick,
+            StationRoster,
+            FlowAnswer,
+            SheetAsk,
+            OutingVerdict,
+            OutingMove,
+            OutingReply,
+            OutingNotMe,
+            IncidentTake,
+            IncidentNature,
+            IncidentCancel,
+            IncidentEmbassy,
+            IncidentClose,
+            AlertPress,
+            SecurityToAlert,
+        )
+    }
+)
 
 
 def encode(payload: Button) -> str:

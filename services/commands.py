@@ -73,13 +73,31 @@ BY_NAME = {spec.name: spec for spec in COMMANDS}
 PUBLIC_COMMANDS = ("start", "help")
 
 _DESCRIPTIONS = (
-    N_("command.start"), N_("command.help"), N_("command.checkin"), N_("command.leave"),
-    N_("command.outing"), N_("command.back"), N_("command.late"), N_("command.sos"),
-    N_("command.report"), N_("command.plan"), N_("command.quality"), N_("command.security"),
-    N_("command.expense"), N_("command.expenses"), N_("command.contacts"),
-    N_("command.language"), N_("command.web"), N_("command.outings"), N_("command.approvals"),
-    N_("command.attendance"), N_("command.duty"), N_("command.budget"), N_("command.alert"),
-    N_("command.incidents"), N_("command.cancel"),
+    N_("command.start"),
+    N_("command.help"),
+    N_("command.checkin"),
+    N_("command.leave"),
+    N_("command.outing"),
+    N_("command.back"),
+    N_("command.late"),
+    N_("command.sos"),
+    N_("command.report"),
+    N_("command.plan"),
+    N_("command.quality"),
+    N_("command.security"),
+    N_("command.expense"),
+    N_("command.expenses"),
+    N_("command.contacts"),
+    N_("command.language"),
+    N_("command.web"),
+    N_("command.outings"),
+    N_("command.approvals"),
+    N_("command.attendance"),
+    N_("command.duty"),
+    N_("command.budget"),
+    N_("command.alert"),
+    N_("command.incidents"),
+    N_("command.cancel"),
 )
 
 
@@ -110,8 +128,7 @@ class CommandBook:
     def menu(self, roles: Iterable[Role], language: str) -> list[tuple[str, str]]:
         """(command, description) pairs of a person's menu, described in their language."""
         return [
-            (spec.name, translate(language, spec.description))
-            for spec in self.commands_for(roles)
+            (spec.name, translate(language, spec.description)) for spec in self.commands_for(roles)
         ]
 
     def menu_key(self, roles: Iterable[Role], language: str) -> str:

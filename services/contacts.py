@@ -14,8 +14,14 @@ from services.validation import display_phone
 
 # Embassy and consulate first: the regulations say they are told at once.
 KIND_ORDER = (
-    ContactKind.EMBASSY, ContactKind.CONSULATE, ContactKind.POLICE, ContactKind.AMBULANCE,
-    ContactKind.FIRE, ContactKind.HOSPITAL, ContactKind.INSURER, ContactKind.HQ_DUTY,
+    ContactKind.EMBASSY,
+    ContactKind.CONSULATE,
+    ContactKind.POLICE,
+    ContactKind.AMBULANCE,
+    ContactKind.FIRE,
+    ContactKind.HOSPITAL,
+    ContactKind.INSURER,
+    ContactKind.HQ_DUTY,
 )
 
 
@@ -56,13 +62,18 @@ async def directory(actor: Actor) -> Directory:
     )
     entries = [
         DirectoryEntry(
-            kind=ContactKind(c.kind), name=c.name, phone=c.phone,
-            phone_display=display_phone(c.phone) if c.phone else None, email=c.email,
+            kind=ContactKind(c.kind),
+            name=c.name,
+            phone=c.phone,
+            phone_display=display_phone(c.phone) if c.phone else None,
+            email=c.email,
             distance_m=(
                 geodesic(origin, (c.lat, c.lon)).meters
-                if c.lat is not None and c.lon is not None else None
+                if c.lat is not None and c.lon is not None
+                else None
             ),
-            verified=c.verified, notes=c.notes,
+            verified=c.verified,
+            notes=c.notes,
         )
         for c in contacts
     ]

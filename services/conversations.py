@@ -175,7 +175,7 @@ class Flow:
     def after(self, name: str) -> Step | None:
         """The step that follows `name` when nothing jumps elsewhere (None: the last)."""
         names = [step.name for step in self.steps]
-        for step in self.steps[names.index(name) + 1:]:
+        for step in self.steps[names.index(name) + 1 :]:
             if not step.jump_only:
                 return step
         return None
@@ -268,11 +268,19 @@ async def _state(row: Conversation, actor: Actor | None, clock: Clock) -> FlowSt
     return FlowState(row.telegram_id, person, actor, language, dict(row.answers), clock)
 
 
-async def _ask(flow: Flow, row: Conversation, state: FlowState, kind: TurnKind,
-               reason: Text | None = None) -> Turn:
+async def _ask(
+    flow: Flow, row: Conversation, state: FlowState, kind: TurnKind, reason: Text | None = None
+) -> Turn:
     prompt = await flow.step(row.step).ask(state)
-    return Turn(kind, prompt=prompt, reason=reason, conversation_id=row.id, version=row.version,
-                flow=flow.name, language=state.language)
+    return Turn(
+        kind,
+        prompt=prompt,
+        reason=reason,
+        conversation_id=row.id,
+        version=row.version,
+        flow=flow.name,
+        language=state.language,
+    )
 
 
 async def active(telegram_id: int, clock: Clock) -> Conversation | None:
@@ -284,14 +292,24 @@ async def active(telegram_id: int, clock: Clock) -> Conversation | None:
 
 
 async def open_flow(
-    flow: Flow, *, telegram_id: int, person: Person | None, clock: Clock,
-    answers: Mapping[str, Any] | None = None, step: str | None = None,
+    flow: Flow,
+    *,
+    telegram_id: int,
+    person: Person | None,
+    clock: Clock,
+    answers: Mapping[str, Any] | None = None,
+    step: str | None = None,
 ) -> Conversation:
     """Store `flow` as the one under way for this account, replacing any other."""
     row = Conversation(
-        telegram_id=telegram_id, person_id=person.id if person is not None else None,
-        flow=flow.name, step=step or flow.steps[0].name, answers=dict(answers or {}),
-        started_at=clock.now(), updated_at=clock.now(), expires_at=_expiry(flow, clock.now()),
+        telegram_id=telegram_id,
+        person_id=person.id if person is not None else None,
+        flow=flow.name,
+        step=step or flow.steps[0].name,
+        answers=dict(answers or {}),
+        started_at=clock.now(),
+        updated_at=clock.now(),
+        expires_at=_expiry(flow, clock.now()),
     )
     try:
         return await _replace(row)
@@ -318,8 +336,13 @@ async def wants_location(telegram_id: int, clock: Clock) -> bool:
 
 
 async def start_flow(
-    flow: Flow, *, telegram_id: int, person: Person | None, clock: Clock,
-    actor: Actor | None = None, answers: Mapping[str, Any] | None = None,
+    flow: Flow,
+    *,
+    telegram_id: int,
+    person: Person | None,
+    clock: Clock,
+    actor: Actor | None = None,
+    answers: Mapping[str, Any] | None = None,
     step: str | None = None,
 ) -> Turn:
     """Open `flow` for this account (replacing whatever was under way) and ask its first step."""
@@ -359,15 +382,21 @@ def _described(flow: Flow, answers: Mapping[str, Any], *, expired: bool) -> Text
 
 
 async def take_answer(
-    telegram_id: int, answer: Answer, *, actor: Actor | None, clock: Clock,
+    telegram_id: int,
+    answer: Answer,
+    *,
+    actor: Actor | None,
+    clock: Clock,
     press: FlowPress | None = None,
 ) -> Turn:
     """Give the answer to the step the person is at; `press` for a button of a flow."""
     now = clock.now()
     row = await Conversation.get_or_none(telegram_id=telegram_id)
     if row is None:
-        return Turn(TurnKind.STALE if press is not None else TurnKind.NO_FLOW,
-                    reason=Text("flow.press_finished"))
+        return Turn(
+            TurnKind.STALE if press is not None else TurnKind.NO_FLOW,
+            reason=Text("flow.press_finished"),
+        )
     flow = flow_named(row.flow)
     if flow is None:
         await _drop(row)
@@ -409,8 +438,12 @@ async def take_answer(
             verdict = await step.check(state, answer)
             if isinstance(verdict, Finished):
                 await Conversation.filter(id=row.id).delete()
-                return Turn(TurnKind.DONE, text=verdict.text, flow=flow.name,
-                            language=verdict.language or state.language)
+                return Turn(
+                    TurnKind.DONE,
+                    text=verdict.text,
+                    flow=flow.name,
+                    language=verdict.language or state.language,
+                )
             state.answers.update(verdict.values)
             following = flow.step(verdict.goto) if verdict.goto else flow.after(step.name)
             if following is None:
@@ -423,13 +456,20 @@ async def take_answer(
 
 async def _claim(row: Conversation) -> bool:
     """Take this version of the row for one answer (rolled back with the answer if refused)."""
-    return bool(await Conversation.filter(id=row.id, version=row.version).update(
-        version=row.version + 1
-    ))
+    return bool(
+        await Conversation.filter(id=row.id, version=row.version).update(version=row.version + 1)
+    )
 
 
-async def _move(flow: Flow, row: Conversation, state: FlowState, step: str, trail: list[str],
-                *, claimed: bool = False) -> bool:
+async def _move(
+    flow: Flow,
+    row: Conversation,
+    state: FlowState,
+    step: str,
+    trail: list[str],
+    *,
+    claimed: bool = False,
+) -> bool:
     """Save the step reached and the answers; False when another answer got there first."""
     now = state.clock.now()
     state.answers[TRAIL] = trail
@@ -437,7 +477,10 @@ async def _move(flow: Flow, row: Conversation, state: FlowState, step: str, trai
     saved = await Conversation.filter(
         id=row.id, version=version if claimed else row.version
     ).update(
-        step=step, answers=state.answers, updated_at=now, expires_at=_expiry(flow, now),
+        step=step,
+        answers=state.answers,
+        updated_at=now,
+        expires_at=_expiry(flow, now),
         version=version,
     )
     if not saved:
@@ -446,8 +489,9 @@ async def _move(flow: Flow, row: Conversation, state: FlowState, step: str, trai
     return True
 
 
-async def _save(flow: Flow, row: Conversation, state: FlowState, step: str,
-                trail: list[str]) -> Turn:
+async def _save(
+    flow: Flow, row: Conversation, state: FlowState, step: str, trail: list[str]
+) -> Turn:
     if not await _move(flow, row, state, step, trail):
         return Turn(TurnKind.STALE, reason=Text("flow.press_old"))
     return await _ask(flow, row, state, TurnKind.ASK)
@@ -464,8 +508,11 @@ async def cancel_flow(telegram_id: int, *, clock: Clock) -> Turn:
     expired = _expired(row, clock.now())
     if not await _drop(row):
         return Turn(TurnKind.STALE, reason=Text("flow.press_old"))
-    return Turn(TurnKind.EXPIRED if expired else TurnKind.CANCELLED,
-                text=_dropped_text(row, expired=expired), flow=row.flow)
+    return Turn(
+        TurnKind.EXPIRED if expired else TurnKind.CANCELLED,
+        text=_dropped_text(row, expired=expired),
+        flow=row.flow,
+    )
 
 
 async def expire_flows(clock: Clock) -> int:
@@ -488,9 +535,14 @@ async def expire_flows(clock: Clock) -> int:
                 continue
             dropped = _dropped_text(row, expired=True)
             await notify(
-                recipient=person, msgid=dropped.msgid, params=dropped.params, lane=Lane.ROUTINE,
+                recipient=person,
+                msgid=dropped.msgid,
+                params=dropped.params,
+                lane=Lane.ROUTINE,
                 idempotency_key=f"flow-expired:{row.id}:{row.version}",
-                source_kind="conversation", source_id=row.id, clock=clock,
+                source_kind="conversation",
+                source_id=row.id,
+                clock=clock,
             )
     if expired:
         logger.info("expired %d conversation(s)", expired)

@@ -140,7 +140,11 @@ async def _failed(
     # The error's type only: its text may hold personal data; it goes to last_error.
     logger.error(
         "deadline %s of kind %s failed on attempt %d (%s)",
-        row.id, row.kind, row.attempts + 1, type(exc).__name__, exc_info=exc,
+        row.id,
+        row.kind,
+        row.attempts + 1,
+        type(exc).__name__,
+        exc_info=exc,
     )
     await queries.record_failure(
         row.id, token=token, now=now, error=f"{type(exc).__name__}: {exc}", retry_at=retry_at
@@ -240,12 +244,12 @@ async def fire_due(
 
     async def one(part: Sequence[Deadline]) -> list[Fired]:
         async with slots:
-            return await fire_group(part, handlers=handlers, clock=clock, token=token,
-                                    retry=retry)
+            return await fire_group(part, handlers=handlers, clock=clock, token=token, retry=retry)
 
-    parts = [rows[start:start + size] for start in range(0, len(rows), size)]
-    return [fired for done in await asyncio.gather(*(one(part) for part in parts))
-            for fired in done]
+    parts = [rows[start : start + size] for start in range(0, len(rows), size)]
+    return [
+        fired for done in await asyncio.gather(*(one(part) for part in parts)) for fired in done
+    ]
 
 
 async def next_due_at() -> datetime | None:

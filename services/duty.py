@@ -57,16 +57,24 @@ async def candidates(*, actor: Actor) -> list[Person]:
     """Who the head may put on duty: active staff and heads of the station who finished
     registering."""
     station_id = _station_id(actor)
-    return await Person.filter(
-        station_id=station_id, active=True, registration_step__isnull=True,
-        roles__role__in=DUTY_ROLES,
-    ).distinct().order_by("name", "id")
+    return (
+        await Person.filter(
+            station_id=station_id,
+            active=True,
+            registration_step__isnull=True,
+            roles__role__in=DUTY_ROLES,
+        )
+        .distinct()
+        .order_by("name", "id")
+    )
 
 
 async def leave_on(person_id: int, day: date) -> LeaveRequest | None:
     """The person's approved leave covering `day`, if any."""
     return await LeaveRequest.filter(
-        person_id=person_id, status=RequestStatus.APPROVED, start_date__lte=day,
+        person_id=person_id,
+        status=RequestStatus.APPROVED,
+        start_date__lte=day,
         end_date__gte=day,
     ).first()
 
@@ -79,8 +87,9 @@ async def _check_day(actor: Actor, day: date, clock: Clock) -> int:
     return station_id
 
 
-async def _tell(person: Person, msgid: str, day: date, key: str, entry_id: int,
-                clock: Clock) -> None:
+async def _tell(
+    person: Person, msgid: str, day: date, key: str, entry_id: int, clock: Clock
+) -> None:
     await notify(
         recipient=person,
         msgid=msgid,
@@ -101,7 +110,10 @@ async def set_duty(
     warning)."""
     station_id = await _check_day(actor, day, clock)
     person = await Person.filter(
-        id=row_id(person_id), station_id=station_id, active=True, registration_step__isnull=True,
+        id=row_id(person_id),
+        station_id=station_id,
+        active=True,
+        registration_step__isnull=True,
         roles__role__in=DUTY_ROLES,
     ).first()
     if person is None:
@@ -112,12 +124,17 @@ async def set_duty(
         previous = await DutyRoster.get_or_none(station_id=station_id, date=day)
         removed_id = previous.person_id if previous is not None else None
         entry, _ = await DutyRoster.update_or_create(
-            station_id=station_id, date=day,
+            station_id=station_id,
+            date=day,
             defaults={"person_id": person.id, "set_by_id": actor.person.id},
         )
         audit = await AuditLog.create(
-            at=clock.now(), actor_id=actor.person.id, action="duty.set", object_kind="duty",
-            object_id=entry.id, data={"date": day.isoformat(), "person_id": person.id},
+            at=clock.now(),
+            actor_id=actor.person.id,
+            action="duty.set",
+            object_kind="duty",
+            object_id=entry.id,
+            data={"date": day.isoformat(), "person_id": person.id},
         )
         if removed_id == person.id:
             return entry
@@ -138,8 +155,12 @@ async def clear_duty(*, actor: Actor, day: date, clock: Clock) -> Person | None:
             return None
         removed = await Person.get(id=entry.person_id)
         audit = await AuditLog.create(
-            at=clock.now(), actor_id=actor.person.id, action="duty.cleared", object_kind="duty",
-            object_id=entry.id, data={"date": day.isoformat(), "person_id": removed.id},
+            at=clock.now(),
+            actor_id=actor.person.id,
+            action="duty.cleared",
+            object_kind="duty",
+            object_id=entry.id,
+            data={"date": day.isoformat(), "person_id": removed.id},
         )
         await _tell(removed, "duty.removed", day, f"duty-off:{audit.id}", entry.id, clock)
         await entry.delete()

@@ -42,9 +42,11 @@ class HandoverSummary:
     def lines(self) -> list[str]:
         """The summary as lines for a terminal."""
         out = [f"deactivated {self.person}; open items handed to {self.successor}"]
-        for title, counts in (("moved to the successor", self.moved),
-                              ("cancelled", self.cancelled),
-                              ("kept with the person (to settle)", self.kept)):
+        for title, counts in (
+            ("moved to the successor", self.moved),
+            ("cancelled", self.cancelled),
+            ("kept with the person (to settle)", self.kept),
+        ):
             for name, count in counts.items():
                 out.append(f"  {title}: {count} {name}")
         if self.head_of is not None:
@@ -62,7 +64,10 @@ async def _person(telegram_id: int, what: str) -> Person:
 
 
 async def deactivate(
-    *, telegram_id: int, successor_telegram_id: int, force: bool = False,
+    *,
+    telegram_id: int,
+    successor_telegram_id: int,
+    force: bool = False,
     clock: Clock | None = None,
 ) -> HandoverSummary:
     """Deactivate a person and move their open items to the successor, in one transaction.
@@ -115,24 +120,38 @@ async def deactivate(
         person.active = False
         person.deactivated_at = now
         person.handed_over_to = successor
-        await person.save(update_fields=["active", "deactivated_at", "handed_over_to_id",
-                                         "updated_at"])
-        await AuditLog.create(
-            at=now, actor=None, action="person.deactivated", object_kind="person",
-            object_id=person.id,
-            data={"successor_id": successor.id, "moved": summary.moved,
-                  "cancelled": summary.cancelled, "kept": summary.kept,
-                  "head_of": summary.head_of, "forced": force},
+        await person.save(
+            update_fields=["active", "deactivated_at", "handed_over_to_id", "updated_at"]
         )
         await AuditLog.create(
-            at=now, actor=None, action="person.handover_received", object_kind="person",
-            object_id=successor.id, data={"from_id": person.id, "moved": summary.moved},
+            at=now,
+            actor=None,
+            action="person.deactivated",
+            object_kind="person",
+            object_id=person.id,
+            data={
+                "successor_id": successor.id,
+                "moved": summary.moved,
+                "cancelled": summary.cancelled,
+                "kept": summary.kept,
+                "head_of": summary.head_of,
+                "forced": force,
+            },
+        )
+        await AuditLog.create(
+            at=now,
+            actor=None,
+            action="person.handover_received",
+            object_kind="person",
+            object_id=successor.id,
+            data={"from_id": person.id, "moved": summary.moved},
         )
         # The running bot (another process) publishes both menus at its next look at the
         # deadlines, within seconds: the person's shrinks, the successor's may grow.
         for account in (person, successor):
-            await schedule(MENU_REFRESH, str(account.telegram_id), now,
-                           {"telegram_id": account.telegram_id})
+            await schedule(
+                MENU_REFRESH, str(account.telegram_id), now, {"telegram_id": account.telegram_id}
+            )
     return summary
 
 
@@ -142,9 +161,7 @@ MENU_REFRESH = "menu.refresh"
 
 
 async def _move_plans(person: Person, successor: Person) -> int:
-    taken = set(
-        await WeeklyPlan.filter(person=successor).values_list("week_start", flat=True)
-    )
+    taken = set(await WeeklyPlan.filter(person=successor).values_list("week_start", flat=True))
     moved = 0
     for plan in await WeeklyPlan.filter(person=person, status__in=OPEN_PLANS):
         if plan.week_start in taken:
@@ -154,15 +171,19 @@ async def _move_plans(person: Person, successor: Person) -> int:
     return moved
 
 
-async def _make_head(successor: Person, station_id: int, *, deputy: bool, now: object,
-                     by: Person) -> None:
+async def _make_head(
+    successor: Person, station_id: int, *, deputy: bool, now: object, by: Person
+) -> None:
     if successor.station_id != station_id:
         await Person.filter(id=successor.id).update(station_id=station_id)
     grant = await PersonRole.get_or_none(person=successor, role=Role.HEAD)
     if grant is None:
         await PersonRole.create(person=successor, role=Role.HEAD, deputy=deputy)
         await AuditLog.create(
-            at=now, actor=None, action="role.granted", object_kind="person",
+            at=now,
+            actor=None,
+            action="role.granted",
+            object_kind="person",
             object_id=successor.id,
             data={"role": str(Role.HEAD), "by": "handover", "from_id": by.id},
         )

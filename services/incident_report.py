@@ -1,3 +1,4 @@
+# ruff: noqa: B009 - Tortoise's *_id attributes are not in the model types
 """A month of incidents and their timelines as an XLSX workbook or a CSV file."""
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ async def incident_rows(month: date, language: str) -> tuple[list[list[Any]], li
     ids = [incident.id for incident in incidents]
     events = await IncidentEvent.filter(incident_id__in=ids).order_by("incident_id", "at", "id")
     person_ids = {
-        value for incident in incidents
-        for value in (getattr(incident, "reported_by_id"), getattr(incident, "acknowledged_by_id"),  # noqa: B009
-                      getattr(incident, "closed_by_id"))  # noqa: B009
+        value
+        for incident in incidents
+        for value in (
+            getattr(incident, "reported_by_id"),
+            getattr(incident, "acknowledged_by_id"),
+            getattr(incident, "closed_by_id"),
+        )
         if value is not None
-    } | {getattr(e, "actor_id") for e in events if getattr(e, "actor_id") is not None}  # noqa: B009
+    } | {getattr(e, "actor_id") for e in events if getattr(e, "actor_id") is not None}
     names = {p.id: p.name for p in await Person.filter(id__in=list(person_ids))}
     stations = {s.id: s.code for s in await Station.all()}
 
@@ -50,31 +55,71 @@ async def incident_rows(month: date, language: str) -> tuple[list[list[Any]], li
     def head(key: str) -> str:
         return translate(language, f"incidents.export.{key}")
 
-    summary: list[list[Any]] = [[head(key) for key in (
-        "id", "opened", "kind", "nature", "person", "station", "status", "taken_by", "taken",
-        "embassy", "closed", "outcome",
-    )]]
+    summary: list[list[Any]] = [
+        [
+            head(key)
+            for key in (
+                "id",
+                "opened",
+                "kind",
+                "nature",
+                "person",
+                "station",
+                "status",
+                "taken_by",
+                "taken",
+                "embassy",
+                "closed",
+                "outcome",
+            )
+        ]
+    ]
     for incident in incidents:
-        summary.append([
-            incident.id, _stamp(incident.opened_at), incident.kind, incident.nature or "",
-            name(getattr(incident, "reported_by_id")),  # noqa: B009
-            stations.get(getattr(incident, "station_id") or 0, ""),  # noqa: B009
-            incident.status, name(getattr(incident, "acknowledged_by_id")),  # noqa: B009
-            _stamp(incident.acknowledged_at), _stamp(incident.embassy_notified_at),
-            _stamp(incident.closed_at), incident.closing_note,
-        ])
-    timeline: list[list[Any]] = [[head(key) for key in (
-        "id", "at", "event", "who", "text", "details",
-    )]]
+        summary.append(
+            [
+                incident.id,
+                _stamp(incident.opened_at),
+                incident.kind,
+                incident.nature or "",
+                name(getattr(incident, "reported_by_id")),
+                stations.get(getattr(incident, "station_id") or 0, ""),
+                incident.status,
+                name(getattr(incident, "acknowledged_by_id")),
+                _stamp(incident.acknowledged_at),
+                _stamp(incident.embassy_notified_at),
+                _stamp(incident.closed_at),
+                incident.closing_note,
+            ]
+        )
+    timeline: list[list[Any]] = [
+        [
+            head(key)
+            for key in (
+                "id",
+                "at",
+                "event",
+                "who",
+                "text",
+                "details",
+            )
+        ]
+    ]
     for item in events:
         details = ", ".join(
-            f"{key}={value}" for key, value in sorted((item.data or {}).items())
+            f"{key}={value}"
+            for key, value in sorted((item.data or {}).items())
             if key not in _HIDDEN and value is not None
         )
-        timeline.append([
-            getattr(item, "incident_id"), _stamp(item.at), item.kind,  # noqa: B009
-            name(getattr(item, "actor_id")), item.text, details,  # noqa: B009
-        ])
+        timeline.append(
+            [
+                getattr(item, "incident_id"),
+                _stamp(item.at),
+                item.kind,
+                name(getattr(item, "actor_id")),
+                item.text,
+                details,
+            ]
+        )
     return summary, timeline
 
 

@@ -58,8 +58,10 @@ def parse_duration(text: str) -> timedelta:
     if match is None or int(match.group(1)) == 0:
         raise InvalidInput(f"not a duration like 7d, 12h or 30m: {text!r}")
     amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(days=amount) if unit == "d" else (
-        timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount)
+    return (
+        timedelta(days=amount)
+        if unit == "d"
+        else (timedelta(hours=amount) if unit == "h" else timedelta(minutes=amount))
     )
 
 
@@ -69,8 +71,12 @@ def deep_link(bot_username: str, code: str) -> str:
 
 
 async def create_invite(
-    *, role: Role, station_code: str | None, expires_in: timedelta | None = DEFAULT_EXPIRY,
-    created_by: Person | None = None, clock: Clock,
+    *,
+    role: Role,
+    station_code: str | None,
+    expires_in: timedelta | None = DEFAULT_EXPIRY,
+    created_by: Person | None = None,
+    clock: Clock,
 ) -> Invite:
     """A new single-use invitation; staff and heads need a station."""
     now = clock.now()
@@ -82,12 +88,19 @@ async def create_invite(
     elif role in (Role.STAFF, Role.HEAD):
         raise InvalidInput(f"a {role} invitation needs a station (--station CODE)")
     invite = await Invite.create(
-        code=secrets.token_urlsafe(CODE_BYTES), role=role, station=station,
-        created_by=created_by, expires_at=now + expires_in if expires_in else None,
+        code=secrets.token_urlsafe(CODE_BYTES),
+        role=role,
+        station=station,
+        created_by=created_by,
+        expires_at=now + expires_in if expires_in else None,
     )
     await AuditLog.create(
-        at=now, actor=created_by, action="invite.created", object_kind="invite",
-        object_id=invite.id, data={"role": str(role), "station": station_code},
+        at=now,
+        actor=created_by,
+        action="invite.created",
+        object_kind="invite",
+        object_id=invite.id,
+        data={"role": str(role), "station": station_code},
     )
     return invite
 
@@ -101,7 +114,11 @@ class Registration:
 
 
 async def claim_invite(
-    *, code: str, telegram_id: int, name: str, telegram_language: str | None,
+    *,
+    code: str,
+    telegram_id: int,
+    name: str,
+    telegram_language: str | None,
     clock: Clock,
 ) -> Registration:
     """Use an invitation: the person is registered with its role and station, at the phone step.
@@ -135,7 +152,9 @@ async def claim_invite(
             # Telegram's name as typed by its owner: cleaned of control and bidi characters.
             clean = display_name(name)[:200].strip()
             person = await Person.create(
-                telegram_id=telegram_id, name=clean or str(telegram_id), language=language,
+                telegram_id=telegram_id,
+                name=clean or str(telegram_id),
+                language=language,
                 station_id=invite.station_id,  # type: ignore[attr-defined]
                 registration_step=STEP_PHONE,
             )
@@ -150,8 +169,12 @@ async def claim_invite(
         await PersonRole.create(person=person, role=invite.role)
         await Invite.filter(id=invite.id).update(used_by_id=person.id)
         await AuditLog.create(
-            at=now, actor=person, action="invite.claimed", object_kind="invite",
-            object_id=invite.id, data={"role": str(invite.role), "person_id": person.id},
+            at=now,
+            actor=person,
+            action="invite.claimed",
+            object_kind="invite",
+            object_id=invite.id,
+            data={"role": str(invite.role), "person_id": person.id},
         )
         await open_flow(REGISTRATION_FLOW, telegram_id=telegram_id, person=person, clock=clock)
     return Registration(person, STEP_PHONE)
@@ -165,7 +188,10 @@ async def registering(telegram_id: int) -> Person | None:
 
 
 async def record_phone(
-    *, telegram_id: int, phone_number: str, contact_user_id: int | None,
+    *,
+    telegram_id: int,
+    phone_number: str,
+    contact_user_id: int | None,
 ) -> Registration:
     """Keep the person's own phone number (a contact of someone else is refused)."""
     person = await registering(telegram_id)
@@ -183,9 +209,7 @@ async def record_phone(
     return Registration(person, STEP_LANGUAGE)
 
 
-async def finish_with_language(
-    *, telegram_id: int, language: str, clock: Clock
-) -> Registration:
+async def finish_with_language(*, telegram_id: int, language: str, clock: Clock) -> Registration:
     """Store the chosen language, finish registering and tell the station's heads."""
     now = clock.now()
     person = await registering(telegram_id)
@@ -204,8 +228,12 @@ async def finish_with_language(
         person.language, person.registration_step = tag, None
         await Conversation.filter(telegram_id=telegram_id, flow=REGISTRATION_FLOW.name).delete()
         await AuditLog.create(
-            at=now, actor=person, action="person.registered", object_kind="person",
-            object_id=person.id, data={},
+            at=now,
+            actor=person,
+            action="person.registered",
+            object_kind="person",
+            object_id=person.id,
+            data={},
         )
         await _tell_heads(person, now, clock)
     return Registration(person, None)
@@ -217,19 +245,29 @@ async def _tell_heads(person: Person, now: datetime, clock: Clock) -> None:
         return
     grant = await PersonRole.filter(person=person).order_by("id").first()
     role = Role(grant.role) if grant is not None else Role.STAFF
-    heads = await Person.filter(
-        station_id=station_id, active=True, registration_step__isnull=True,
-        roles__role=Role.HEAD,
-    ).exclude(id=person.id).distinct()
+    heads = (
+        await Person.filter(
+            station_id=station_id,
+            active=True,
+            registration_step__isnull=True,
+            roles__role=Role.HEAD,
+        )
+        .exclude(id=person.id)
+        .distinct()
+    )
     for head in heads:
         await notify(
-            recipient=head, msgid=ROLE_NOTICE[role], params={"name": person.name},
-            buttons=[[
-                button(N_("roster.button"), callback_data=encode(StationRoster(station_id)))
-            ]],
+            recipient=head,
+            msgid=ROLE_NOTICE[role],
+            params={"name": person.name},
+            buttons=[
+                [button(N_("roster.button"), callback_data=encode(StationRoster(station_id)))]
+            ],
             lane=Lane.ROUTINE,
             idempotency_key=f"registered/{person.id}/{now:%Y%m%dT%H%M%S}/head/{head.id}",
-            source_kind="person", source_id=person.id, clock=clock,
+            source_kind="person",
+            source_id=person.id,
+            clock=clock,
         )
 
 
@@ -253,7 +291,8 @@ async def _ask_phone(state: FlowState) -> Prompt:
 
 async def _check_phone(state: FlowState, answer: Answer) -> Moved:
     await record_phone(
-        telegram_id=state.telegram_id, phone_number=answer.phone or "",
+        telegram_id=state.telegram_id,
+        phone_number=answer.phone or "",
         contact_user_id=answer.contact_user_id,
     )
     return Moved(note=Text("registration.phone_saved"))
@@ -282,8 +321,13 @@ def _dropped(answers: object, expired: bool) -> Text:
 REGISTRATION_FLOW = Flow(
     name="registration",
     steps=(
-        Step(STEP_PHONE, _ask_phone, _check_phone, accepts=frozenset({AnswerKind.CONTACT}),
-             back=False),
+        Step(
+            STEP_PHONE,
+            _ask_phone,
+            _check_phone,
+            accepts=frozenset({AnswerKind.CONTACT}),
+            back=False,
+        ),
         Step(STEP_LANGUAGE, _ask_language, _check_language, back=False),
     ),
     dropped=_dropped,

@@ -52,8 +52,9 @@ def leave_dates(language: str | None, start: date, end: date) -> str:
     first = format_day(language, start, year=True)
     if end == start:
         return first
-    return translate(language, "leave.dates", start=first,
-                     end=format_day(language, end, year=True))
+    return translate(
+        language, "leave.dates", start=first, end=format_day(language, end, year=True)
+    )
 
 
 def parse_day(text: str, today: date) -> date | None:
@@ -145,12 +146,18 @@ async def request_leave(
                     "days": count_days(decider.language, (end - start).days + 1),
                     "reason": leave.reason,
                 },
-                buttons=[[
-                    {"text": "button.approve",
-                     "callback_data": encode(LeaveVerdict(leave.id, approve=True))},
-                    {"text": "button.refuse",
-                     "callback_data": encode(LeaveVerdict(leave.id, approve=False))},
-                ]],
+                buttons=[
+                    [
+                        {
+                            "text": "button.approve",
+                            "callback_data": encode(LeaveVerdict(leave.id, approve=True)),
+                        },
+                        {
+                            "text": "button.refuse",
+                            "callback_data": encode(LeaveVerdict(leave.id, approve=False)),
+                        },
+                    ]
+                ],
                 lane=Lane.APPROVAL,
                 idempotency_key=f"leave-ask:{leave.id}:{decider.id}",
                 source_kind="leave",
@@ -172,8 +179,12 @@ async def _edit_cards(
             original=card,
             msgid=msgid,
             # Cards written before `badge` and `dates` existed are still edited whole.
-            params={"badge": "", "dates": f"{card.params.get('start')} – {card.params.get('end')}",
-                    **card.params, "by": by},
+            params={
+                "badge": "",
+                "dates": f"{card.params.get('start')} – {card.params.get('end')}",
+                **card.params,
+                "by": by,
+            },
             idempotency_key=f"leave-card:{msgid}:{card.id}",
             clock=clock,
         )
@@ -189,14 +200,10 @@ async def may_decide(actor: Actor, leave: LeaveRequest) -> bool:
     """True when the actor decides this leave: head of its station, or HQ for a head's own."""
     if actor.person.id == leave.person_id:
         return False
-    requester_is_head = await PersonRole.filter(
-        person_id=leave.person_id, role=Role.HEAD
-    ).exists()
+    requester_is_head = await PersonRole.filter(person_id=leave.person_id, role=Role.HEAD).exists()
     if requester_is_head or leave.station_id is None:
         return actor.has(Role.HQ)
-    return actor.has(Role.HEAD) and (
-        actor.person.station_id == leave.station_id
-    )
+    return actor.has(Role.HEAD) and (actor.person.station_id == leave.station_id)
 
 
 async def pending_for_decider(actor: Actor, leave_id: int) -> LeaveRequest:
@@ -208,8 +215,11 @@ async def pending_for_decider(actor: Actor, leave_id: int) -> LeaveRequest:
     if not await may_decide(actor, leave):
         raise NotAllowed("not the decider")
     if leave.status != RequestStatus.PENDING:
-        msgid = "leave.withdrawn_already" if leave.status == RequestStatus.CANCELLED else (
-            "leave.already_decided")
+        msgid = (
+            "leave.withdrawn_already"
+            if leave.status == RequestStatus.CANCELLED
+            else ("leave.already_decided")
+        )
         raise Conflict("not pending", msgid=msgid)
     return leave
 
@@ -225,7 +235,12 @@ def check_refusal_note(note: str) -> str:
 
 
 async def decide_leave(
-    *, actor: Actor, leave_id: int, approve: bool, clock: Clock, note: str = "",
+    *,
+    actor: Actor,
+    leave_id: int,
+    approve: bool,
+    clock: Clock,
+    note: str = "",
     edit_own_card: bool = False,
 ) -> LeaveDecision:
     """Approve or refuse a pending leave; only its decider may, and only once. A refusal's
@@ -250,8 +265,11 @@ async def decide_leave(
                 raise Conflict("withdrawn", msgid="leave.withdrawn_already")
             raise Conflict("already decided", msgid="leave.already_decided")
         await AuditLog.create(
-            at=now, actor_id=actor.person.id, action=f"leave.{status.value}",
-            object_kind="leave", object_id=leave.id,
+            at=now,
+            actor_id=actor.person.id,
+            action=f"leave.{status.value}",
+            object_kind="leave",
+            object_id=leave.id,
         )
         requester = await Person.get(id=leave.person_id)
         if approve:
@@ -295,11 +313,16 @@ async def my_requests(*, actor: Actor, clock: Clock) -> list[LeaveRequest]:
     pending = await LeaveRequest.filter(
         person_id=actor.person.id, status=RequestStatus.PENDING
     ).order_by("-start_date", "-id")
-    others = await LeaveRequest.filter(
-        person_id=actor.person.id, end_date__gte=today - RECENT,
-        status__in=[RequestStatus.APPROVED, RequestStatus.REFUSED, RequestStatus.CANCELLED],
-    ).order_by("-start_date", "-id").limit(MAX_LISTED)
-    return [*pending, *others][:max(MAX_LISTED, len(pending))]
+    others = (
+        await LeaveRequest.filter(
+            person_id=actor.person.id,
+            end_date__gte=today - RECENT,
+            status__in=[RequestStatus.APPROVED, RequestStatus.REFUSED, RequestStatus.CANCELLED],
+        )
+        .order_by("-start_date", "-id")
+        .limit(MAX_LISTED)
+    )
+    return [*pending, *others][: max(MAX_LISTED, len(pending))]
 
 
 async def withdraw_leave(*, actor: Actor, leave_id: int, clock: Clock) -> LeaveRequest:
@@ -321,10 +344,12 @@ async def withdraw_leave(*, actor: Actor, leave_id: int, clock: Clock) -> LeaveR
                 raise Conflict("already withdrawn", msgid="leave.withdrawn_already")
             raise Conflict("already decided", msgid="leave.withdraw_too_late")
         await AuditLog.create(
-            at=now, actor_id=actor.person.id, action="leave.withdrawn",
-            object_kind="leave", object_id=leave.id,
+            at=now,
+            actor_id=actor.person.id,
+            action="leave.withdrawn",
+            object_kind="leave",
+            object_id=leave.id,
         )
-        await _edit_cards(leave, msgid="leave.card_withdrawn", by=actor.person.name,
-                          clock=clock)
+        await _edit_cards(leave, msgid="leave.card_withdrawn", by=actor.person.name, clock=clock)
     await leave.refresh_from_db()
     return leave

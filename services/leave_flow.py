@@ -61,8 +61,10 @@ async def _ask_start(state: FlowState) -> Prompt:
     return Prompt(
         Text("leave.flow.ask_start"),
         [
-            [Choice(f"d{n}", label, {"day": format_day(state.language, today + timedelta(n))})
-             for n, label in zip(DAY_OFFSETS, labels, strict=True)],
+            [
+                Choice(f"d{n}", label, {"day": format_day(state.language, today + timedelta(n))})
+                for n, label in zip(DAY_OFFSETS, labels, strict=True)
+            ],
             [Choice(OTHER, "leave.flow.other_date")],
             _navigation(back=False),
         ],
@@ -111,9 +113,14 @@ async def _check_typed_start(state: FlowState, answer: Answer) -> Moved:
 async def _ask_end(state: FlowState) -> Prompt:
     start = _day(state, "start")
     choices = [
-        Choice(f"e{n}", "leave.flow.end_same" if n == 0 else "leave.flow.end_plus",
-               {"day": format_day(state.language, start + timedelta(n)),
-                "days": count_days(state.language, n + 1)})
+        Choice(
+            f"e{n}",
+            "leave.flow.end_same" if n == 0 else "leave.flow.end_plus",
+            {
+                "day": format_day(state.language, start + timedelta(n)),
+                "days": count_days(state.language, n + 1),
+            },
+        )
         for n in DAY_OFFSETS
     ]
     return Prompt(
@@ -158,12 +165,15 @@ async def _check_reason(state: FlowState, answer: Answer) -> Moved:
 def summary(state: FlowState) -> Text:
     """The request as it will be sent, in the person's language."""
     start, end = _day(state, "start"), _day(state, "end")
-    return Text("leave.flow.summary", {
-        "start": format_day(state.language, start, year=True),
-        "end": format_day(state.language, end, year=True),
-        "days": count_days(state.language, (end - start).days + 1),
-        "reason": state.answers["reason"],
-    })
+    return Text(
+        "leave.flow.summary",
+        {
+            "start": format_day(state.language, start, year=True),
+            "end": format_day(state.language, end, year=True),
+            "days": count_days(state.language, (end - start).days + 1),
+            "reason": state.answers["reason"],
+        },
+    )
 
 
 async def _ask_confirm(state: FlowState) -> Prompt:
@@ -175,7 +185,10 @@ async def _check_confirm(state: FlowState, answer: Answer) -> Finished:
         raise InvalidInput("unknown button", msgid="flow.expects.choice")
     start, end = _day(state, "start"), _day(state, "end")
     await request_leave(
-        actor=_actor(state), start=start, end=end, reason=state.answers["reason"],
+        actor=_actor(state),
+        start=start,
+        end=end,
+        reason=state.answers["reason"],
         clock=state.clock,
     )
     return Finished(Text("leave.filed", {"dates": leave_dates(state.language, start, end)}))
@@ -196,8 +209,7 @@ LEAVE_FLOW = Flow(
     name="leave",
     steps=(
         Step("start", _ask_start, _check_start, accepts=TYPED, back=False),
-        Step("start_typed", _ask_start_typed, _check_typed_start, accepts=TEXT,
-             jump_only=True),
+        Step("start_typed", _ask_start_typed, _check_typed_start, accepts=TEXT, jump_only=True),
         Step("end", _ask_end, _check_end, accepts=TYPED),
         Step("end_typed", _ask_end_typed, _check_typed_end, accepts=TEXT, jump_only=True),
         Step("reason", _ask_reason, _check_reason, accepts=TEXT),
@@ -224,14 +236,22 @@ async def _check_refusal(state: FlowState, answer: Answer) -> Finished:
     note = "" if answer.kind == AnswerKind.CHOICE else answer.text
     try:
         await decide_leave(
-            actor=_actor(state), leave_id=int(state.answers["leave_id"]), approve=False,
-            clock=state.clock, note=note, edit_own_card=True,
+            actor=_actor(state),
+            leave_id=int(state.answers["leave_id"]),
+            approve=False,
+            clock=state.clock,
+            note=note,
+            edit_own_card=True,
         )
     except Conflict as error:
         # Decided by another head, or withdrawn, while this one was typing: nothing to ask.
         return Finished(Text(error.msgid, error.params))
-    return Finished(Text("leave.refuse.done_because" if note.strip() else "leave.refuse.done",
-                         {"name": state.answers.get("name", ""), "note": note.strip()}))
+    return Finished(
+        Text(
+            "leave.refuse.done_because" if note.strip() else "leave.refuse.done",
+            {"name": state.answers.get("name", ""), "note": note.strip()},
+        )
+    )
 
 
 def refusal_dropped(answers: Mapping[str, Any], expired: bool) -> Text:

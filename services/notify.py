@@ -89,7 +89,9 @@ def button(
     if params:
         spec["params"] = params
     for name, value in (
-        ("callback_data", callback_data), ("url", url), ("web_app", web_app),
+        ("callback_data", callback_data),
+        ("url", url),
+        ("web_app", web_app),
         ("request_location", request_location or None),
     ):
         if value is not None:
@@ -349,9 +351,7 @@ async def edit(
     return stored
 
 
-async def messages_to_edit(
-    source_kind: str, source_id: int, *, msgid: str
-) -> list[OutboxMessage]:
+async def messages_to_edit(source_kind: str, source_id: int, *, msgid: str) -> list[OutboxMessage]:
     """The Telegram messages of one business object written with `msgid` (to edit them)."""
     return [
         row

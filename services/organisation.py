@@ -177,15 +177,22 @@ async def import_organisation(
                     report.missing_people.append((person.telegram_id, person.name))
         if report.changed and not dry_run:
             await AuditLog.create(
-                at=now, actor=None, action="organisation.imported", object_kind="organisation",
-                data={"source": source, "created": report.count("created"),
-                      "updated": report.count("updated")},
+                at=now,
+                actor=None,
+                action="organisation.imported",
+                object_kind="organisation",
+                data={
+                    "source": source,
+                    "created": report.count("created"),
+                    "updated": report.count("updated"),
+                },
             )
     return report
 
 
-async def _import_stations(entries: list[StationEntry], report: ImportReport,
-                           dry_run: bool) -> dict[str, Station]:
+async def _import_stations(
+    entries: list[StationEntry], report: ImportReport, dry_run: bool
+) -> dict[str, Station]:
     by_code = {s.code: s for s in await Station.filter(code__in=[e.code for e in entries])}
     for entry in entries:
         station = by_code.get(entry.code)
@@ -214,19 +221,27 @@ async def _import_stations(entries: list[StationEntry], report: ImportReport,
             if not dry_run and station is not None:
                 await Holiday.filter(station=station).delete()
                 await Holiday.bulk_create(
-                    [Holiday(station=station, date=day, name=name)
-                     for day, name in sorted(entry.holiday_names.items())]
+                    [
+                        Holiday(station=station, date=day, name=name)
+                        for day, name in sorted(entry.holiday_names.items())
+                    ]
                 )
         report.changes.append(EntryChange("station", entry.code, action, changed))
     return by_code
 
 
-async def _import_people(entries: list[PersonEntry], stations: dict[str, Station],
-                         report: ImportReport, dry_run: bool, now: Any) -> None:
+async def _import_people(
+    entries: list[PersonEntry],
+    stations: dict[str, Station],
+    report: ImportReport,
+    dry_run: bool,
+    now: Any,
+) -> None:
     existing = {
         p.telegram_id: p
-        for p in await Person.filter(telegram_id__in=[e.telegram_id for e in entries])
-        .prefetch_related("roles", "station")
+        for p in await Person.filter(
+            telegram_id__in=[e.telegram_id for e in entries]
+        ).prefetch_related("roles", "station")
     }
     extra_codes = {e.station for e in entries if e.station} - set(stations)
     for station in await Station.filter(code__in=list(extra_codes)):
@@ -252,9 +267,11 @@ async def _import_people(entries: list[PersonEntry], stations: dict[str, Station
         held = {Role(grant.role): grant for grant in person.roles}
         if set(held) != set(entry.roles):
             changed["roles"] = (sorted(held), sorted(entry.roles))
-        report.changes.append(EntryChange(
-            "person", str(entry.telegram_id), "updated" if changed else "unchanged", changed
-        ))
+        report.changes.append(
+            EntryChange(
+                "person", str(entry.telegram_id), "updated" if changed else "unchanged", changed
+            )
+        )
         if not changed or dry_run:
             continue
         for name in entry.values:
@@ -273,13 +290,18 @@ async def _import_people(entries: list[PersonEntry], stations: dict[str, Station
 
 async def _audit_role(person: Person, action: str, role: Role, now: Any) -> None:
     await AuditLog.create(
-        at=now, actor=None, action=action, object_kind="person", object_id=person.id,
+        at=now,
+        actor=None,
+        action=action,
+        object_kind="person",
+        object_id=person.id,
         data={"role": str(role), "by": "import"},
     )
 
 
-async def _import_contacts(entries: list[ContactEntry], report: ImportReport,
-                           dry_run: bool) -> None:
+async def _import_contacts(
+    entries: list[ContactEntry], report: ImportReport, dry_run: bool
+) -> None:
     for entry in entries:
         country, kind, name = entry.country, entry.kind, entry.name
         key = f"{country}/{kind}/{name}"
@@ -313,8 +335,12 @@ async def export_organisation() -> dict[str, Any]:
     stations = []
     for station in await Station.all().order_by("code"):
         entry: dict[str, Any] = {
-            "code": station.code, "name": station.name, "country": station.country,
-            "city": station.city, "lat": station.lat, "lon": station.lon,
+            "code": station.code,
+            "name": station.name,
+            "country": station.country,
+            "city": station.city,
+            "lat": station.lat,
+            "lon": station.lon,
             "radius_m": station.radius_m,
             "timezone": station.timezone or zone_at(station.lat, station.lon).key,
         }
@@ -330,20 +356,19 @@ async def export_organisation() -> dict[str, Any]:
             entry["currency"] = station.currency
         if station.outing_policy:
             entry["outings"] = dict(station.outing_policy)
-        holidays = sorted(
-            await Holiday.filter(station_id=station.id), key=lambda h: h.date
-        )
+        holidays = sorted(await Holiday.filter(station_id=station.id), key=lambda h: h.date)
         if holidays:
-            entry["holidays"] = [
-                {"date": h.date.isoformat(), "name": h.name} for h in holidays
-            ]
+            entry["holidays"] = [{"date": h.date.isoformat(), "name": h.name} for h in holidays]
         stations.append(entry)
     people = []
-    for person in await Person.filter(active=True).order_by("telegram_id").prefetch_related(
-        "roles", "station"
+    for person in (
+        await Person.filter(active=True)
+        .order_by("telegram_id")
+        .prefetch_related("roles", "station")
     ):
         item: dict[str, Any] = {
-            "telegram_id": person.telegram_id, "name": person.name,
+            "telegram_id": person.telegram_id,
+            "name": person.name,
             "roles": sorted(str(grant.role) for grant in person.roles),
         }
         if person.station is not None:
@@ -356,8 +381,11 @@ async def export_organisation() -> dict[str, Any]:
         people.append(item)
     contacts = []
     for contact in await Contact.all().order_by("country", "kind", "name"):
-        row: dict[str, Any] = {"country": contact.country, "kind": str(contact.kind),
-                               "name": contact.name}
+        row: dict[str, Any] = {
+            "country": contact.country,
+            "kind": str(contact.kind),
+            "name": contact.name,
+        }
         for name in ("phone", "email", "lat", "lon"):
             value = getattr(contact, name)
             if value is not None:

@@ -59,8 +59,12 @@ def _checked(check: Callable[..., Any], value: Any, **kwargs: Any) -> Any:
         raise _error(str(exc)) from None
 
 
-def _by(check: Callable[..., Any], *, none: Literal["check", "required", "keep"] = "check",
-        **kwargs: Any) -> BeforeValidator:
+def _by(
+    check: Callable[..., Any],
+    *,
+    none: Literal["check", "required", "keep"] = "check",
+    **kwargs: Any,
+) -> BeforeValidator:
     """A field checked by `check`; None is checked too, refused as missing, or kept."""
 
     def run(value: Any) -> Any:
@@ -71,8 +75,9 @@ def _by(check: Callable[..., Any], *, none: Literal["check", "required", "keep"]
     return BeforeValidator(run)
 
 
-def _must(ok: Callable[[Any], bool], message: str,
-          then: Callable[[Any], Any] = lambda value: value) -> BeforeValidator:
+def _must(
+    ok: Callable[[Any], bool], message: str, then: Callable[[Any], Any] = lambda value: value
+) -> BeforeValidator:
     """A field whose value passes `ok` (`then` gives its normal form), else `message, got ...`."""
 
     def run(value: Any) -> Any:
@@ -196,8 +201,10 @@ MAX_CORRECTION_MIN = 240
 
 
 def _minutes(low: int, high: int) -> BeforeValidator:
-    return _must(lambda value: type(value) is int and low <= value <= high,
-                 f"must be whole minutes from {low} to {high}")
+    return _must(
+        lambda value: type(value) is int and low <= value <= high,
+        f"must be whole minutes from {low} to {high}",
+    )
 
 
 Flag = Annotated[bool, _must(lambda value: isinstance(value, bool), "must be true or false")]
@@ -211,8 +218,14 @@ class HighRiskArea(BaseModel):
     name: Annotated[str, _by(_text, max_length=120, required=False)] = ""
     lat: Annotated[float, _axis("lat", 90.0, none="required")] = _required()
     lon: Annotated[float, _axis("lon", 180.0, none="required")] = _required()
-    radius_m: Annotated[int, _must(lambda value: type(value) in (int, float) and value > 0,
-                                   "must be a number of metres above 0", then=round)] = 1000
+    radius_m: Annotated[
+        int,
+        _must(
+            lambda value: type(value) in (int, float) and value > 0,
+            "must be a number of metres above 0",
+            then=round,
+        ),
+    ] = 1000
 
 
 class OutingPolicy(BaseModel):
@@ -224,17 +237,24 @@ class OutingPolicy(BaseModel):
     night_starts: Annotated[dt.time, _by(_wall_time)] = dt.time(19, 0)
     night_ends: Annotated[dt.time, _by(_wall_time)] = dt.time(6, 0)
     companion_required: Flag = False
-    longest_hours: Annotated[float, _must(
-        lambda value: type(value) in (int, float) and 0 < value <= 24,
-        "must be hours above 0, at most 24")] = 8.0
+    longest_hours: Annotated[
+        float,
+        _must(
+            lambda value: type(value) in (int, float) and 0 < value <= 24,
+            "must be hours above 0, at most 24",
+        ),
+    ] = 8.0
     reminder_before_min: Annotated[int, _minutes(0, 240)] = 15
     grace_1_min: Annotated[int, _minutes(1, 240)] = 15
     grace_2_min: Annotated[int, _minutes(1, 240)] = 30
     grace_3_min: Annotated[int, _minutes(1, 240)] = 30
     high_risk_country: Flag = False
-    high_risk_areas: Annotated[list[HighRiskArea], _must(
-        lambda value: isinstance(value, list), "must be a list of {name, lat, lon, radius_m}"
-    )] = []
+    high_risk_areas: Annotated[
+        list[HighRiskArea],
+        _must(
+            lambda value: isinstance(value, list), "must be a list of {name, lat, lon, radius_m}"
+        ),
+    ] = []
     dead_man_min: Annotated[int, _minutes(0, 240)] = 0
     dead_man_reply_min: Annotated[int, _minutes(1, 60)] = 10
 
@@ -260,18 +280,35 @@ class StationEntry(StationKey):
     lat: Annotated[float, _axis("lat", 90.0, none="required")] = _required()
     lon: Annotated[float, _axis("lon", 180.0, none="required")] = _required()
     city: Annotated[str, _by(_text, max_length=120, required=False)] = ""
-    radius_m: Annotated[int, _must(lambda value: type(value) in (int, float) and value > 0,
-                                   "must be a number of metres above 0", then=round)] = 0
+    radius_m: Annotated[
+        int,
+        _must(
+            lambda value: type(value) in (int, float) and value > 0,
+            "must be a number of metres above 0",
+            then=round,
+        ),
+    ] = 0
     timezone: Annotated[str | None, _by(_zone, none="keep")] = None
-    working_days: Annotated[list[int], _must(
-        lambda days: isinstance(days, list) and all(type(d) is int and 1 <= d <= 7 for d in days),
-        "ISO weekdays 1 (Monday) to 7", then=lambda days: sorted(set(days)))] = []
+    working_days: Annotated[
+        list[int],
+        _must(
+            lambda days: (
+                isinstance(days, list) and all(type(d) is int and 1 <= d <= 7 for d in days)
+            ),
+            "ISO weekdays 1 (Monday) to 7",
+            then=lambda days: sorted(set(days)),
+        ),
+    ] = []
     checkin_opens: WallTime = None
     checkin_closes: WallTime = Field(None, validate_default=True)
     workday_ends: WallTime = None
-    checkin_correction_min: Annotated[int, _must(
-        lambda value: type(value) is int and 0 <= value <= MAX_CORRECTION_MIN,
-        f"minutes from 0 (no correction) to {MAX_CORRECTION_MIN}")] = 30
+    checkin_correction_min: Annotated[
+        int,
+        _must(
+            lambda value: type(value) is int and 0 <= value <= MAX_CORRECTION_MIN,
+            f"minutes from 0 (no correction) to {MAX_CORRECTION_MIN}",
+        ),
+    ] = 30
     currency: Annotated[str, _by(validation.currency_code)] = ""
     holidays: Annotated[list[HolidayEntry] | None, _by(_holidays)] = None
     outings: OutingPolicy | None = None
@@ -281,9 +318,11 @@ class StationEntry(StationKey):
     def _window_within_a_day(cls, closes: dt.time | None, info: ValidationInfo) -> dt.time | None:
         opens = info.data.get("checkin_opens") or DEFAULT_CHECKIN_OPENS
         if (closes or DEFAULT_CHECKIN_CLOSES) <= opens:
-            raise _error(f"must be later than checkin_opens ({opens:%H:%M}; "
-                         f"{DEFAULT_CHECKIN_OPENS:%H:%M} when not given): "
-                         "the check-in window lies within one day")
+            raise _error(
+                f"must be later than checkin_opens ({opens:%H:%M}; "
+                f"{DEFAULT_CHECKIN_OPENS:%H:%M} when not given): "
+                "the check-in window lies within one day"
+            )
         return closes
 
     @cached_property
@@ -293,8 +332,7 @@ class StationEntry(StationKey):
         values = self.model_dump(include=given | {"timezone"})  # in its place among the fields
         values["timezone"] = self.timezone or zone_at(self.lat, self.lon).key
         if self.outings is not None:
-            values["outing_policy"] = self.outings.model_dump(mode="json",
-                                                              exclude_defaults=True)
+            values["outing_policy"] = self.outings.model_dump(mode="json", exclude_defaults=True)
         return values
 
     @property
@@ -304,8 +342,10 @@ class StationEntry(StationKey):
 
 
 class PersonKey(BaseModel):
-    telegram_id: Annotated[int, _must(lambda value: type(value) is int and value > 0,
-                                      "must be a positive whole number")] = _required()
+    telegram_id: Annotated[
+        int,
+        _must(lambda value: type(value) is int and value > 0, "must be a positive whole number"),
+    ] = _required()
     name: Name = _required()
 
 
@@ -385,10 +425,18 @@ class ContactEntry(ContactKey):
 # Each section: its entry model, its key model, the key's fields and what a key given twice says.
 ENTRY_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel], tuple[str, ...], str]] = {
     "stations": (StationEntry, StationKey, ("code",), ".code: {0} appears twice (also {also})"),
-    "people": (PersonEntry, PersonKey, ("telegram_id",),
-               ".telegram_id: {0} appears twice (also {also})"),
-    "contacts": (ContactEntry, ContactKey, ("country", "kind", "name"),
-                 ": the same country, kind and name as {also}"),
+    "people": (
+        PersonEntry,
+        PersonKey,
+        ("telegram_id",),
+        ".telegram_id: {0} appears twice (also {also})",
+    ),
+    "contacts": (
+        ContactEntry,
+        ContactKey,
+        ("country", "kind", "name"),
+        ": the same country, kind and name as {also}",
+    ),
 }
 UNKNOWN_FIELD = ("extra_forbidden", "invalid_key")
 
@@ -403,15 +451,18 @@ class OrganisationFile:
     has_people: bool  # people the file leaves out are reported only when it has the section
 
 
-def validate(data: Mapping[str, Any], *, source: str,
-             stored_stations: Mapping[str, str]) -> OrganisationFile:
+def validate(
+    data: Mapping[str, Any], *, source: str, stored_stations: Mapping[str, str]
+) -> OrganisationFile:
     """Every entry checked; raises OrganisationFileError listing every bad field.
 
     `stored_stations` maps the codes of stations already in the database to their countries,
     so people may name a station the file does not list.
     """
-    errors = [f"{source}: {name}: unknown section (expected {', '.join(ENTRY_MODELS)})"
-              for name in sorted(set(data) - set(ENTRY_MODELS), key=str)]
+    errors = [
+        f"{source}: {name}: unknown section (expected {', '.join(ENTRY_MODELS)})"
+        for name in sorted(set(data) - set(ENTRY_MODELS), key=str)
+    ]
     stations = dict(stored_stations)  # code -> country, for people's station and phone
     valid: dict[str, list[Any]] = {section: [] for section in ENTRY_MODELS}
     for section, (model, key_model, key_fields, twice) in ENTRY_MODELS.items():
@@ -441,8 +492,9 @@ def validate(data: Mapping[str, Any], *, source: str,
     return OrganisationFile(**valid, has_people="people" in data)
 
 
-def _entry(model: type[BaseModel], key_model: type[BaseModel], raw: Any,
-           stations: Mapping[str, str]) -> tuple[BaseModel | None, list[str]]:
+def _entry(
+    model: type[BaseModel], key_model: type[BaseModel], raw: Any, stations: Mapping[str, str]
+) -> tuple[BaseModel | None, list[str]]:
     """The entry, or only its key when other fields are bad (None when the key is bad too),
     and its errors as `.field: message`."""
     errors = []
@@ -451,8 +503,10 @@ def _entry(model: type[BaseModel], key_model: type[BaseModel], raw: Any,
     try:
         return model.model_validate(raw, context={"stations": stations}), errors
     except ValidationError as exc:
-        errors[:0] = [f"{_path(error)}: {_message(error, model)}"
-                      for error in sorted(exc.errors(), key=_unknown_fields_first)]
+        errors[:0] = [
+            f"{_path(error)}: {_message(error, model)}"
+            for error in sorted(exc.errors(), key=_unknown_fields_first)
+        ]
     try:
         return key_model.model_validate(raw), errors
     except ValidationError:
@@ -477,4 +531,3 @@ def _message(error: ErrorDetails, model: type[BaseModel]) -> str:
             model = HighRiskArea if "high_risk_areas" in error["loc"] else OutingPolicy
         return f"unknown field (allowed: {', '.join(sorted(model.model_fields))})"
     return "must be a mapping" if error["type"] == "model_type" else error["msg"]
-

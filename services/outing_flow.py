@@ -91,8 +91,12 @@ async def _ask_destination(state: FlowState) -> Prompt:
 
 async def _check_destination(state: FlowState, answer: Answer) -> Moved:
     if answer.kind == AnswerKind.LOCATION and answer.lat is not None and answer.lon is not None:
-        return _moved(state, destination=f"📍 {answer.lat:.5f}, {answer.lon:.5f}",
-                      lat=answer.lat, lon=answer.lon)
+        return _moved(
+            state,
+            destination=f"📍 {answer.lat:.5f}, {answer.lon:.5f}",
+            lat=answer.lat,
+            lon=answer.lon,
+        )
     return _moved(state, destination=check_destination(answer.text), lat=None, lon=None)
 
 
@@ -109,18 +113,32 @@ async def _ask_companions(state: FlowState) -> Prompt:
     policy = policy_of(await station_of(actor))
     chosen = set(state.answers.get("picked") or [])
     people = await companion_choices(actor)
-    rows = [[Choice(f"p{person.id}", "outing.flow.picked" if person.id in chosen
-                    else "outing.flow.pick", {"name": person.name})] for person in people]
+    rows = [
+        [
+            Choice(
+                f"p{person.id}",
+                "outing.flow.picked" if person.id in chosen else "outing.flow.pick",
+                {"name": person.name},
+            )
+        ]
+        for person in people
+    ]
     last: list[Choice] = []
     if chosen:
         last.append(Choice(DONE, "outing.flow.companions_done"))
     elif not policy.companion_required:
         last.append(Choice(ALONE, "outing.flow.alone"))
-    msgid = "outing.flow.ask_companions_required" if policy.companion_required \
+    msgid = (
+        "outing.flow.ask_companions_required"
+        if policy.companion_required
         else "outing.flow.ask_companions"
+    )
     if not people:
-        msgid = "outing.flow.no_companions" if policy.companion_required \
+        msgid = (
+            "outing.flow.no_companions"
+            if policy.companion_required
             else "outing.flow.ask_companions_none"
+        )
     return Prompt(Text(msgid), [*rows, *([last] if last else []), _navigation()])
 
 
@@ -137,15 +155,17 @@ async def _check_companions(state: FlowState, answer: Answer) -> Moved:
         person_id = int(value[1:])
         if person_id not in {p.id for p in await companion_choices(_actor(state))}:
             raise InvalidInput("unknown companion", msgid="outing.bad_companion")
-        chosen = [c for c in chosen if c != person_id] if person_id in chosen \
-            else [*chosen, person_id]
+        chosen = (
+            [c for c in chosen if c != person_id] if person_id in chosen else [*chosen, person_id]
+        )
         return Moved({"picked": chosen}, goto="companions")
     raise InvalidInput("unknown button", msgid="flow.expects.choice")
 
 
 async def _ask_departure(state: FlowState) -> Prompt:
-    return Prompt(Text("outing.flow.ask_departure"),
-                  [[Choice(NOW, "outing.flow.now")], _navigation()])
+    return Prompt(
+        Text("outing.flow.ask_departure"), [[Choice(NOW, "outing.flow.now")], _navigation()]
+    )
 
 
 async def _check_departure(state: FlowState, answer: Answer) -> Moved:
@@ -166,21 +186,36 @@ async def _ask_returns(state: FlowState) -> Prompt:
     leaves = _leaves(state)
     zone = station_zone(await station_of(_actor(state)))
     return Prompt(
-        Text("outing.flow.ask_return",
-             {"leaves": format_clock(state.language, leaves, zone)}),
-        [[Choice(f"h{n}", "outing.flow.plus_hours",
-                 {"hours": n, "at": format_clock(state.language, leaves + timedelta(hours=n),
-                                                 zone)}) for n in HOURS],
-         _navigation()],
+        Text("outing.flow.ask_return", {"leaves": format_clock(state.language, leaves, zone)}),
+        [
+            [
+                Choice(
+                    f"h{n}",
+                    "outing.flow.plus_hours",
+                    {
+                        "hours": n,
+                        "at": format_clock(state.language, leaves + timedelta(hours=n), zone),
+                    },
+                )
+                for n in HOURS
+            ],
+            _navigation(),
+        ],
     )
 
 
-async def check_returns(actor: Actor, *, leaves: datetime, returns: datetime,
-                        now: datetime) -> None:
+async def check_returns(
+    actor: Actor, *, leaves: datetime, returns: datetime, now: datetime
+) -> None:
     """The return against the station's rules (each failure its own re-ask)."""
     station = await station_of(actor)
-    check_return(policy_of(station), leaves_at=leaves, returns_at=returns, now=now,
-                 zone=station_zone(station))
+    check_return(
+        policy_of(station),
+        leaves_at=leaves,
+        returns_at=returns,
+        now=now,
+        zone=station_zone(station),
+    )
 
 
 async def _check_returns(state: FlowState, answer: Answer) -> Moved:
@@ -209,12 +244,16 @@ async def _ask_confirm(state: FlowState) -> Prompt:
     companions = ", ".join(people.get(i, "?") for i in state.answers.get("companions") or [])
     night = is_night(policy_of(station), leaves_at=leaves, returns_at=returns, zone=zone)
     return Prompt(
-        Text("outing.flow.summary_night" if night else "outing.flow.summary", {
-            "destination": state.answers["destination"], "purpose": state.answers["purpose"],
-            "companions": companions or "—",
-            "leaves": format_clock(state.language, leaves, zone),
-            "returns": format_clock(state.language, returns, zone),
-        }),
+        Text(
+            "outing.flow.summary_night" if night else "outing.flow.summary",
+            {
+                "destination": state.answers["destination"],
+                "purpose": state.answers["purpose"],
+                "companions": companions or "—",
+                "leaves": format_clock(state.language, leaves, zone),
+                "returns": format_clock(state.language, returns, zone),
+            },
+        ),
         [[Choice(SEND, "outing.flow.send")], _navigation()],
     )
 
@@ -224,15 +263,21 @@ async def _check_confirm(state: FlowState, answer: Answer) -> Finished:
         raise InvalidInput("unknown button", msgid="flow.expects.choice")
     departure = state.answers.get("departure")
     plan = OutingPlan(
-        destination=state.answers["destination"], purpose=state.answers["purpose"],
+        destination=state.answers["destination"],
+        purpose=state.answers["purpose"],
         returns_at=datetime.fromisoformat(state.answers["returns"]),
         leaves_at=None if departure in (None, NOW) else datetime.fromisoformat(departure),
         companions=tuple(state.answers.get("companions") or ()),
-        lat=state.answers.get("lat"), lon=state.answers.get("lon"),
+        lat=state.answers.get("lat"),
+        lon=state.answers.get("lon"),
     )
     outing = await request_outing(actor=_actor(state), plan=plan, clock=state.clock)
-    return Finished(Text("outing.filed_night" if outing.is_night else "outing.filed",
-                         {"destination": outing.destination}))
+    return Finished(
+        Text(
+            "outing.filed_night" if outing.is_night else "outing.filed",
+            {"destination": outing.destination},
+        )
+    )
 
 
 def _dropped(answers: Mapping[str, Any], expired: bool) -> Text:
@@ -242,8 +287,13 @@ def _dropped(answers: Mapping[str, Any], expired: bool) -> Text:
 OUTING_FLOW = Flow(
     name="outing",
     steps=(
-        Step("destination", _ask_destination, _check_destination,
-             accepts=frozenset({AnswerKind.TEXT, AnswerKind.LOCATION}), back=False),
+        Step(
+            "destination",
+            _ask_destination,
+            _check_destination,
+            accepts=frozenset({AnswerKind.TEXT, AnswerKind.LOCATION}),
+            back=False,
+        ),
         Step("purpose", _ask_purpose, _check_purpose, accepts=TEXT),
         Step("companions", _ask_companions, _check_companions),
         Step("departure", _ask_departure, _check_departure, accepts=TYPED),
@@ -258,8 +308,7 @@ async def one_line(actor: Actor, text: str, *, now: datetime) -> tuple[dict[str,
     """`/outing Ikeja market, back 16:30`: the answers it gives (departure now) and the step
     to ask first; a return that does not read or breaks a rule is asked again."""
     destination, typed = parse_one_line(text)
-    answers: dict[str, Any] = {"destination": check_destination(destination),
-                               "departure": NOW}
+    answers: dict[str, Any] = {"destination": check_destination(destination), "departure": NOW}
     if typed is not None:
         station = await station_of(actor)
         returns = parse_when(typed, base=now, zone=station_zone(station))
@@ -286,8 +335,13 @@ async def _ask_refusal(state: FlowState) -> Prompt:
 
 async def _check_refusal(state: FlowState, answer: Answer) -> Finished:
     try:
-        await decide_outing(actor=_actor(state), outing_id=_outing_id(state), approve=False,
-                            note=check_purpose(answer.text), clock=state.clock)
+        await decide_outing(
+            actor=_actor(state),
+            outing_id=_outing_id(state),
+            approve=False,
+            note=check_purpose(answer.text),
+            clock=state.clock,
+        )
     except Conflict as error:
         return Finished(Text(error.msgid))
     return Finished(Text("outing.you_refused"))
@@ -299,8 +353,12 @@ async def _ask_question(state: FlowState) -> Prompt:
 
 async def _check_question(state: FlowState, answer: Answer) -> Finished:
     try:
-        await ask_question(actor=_actor(state), outing_id=_outing_id(state),
-                           question=answer.text, clock=state.clock)
+        await ask_question(
+            actor=_actor(state),
+            outing_id=_outing_id(state),
+            question=answer.text,
+            clock=state.clock,
+        )
     except Conflict as error:
         return Finished(Text(error.msgid))
     return Finished(Text("outing.question_sent"))
@@ -312,9 +370,13 @@ async def _ask_reply(state: FlowState) -> Prompt:
 
 async def _check_reply(state: FlowState, answer: Answer) -> Finished:
     try:
-        await answer_question(actor=_actor(state), outing_id=_outing_id(state),
-                              asker_id=int(state.answers["asker"]), answer=answer.text,
-                              clock=state.clock)
+        await answer_question(
+            actor=_actor(state),
+            outing_id=_outing_id(state),
+            asker_id=int(state.answers["asker"]),
+            answer=answer.text,
+            clock=state.clock,
+        )
     except Conflict as error:
         return Finished(Text(error.msgid))
     return Finished(Text("outing.reply_sent"))
@@ -347,9 +409,13 @@ LATE_CHOICES = {"m30": timedelta(minutes=30), "h1": timedelta(hours=1)}
 
 
 async def _ask_late_time(state: FlowState) -> Prompt:
-    return Prompt(Text("outing.flow.ask_late"),
-                  [[Choice("m30", "outing.flow.plus_30"), Choice("h1", "outing.flow.plus_60")],
-                   _navigation(back=False)])
+    return Prompt(
+        Text("outing.flow.ask_late"),
+        [
+            [Choice("m30", "outing.flow.plus_30"), Choice("h1", "outing.flow.plus_60")],
+            _navigation(back=False),
+        ],
+    )
 
 
 async def _check_late_time(state: FlowState, answer: Answer) -> Moved:
@@ -360,8 +426,7 @@ async def _check_late_time(state: FlowState, answer: Answer) -> Moved:
             raise InvalidInput("unknown button", msgid="flow.expects.choice")
         returns = now + delta
     else:
-        typed = parse_when(answer.text, base=now,
-                           zone=station_zone(await station_of(actor)))
+        typed = parse_when(answer.text, base=now, zone=station_zone(await station_of(actor)))
         if typed is None:
             raise InvalidInput("unreadable time", msgid="outing.bad_time")
         returns = typed
@@ -375,12 +440,19 @@ async def _ask_late_reason(state: FlowState) -> Prompt:
 
 
 async def _check_late_reason(state: FlowState, answer: Answer) -> Finished:
-    outing = await report_late(actor=_actor(state),
-                               returns_at=datetime.fromisoformat(state.answers["returns"]),
-                               reason=answer.text, clock=state.clock)
+    outing = await report_late(
+        actor=_actor(state),
+        returns_at=datetime.fromisoformat(state.answers["returns"]),
+        reason=answer.text,
+        clock=state.clock,
+    )
     zone = station_zone(await station_of(_actor(state)))
-    return Finished(Text("outing.late_noted", {
-        "returns": format_clock(state.language, outing.expected_return_at, zone)}))
+    return Finished(
+        Text(
+            "outing.late_noted",
+            {"returns": format_clock(state.language, outing.expected_return_at, zone)},
+        )
+    )
 
 
 LATE_FLOW = Flow(
@@ -399,14 +471,18 @@ SKIP_POSITION = "outing.back.skip"
 
 
 async def _ask_position(state: FlowState) -> Prompt:
-    return Prompt(Text("outing.back.ask_position"), [[Choice(SKIP_POSITION, SKIP_POSITION)]],
-                  location_button="outing.back.share")
+    return Prompt(
+        Text("outing.back.ask_position"),
+        [[Choice(SKIP_POSITION, SKIP_POSITION)]],
+        location_button="outing.back.share",
+    )
 
 
 def _is_skip(text: str) -> bool:
     """The Skip button's label in any language (it answers with its label as text)."""
-    return text.strip() in {translate(language, SKIP_POSITION)
-                            for language in available_languages()}
+    return text.strip() in {
+        translate(language, SKIP_POSITION) for language in available_languages()
+    }
 
 
 async def _check_position(state: FlowState, answer: Answer) -> Finished:
@@ -417,18 +493,35 @@ async def _check_position(state: FlowState, answer: Answer) -> Finished:
     if answer.lat is None or answer.lon is None:
         raise InvalidInput("not a location", msgid="outing.back.expects_position")
     returned = await record_return_position(
-        actor=_actor(state), outing_id=_outing_id(state), lat=answer.lat, lon=answer.lon,
-        clock=state.clock, sent_at=answer.sent_at, forwarded=answer.forwarded)
+        actor=_actor(state),
+        outing_id=_outing_id(state),
+        lat=answer.lat,
+        lon=answer.lon,
+        clock=state.clock,
+        sent_at=answer.sent_at,
+        forwarded=answer.forwarded,
+    )
     if returned.distance_m is None:
         return Finished(Text("outing.back.position_noted"))
-    return Finished(Text("outing.back.position_recorded",
-                         {"distance": format_distance(state.language, returned.distance_m)}))
+    return Finished(
+        Text(
+            "outing.back.position_recorded",
+            {"distance": format_distance(state.language, returned.distance_m)},
+        )
+    )
 
 
 BACK_FLOW = Flow(
     name="outing_back",
-    steps=(Step("position", _ask_position, _check_position,
-                accepts=frozenset({AnswerKind.LOCATION, AnswerKind.TEXT}), back=False),),
+    steps=(
+        Step(
+            "position",
+            _ask_position,
+            _check_position,
+            accepts=frozenset({AnswerKind.LOCATION, AnswerKind.TEXT}),
+            back=False,
+        ),
+    ),
     dropped=_short_dropped,
     ttl=timedelta(minutes=15),
     restore_keyboard=True,

@@ -78,8 +78,10 @@ def policy_of(station: Station) -> OutingPolicy:
 def _gap(policy: OutingPolicy, level: int) -> timedelta | None:
     """How long after the step at `level` the next one comes (None after the last)."""
     minutes = {
-        REMINDER: policy.reminder_before_min, ARE_YOU_BACK: policy.grace_1_min,
-        HEADS_ALERTED: policy.grace_2_min, SAFETY_ALERTED: policy.grace_3_min,
+        REMINDER: policy.reminder_before_min,
+        ARE_YOU_BACK: policy.grace_1_min,
+        HEADS_ALERTED: policy.grace_2_min,
+        SAFETY_ALERTED: policy.grace_3_min,
     }.get(level)
     return timedelta(minutes=minutes) if minutes is not None else None
 
@@ -101,8 +103,12 @@ def parse_when(text: str, *, base: datetime, zone: ZoneInfo) -> datetime | None:
     match = _CLOCK.match(text)
     # 16h30 is half past four; 1h30 is an hour and a half.
     hour_first = len(text.split("h")[0]) == 2
-    if match is not None and (":" in text or "." in text or (len(text) == 4 and text.isdigit())
-                              or ("h" in text and hour_first)):
+    if match is not None and (
+        ":" in text
+        or "." in text
+        or (len(text) == 4 and text.isdigit())
+        or ("h" in text and hour_first)
+    ):
         wall = time(int(match.group(1)), int(match.group(2)))
         return at_local(local_date(base, zone), wall, zone)
     match = _DURATION.match(text)
@@ -124,8 +130,14 @@ def check_departure(leaves_at: datetime, *, now: datetime, zone: ZoneInfo) -> da
     return max(leaves_at, now)
 
 
-def check_return(policy: OutingPolicy, *, leaves_at: datetime, returns_at: datetime,
-                 now: datetime, zone: ZoneInfo) -> None:
+def check_return(
+    policy: OutingPolicy,
+    *,
+    leaves_at: datetime,
+    returns_at: datetime,
+    now: datetime,
+    zone: ZoneInfo,
+) -> None:
     """Refuse a return before the departure, in the past, beyond the longest outing or on
     another day (nobody stays out overnight), each with its own re-ask."""
     if returns_at <= now:
@@ -133,21 +145,24 @@ def check_return(policy: OutingPolicy, *, leaves_at: datetime, returns_at: datet
     if returns_at <= leaves_at:
         raise InvalidInput("return before departure", msgid="outing.return_before_departure")
     if returns_at - leaves_at > timedelta(hours=policy.longest_hours):
-        raise InvalidInput("too long", msgid="outing.too_long",
-                           hours=f"{policy.longest_hours:g}")
+        raise InvalidInput("too long", msgid="outing.too_long", hours=f"{policy.longest_hours:g}")
     if local_date(returns_at, zone) != local_date(leaves_at, zone):
         raise InvalidInput("overnight", msgid="outing.overnight")
 
 
-def is_night(policy: OutingPolicy, *, leaves_at: datetime, returns_at: datetime,
-             zone: ZoneInfo) -> bool:
+def is_night(
+    policy: OutingPolicy, *, leaves_at: datetime, returns_at: datetime, zone: ZoneInfo
+) -> bool:
     """True when any part of the outing falls in the station's night window."""
     day = local_date(leaves_at, zone)
     for offset in (-1, 0, 1):
         start_day = day + timedelta(days=offset)
         starts = at_local(start_day, policy.night_starts, zone)
-        end_day = start_day + timedelta(days=1) if policy.night_ends <= policy.night_starts \
+        end_day = (
+            start_day + timedelta(days=1)
+            if policy.night_ends <= policy.night_starts
             else start_day
+        )
         ends = at_local(end_day, policy.night_ends, zone)
         if leaves_at < ends and returns_at > starts:
             return True
@@ -160,8 +175,9 @@ def is_high_risk(policy: OutingPolicy, lat: float | None, lon: float | None) -> 
         return True
     if lat is None or lon is None:
         return False
-    return any(_metres(area.lat, area.lon, lat, lon) <= area.radius_m
-               for area in policy.high_risk_areas)
+    return any(
+        _metres(area.lat, area.lon, lat, lon) <= area.radius_m for area in policy.high_risk_areas
+    )
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -177,8 +193,9 @@ def check_destination(text: str) -> str:
     if not text:
         raise InvalidInput("no destination", msgid="outing.no_destination")
     if len(text) > MAX_DESTINATION:
-        raise InvalidInput("destination too long", msgid="outing.too_long_text",
-                           limit=MAX_DESTINATION)
+        raise InvalidInput(
+            "destination too long", msgid="outing.too_long_text", limit=MAX_DESTINATION
+        )
     return text
 
 
@@ -202,7 +219,7 @@ def parse_one_line(text: str) -> tuple[str, str | None]:
     lowered = rest.lower()
     for word in ("back at", "back by", "back", "until", "回来", "返回"):
         if lowered.startswith(word):
-            rest = rest[len(word):].strip()
+            rest = rest[len(word) :].strip()
             break
     return destination.strip(), rest or None
 
@@ -219,9 +236,14 @@ async def station_of(actor: Actor) -> Station:
 
 async def companion_choices(actor: Actor) -> list[Person]:
     """The station's other registered, active people, to pick companions from."""
-    return await Person.filter(
-        station_id=actor.person.station_id, active=True, registration_step__isnull=True
-    ).exclude(id=actor.person.id).order_by("name").limit(MAX_COMPANION_BUTTONS)
+    return (
+        await Person.filter(
+            station_id=actor.person.station_id, active=True, registration_step__isnull=True
+        )
+        .exclude(id=actor.person.id)
+        .order_by("name")
+        .limit(MAX_COMPANION_BUTTONS)
+    )
 
 
 async def _away(person_ids: Iterable[int], day: date) -> set[int]:
@@ -231,14 +253,19 @@ async def _away(person_ids: Iterable[int], day: date) -> set[int]:
         person_id__in=ids, status=RequestStatus.APPROVED, start_date__lte=day, end_date__gte=day
     ).values_list("person_id", flat=True)
     out = await Outing.filter(person_id__in=ids, status=OutingStatus.OUT).values_list(
-        "person_id", flat=True)
+        "person_id", flat=True
+    )
     return {int(pid) for pid in [*on_leave, *out]}  # type: ignore[call-overload]
 
 
 async def _holders(*roles: Role) -> list[Person]:
-    grants = await PersonRole.filter(
-        role__in=list(roles), person__active=True, person__registration_step__isnull=True
-    ).prefetch_related("person").order_by("id")
+    grants = (
+        await PersonRole.filter(
+            role__in=list(roles), person__active=True, person__registration_step__isnull=True
+        )
+        .prefetch_related("person")
+        .order_by("id")
+    )
     seen: dict[int, Person] = {}
     for grant in grants:
         seen.setdefault(grant.person.id, grant.person)
@@ -264,8 +291,11 @@ async def first_deciders(outing: Outing, *, now: datetime) -> list[Person]:
 
 async def second_deciders(outing: Outing) -> list[Person]:
     """Who approves a night outing the second time: safety officers and HQ."""
-    return [p for p in await _holders(Role.SAFETY, Role.HQ)
-            if p.id not in (outing.person_id, outing.first_approved_by_id)]
+    return [
+        p
+        for p in await _holders(Role.SAFETY, Role.HQ)
+        if p.id not in (outing.person_id, outing.first_approved_by_id)
+    ]
 
 
 async def _may_decide(actor: Actor, outing: Outing, *, now: datetime) -> bool:
@@ -323,11 +353,12 @@ async def _zone_of(outing: Outing) -> ZoneInfo:
     return station_zone(await Station.get(id=outing.station_id))
 
 
-async def _card(outing: Outing, reader: Person, zone: ZoneInfo,
-                now: datetime) -> dict[str, Any]:
+async def _card(outing: Outing, reader: Person, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
     requester = await Person.get(id=outing.person_id)
     return {
-        "name": requester.name, "destination": outing.destination, "purpose": outing.purpose,
+        "name": requester.name,
+        "destination": outing.destination,
+        "purpose": outing.purpose,
         # Not gone yet and no time given: leaving as soon as it is approved.
         "leaves": _when(outing.leaves_at or outing.decided_at or now, reader, zone),
         "returns": _when(outing.expected_return_at, reader, zone),
@@ -338,12 +369,22 @@ async def _card(outing: Outing, reader: Person, zone: ZoneInfo,
 
 def _verdict_buttons(outing_id: int) -> list[list[dict[str, Any]]]:
     return [
-        [outbox.button("button.approve",
-                       callback_data=encode(OutingVerdict(outing_id, OutingVerdict.APPROVE))),
-         outbox.button("button.refuse",
-                       callback_data=encode(OutingVerdict(outing_id, OutingVerdict.REFUSE)))],
-        [outbox.button("outing.button.ask",
-                       callback_data=encode(OutingVerdict(outing_id, OutingVerdict.ASK)))],
+        [
+            outbox.button(
+                "button.approve",
+                callback_data=encode(OutingVerdict(outing_id, OutingVerdict.APPROVE)),
+            ),
+            outbox.button(
+                "button.refuse",
+                callback_data=encode(OutingVerdict(outing_id, OutingVerdict.REFUSE)),
+            ),
+        ],
+        [
+            outbox.button(
+                "outing.button.ask",
+                callback_data=encode(OutingVerdict(outing_id, OutingVerdict.ASK)),
+            )
+        ],
     ]
 
 
@@ -351,16 +392,21 @@ def _marks(outing: Outing) -> str:
     return ("🌙" if outing.is_night else "") + ("⚠️" if outing.is_high_risk else "")
 
 
-async def _send_cards(outing: Outing, deciders: Sequence[Person], *, msgid: str,
-                      clock: Clock) -> None:
+async def _send_cards(
+    outing: Outing, deciders: Sequence[Person], *, msgid: str, clock: Clock
+) -> None:
     zone = await _zone_of(outing)
     for decider in deciders:
         await notify(
-            recipient=decider, msgid=msgid,
+            recipient=decider,
+            msgid=msgid,
             params={**await _card(outing, decider, zone, clock.now()), "marks": _marks(outing)},
-            buttons=_verdict_buttons(outing.id), lane=Lane.APPROVAL,
+            buttons=_verdict_buttons(outing.id),
+            lane=Lane.APPROVAL,
             idempotency_key=f"outing-ask:{outing.id}:{msgid}:{decider.id}",
-            source_kind=SOURCE, source_id=outing.id, clock=clock,
+            source_kind=SOURCE,
+            source_id=outing.id,
+            clock=clock,
         )
 
 
@@ -371,10 +417,16 @@ async def request_outing(*, actor: Actor, plan: OutingPlan, clock: Clock) -> Out
     destination, purpose = check_destination(plan.destination), check_purpose(plan.purpose)
     leaves_at = check_departure(plan.leaves_at or now, now=now, zone=zone)
     check_return(policy, leaves_at=leaves_at, returns_at=plan.returns_at, now=now, zone=zone)
-    companions = await Person.filter(
-        id__in=list(plan.companions), station_id=station.id, active=True,
-        registration_step__isnull=True,
-    ).exclude(id=actor.person.id).order_by("name")
+    companions = (
+        await Person.filter(
+            id__in=list(plan.companions),
+            station_id=station.id,
+            active=True,
+            registration_step__isnull=True,
+        )
+        .exclude(id=actor.person.id)
+        .order_by("name")
+    )
     if len(companions) != len(set(plan.companions)):
         raise InvalidInput("unknown companion", msgid="outing.bad_companion")
     if policy.companion_required and not companions:
@@ -382,22 +434,32 @@ async def request_outing(*, actor: Actor, plan: OutingPlan, clock: Clock) -> Out
     night = is_night(policy, leaves_at=leaves_at, returns_at=plan.returns_at, zone=zone)
     async with in_transaction():
         outing, created = await open_outing(
-            person_id=actor.person.id, station_id=station.id, destination=destination,
-            purpose=purpose, expected_return_at=plan.returns_at,
+            person_id=actor.person.id,
+            station_id=station.id,
+            destination=destination,
+            purpose=purpose,
+            expected_return_at=plan.returns_at,
             leaves_at=plan.leaves_at and leaves_at,
             companions=", ".join(p.name for p in companions),
-            contact_phone=actor.person.phone, is_night=night,
+            contact_phone=actor.person.phone,
+            is_night=night,
             is_high_risk=is_high_risk(policy, plan.lat, plan.lon),
-            dest_lat=plan.lat, dest_lon=plan.lon,
+            dest_lat=plan.lat,
+            dest_lon=plan.lon,
         )
         if not created:
             raise Conflict("an outing is open", msgid="outing.already_open")
         deciders = await first_deciders(outing, now=now)
         if not deciders:
             raise InvalidInput("nobody to decide", msgid="outing.no_decider")
-        await AuditLog.create(at=now, actor_id=actor.person.id, action="outing.asked",
-                              object_kind=SOURCE, object_id=outing.id,
-                              data={"companions": [p.id for p in companions]})
+        await AuditLog.create(
+            at=now,
+            actor_id=actor.person.id,
+            action="outing.asked",
+            object_kind=SOURCE,
+            object_id=outing.id,
+            data={"companions": [p.id for p in companions]},
+        )
         await _send_cards(outing, deciders, msgid="outing.ask_decider", clock=clock)
     return outing
 
@@ -430,8 +492,9 @@ async def check_decider(actor: Actor, outing_id: int, *, clock: Clock) -> Outing
     return outing
 
 
-async def _edit_cards(outing: Outing, *, actor: Actor, msgid: str, clock: Clock,
-                      step: str, own: bool = False) -> None:
+async def _edit_cards(
+    outing: Outing, *, actor: Actor, msgid: str, clock: Clock, step: str, own: bool = False
+) -> None:
     """Every other decider's card says who decided, without buttons; the decider's own card
     too with `own` (a refusal, decided in a flow after the press; an approval's card is
     changed by the handler that took the press)."""
@@ -439,13 +502,18 @@ async def _edit_cards(outing: Outing, *, actor: Actor, msgid: str, clock: Clock,
         for card in await messages_to_edit(SOURCE, outing.id, msgid=card_msgid):
             if card.recipient_id == actor.person.id and not own:  # type: ignore[attr-defined]
                 continue
-            await edit(original=card, msgid=msgid,
-                       params={**card.params, "by": actor.person.name},
-                       idempotency_key=f"outing-card:{card.id}:{step}", clock=clock)
+            await edit(
+                original=card,
+                msgid=msgid,
+                params={**card.params, "by": actor.person.name},
+                idempotency_key=f"outing-card:{card.id}:{step}",
+                clock=clock,
+            )
 
 
-async def decide_outing(*, actor: Actor, outing_id: int, approve: bool, clock: Clock,
-                        note: str = "") -> OutingDecision:
+async def decide_outing(
+    *, actor: Actor, outing_id: int, approve: bool, clock: Clock, note: str = ""
+) -> OutingDecision:
     """Approve or refuse a pending outing; the first decision wins. A night outing approved by
     the head waits for safety or HQ."""
     outing = await check_decider(actor, outing_id, clock=clock)
@@ -460,8 +528,13 @@ async def decide_outing(*, actor: Actor, outing_id: int, approve: bool, clock: C
                 raise Conflict("already decided", msgid="outing.already_decided")
             await outing.refresh_from_db()
             await _audit(actor, outing, "outing.first_approved", now)
-            await _edit_cards(outing, actor=actor, msgid="outing.card_first_approved_by",
-                              clock=clock, step="first")
+            await _edit_cards(
+                outing,
+                actor=actor,
+                msgid="outing.card_first_approved_by",
+                clock=clock,
+                step="first",
+            )
             seconds = await second_deciders(outing)
             if not seconds:
                 raise InvalidInput("nobody to decide", msgid="outing.no_second_decider")
@@ -471,16 +544,26 @@ async def decide_outing(*, actor: Actor, outing_id: int, approve: bool, clock: C
         status = OutingStatus.APPROVED if approve else OutingStatus.REFUSED
         changed = await Outing.filter(
             id=outing.id, status=OutingStatus.PENDING, first_approved_by_id=first
-        ).update(decided_by_id=actor.person.id, decided_at=now, decision_note=note,
-                 status=OutingStatus.APPROVED if approve else OutingStatus.PENDING)
+        ).update(
+            decided_by_id=actor.person.id,
+            decided_at=now,
+            decision_note=note,
+            status=OutingStatus.APPROVED if approve else OutingStatus.PENDING,
+        )
         if not changed:
             raise Conflict("already decided", msgid="outing.already_decided")
         if not approve:
             await close_outing(outing.id, status=OutingStatus.REFUSED, at=now)
         await outing.refresh_from_db()
         await _audit(actor, outing, f"outing.{status.value}", now)
-        await _edit_cards(outing, actor=actor, clock=clock, step="final", own=not approve,
-                          msgid="outing.card_approved_by" if approve else "outing.card_refused_by")
+        await _edit_cards(
+            outing,
+            actor=actor,
+            clock=clock,
+            step="final",
+            own=not approve,
+            msgid="outing.card_approved_by" if approve else "outing.card_refused_by",
+        )
         if approve:
             await _approved(outing, actor, clock)
         else:
@@ -489,65 +572,94 @@ async def decide_outing(*, actor: Actor, outing_id: int, approve: bool, clock: C
 
 
 async def _audit(actor: Actor, outing: Outing, action: str, now: datetime) -> None:
-    await AuditLog.create(at=now, actor_id=actor.person.id, action=action,
-                          object_kind=SOURCE, object_id=outing.id)
+    await AuditLog.create(
+        at=now, actor_id=actor.person.id, action=action, object_kind=SOURCE, object_id=outing.id
+    )
 
 
-async def _tell_requester(outing: Outing, msgid: str, actor: Actor, clock: Clock,
-                          **extra: Any) -> None:
+async def _tell_requester(
+    outing: Outing, msgid: str, actor: Actor, clock: Clock, **extra: Any
+) -> None:
     requester = await Person.get(id=outing.person_id)
     zone = await _zone_of(outing)
     await notify(
-        recipient=requester, msgid=msgid,
-        params={**await _card(outing, requester, zone, clock.now()), "by": actor.person.name,
-                **extra},
-        lane=Lane.APPROVAL, idempotency_key=f"outing-told:{outing.id}:{msgid}",
-        source_kind=SOURCE, source_id=outing.id, clock=clock,
+        recipient=requester,
+        msgid=msgid,
+        params={
+            **await _card(outing, requester, zone, clock.now()),
+            "by": actor.person.name,
+            **extra,
+        },
+        lane=Lane.APPROVAL,
+        idempotency_key=f"outing-told:{outing.id}:{msgid}",
+        source_kind=SOURCE,
+        source_id=outing.id,
+        clock=clock,
     )
 
 
 def move_buttons(outing_id: int, *moves: str) -> list[list[dict[str, Any]]]:
     """Buttons for the person who is out: leaving, back, more time, help, I'm OK."""
     labels = {
-        OutingMove.LEAVING: "outing.button.leaving", OutingMove.BACK: "outing.button.back",
-        OutingMove.MORE_TIME: "outing.button.more_time", OutingMove.HELP: "outing.button.help",
+        OutingMove.LEAVING: "outing.button.leaving",
+        OutingMove.BACK: "outing.button.back",
+        OutingMove.MORE_TIME: "outing.button.more_time",
+        OutingMove.HELP: "outing.button.help",
         OutingMove.OK: "outing.button.ok",
     }
-    return [[outbox.button(labels[move], callback_data=encode(OutingMove(outing_id, move)))]
-            for move in moves]
+    return [
+        [outbox.button(labels[move], callback_data=encode(OutingMove(outing_id, move)))]
+        for move in moves
+    ]
 
 
 async def _approved(outing: Outing, actor: Actor, clock: Clock) -> None:
     requester = await Person.get(id=outing.person_id)
     zone = await _zone_of(outing)
     await notify(
-        recipient=requester, msgid="outing.approved",
+        recipient=requester,
+        msgid="outing.approved",
         params={**await _card(outing, requester, zone, clock.now()), "by": actor.person.name},
         buttons=move_buttons(outing.id, OutingMove.LEAVING, OutingMove.BACK),
-        lane=Lane.APPROVAL, idempotency_key=f"outing-told:{outing.id}:approved",
-        source_kind=SOURCE, source_id=outing.id, clock=clock,
+        lane=Lane.APPROVAL,
+        idempotency_key=f"outing-told:{outing.id}:approved",
+        source_kind=SOURCE,
+        source_id=outing.id,
+        clock=clock,
     )
     names = _names(outing.companions)
     if names:
-        for companion in await Person.filter(station_id=outing.station_id, name__in=names,
-                                             active=True):
+        for companion in await Person.filter(
+            station_id=outing.station_id, name__in=names, active=True
+        ):
             await notify(
-                recipient=companion, msgid="outing.companion_told",
-                params={**await _card(outing, companion, zone, clock.now())}, lane=Lane.ROUTINE,
-                buttons=[[outbox.button("outing.button.not_me",
-                                        callback_data=encode(OutingNotMe(outing.id)))]],
+                recipient=companion,
+                msgid="outing.companion_told",
+                params={**await _card(outing, companion, zone, clock.now())},
+                lane=Lane.ROUTINE,
+                buttons=[
+                    [
+                        outbox.button(
+                            "outing.button.not_me", callback_data=encode(OutingNotMe(outing.id))
+                        )
+                    ]
+                ],
                 idempotency_key=f"outing-companion:{outing.id}:{companion.id}",
-                source_kind=SOURCE, source_id=outing.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=outing.id,
+                clock=clock,
             )
-    policy = policy_of(await Station.get(id=outing.station_id)) if outing.station_id \
-        else OutingPolicy()
+    policy = (
+        policy_of(await Station.get(id=outing.station_id)) if outing.station_id else OutingPolicy()
+    )
     await _restart_ladder(outing, policy, now=clock.now())
 
 
 async def _restart_ladder(outing: Outing, policy: OutingPolicy, *, now: datetime) -> None:
     level, due = first_step(policy, outing.expected_return_at)
-    await Outing.filter(id=outing.id).update(escalation_level=level, next_escalation_at=due,
-                                             updated_at=now)
+    await Outing.filter(id=outing.id).update(
+        escalation_level=level, next_escalation_at=due, updated_at=now
+    )
     await schedule(WATCH, str(outing.id), due)
 
 
@@ -556,17 +668,30 @@ async def ask_question(*, actor: Actor, outing_id: int, question: str, clock: Cl
     outing = await check_decider(actor, outing_id, clock=clock)
     question = check_purpose(question)
     requester = await Person.get(id=outing.person_id)
-    await AuditLog.create(at=clock.now(), actor_id=actor.person.id, action="outing.question",
-                          object_kind=SOURCE, object_id=outing.id)
+    await AuditLog.create(
+        at=clock.now(),
+        actor_id=actor.person.id,
+        action="outing.question",
+        object_kind=SOURCE,
+        object_id=outing.id,
+    )
     await notify(
-        recipient=requester, msgid="outing.question",
-        params={"by": actor.person.name, "question": question,
-                "destination": outing.destination},
-        buttons=[[outbox.button("outing.button.reply",
-                                callback_data=encode(OutingReply(outing.id, actor.person.id)))]],
+        recipient=requester,
+        msgid="outing.question",
+        params={"by": actor.person.name, "question": question, "destination": outing.destination},
+        buttons=[
+            [
+                outbox.button(
+                    "outing.button.reply",
+                    callback_data=encode(OutingReply(outing.id, actor.person.id)),
+                )
+            ]
+        ],
         lane=Lane.APPROVAL,
         idempotency_key=f"outing-question:{outing.id}:{actor.person.id}:{clock.now().isoformat()}",
-        source_kind=SOURCE, source_id=outing.id, clock=clock,
+        source_kind=SOURCE,
+        source_id=outing.id,
+        clock=clock,
     )
     return outing
 
@@ -584,18 +709,22 @@ async def check_reply(actor: Actor, outing_id: int, asker_id: int) -> tuple[Outi
     return outing, asker
 
 
-async def answer_question(*, actor: Actor, outing_id: int, asker_id: int, answer: str,
-                          clock: Clock) -> None:
+async def answer_question(
+    *, actor: Actor, outing_id: int, asker_id: int, answer: str, clock: Clock
+) -> None:
     """The requester's answer, relayed to the decider who asked, with the card's buttons."""
     outing, asker = await check_reply(actor, outing_id, asker_id)
     answer = check_purpose(answer)
     await notify(
-        recipient=asker, msgid="outing.answer",
-        params={"name": actor.person.name, "answer": answer,
-                "destination": outing.destination},
-        buttons=_verdict_buttons(outing.id), lane=Lane.APPROVAL,
+        recipient=asker,
+        msgid="outing.answer",
+        params={"name": actor.person.name, "answer": answer, "destination": outing.destination},
+        buttons=_verdict_buttons(outing.id),
+        lane=Lane.APPROVAL,
         idempotency_key=f"outing-answer:{outing.id}:{asker.id}:{clock.now().isoformat()}",
-        source_kind=SOURCE, source_id=outing.id, clock=clock,
+        source_kind=SOURCE,
+        source_id=outing.id,
+        clock=clock,
     )
 
 
@@ -616,7 +745,8 @@ async def not_me(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
     now = clock.now()
     async with in_transaction():
         changed = await Outing.filter(id=outing.id, companions=outing.companions).update(
-            companions=left, updated_at=now)
+            companions=left, updated_at=now
+        )
         if not changed:
             raise Conflict("changed meanwhile", msgid="outing.already_decided")
         await outing.refresh_from_db()
@@ -628,12 +758,18 @@ async def not_me(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
         told.pop(actor.person.id, None)
         for person in told.values():
             await notify(
-                recipient=person, msgid="outing.not_me_told",
-                params={"name": actor.person.name, "requester": requester.name,
-                        "destination": outing.destination},
+                recipient=person,
+                msgid="outing.not_me_told",
+                params={
+                    "name": actor.person.name,
+                    "requester": requester.name,
+                    "destination": outing.destination,
+                },
                 lane=Lane.APPROVAL,
                 idempotency_key=f"outing-not-me:{outing.id}:{actor.person.id}:{person.id}",
-                source_kind=SOURCE, source_id=outing.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=outing.id,
+                clock=clock,
             )
     return outing
 
@@ -665,7 +801,8 @@ async def leave_now(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
     now = clock.now()
     async with in_transaction():
         changed = await Outing.filter(id=outing.id, status=OutingStatus.APPROVED).update(
-            status=OutingStatus.OUT, leaves_at=now, updated_at=now)
+            status=OutingStatus.OUT, leaves_at=now, updated_at=now
+        )
         if changed:
             await _audit(actor, outing, "outing.left", now)
             await _start_dead_man(outing, now=now)
@@ -689,8 +826,14 @@ class Returned:
     distance_m: float | None
 
 
-async def come_back(*, actor: Actor, clock: Clock, outing_id: int | None = None,
-                    lat: float | None = None, lon: float | None = None) -> Returned:
+async def come_back(
+    *,
+    actor: Actor,
+    clock: Clock,
+    outing_id: int | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> Returned:
     """Back: the outing closes, every queued step is called off and whoever was alerted is
     told."""
     outing = await _own_open(actor, outing_id)
@@ -712,17 +855,29 @@ async def come_back(*, actor: Actor, clock: Clock, outing_id: int | None = None,
         if not await close_outing(outing.id, status=OutingStatus.RETURNED, at=now, **values):
             raise Conflict("already back", msgid="outing.none_open")
         await _call_off(outing, clock)
-        await AuditLog.create(at=now, actor_id=actor.person.id, action="outing.returned",
-                              object_kind=SOURCE, object_id=outing.id,
-                              data={"distance_m": round(distance) if distance else None})
+        await AuditLog.create(
+            at=now,
+            actor_id=actor.person.id,
+            action="outing.returned",
+            object_kind=SOURCE,
+            object_id=outing.id,
+            data={"distance_m": round(distance) if distance else None},
+        )
         await _tell_alerted(outing, actor.person, clock, msgid="outing.back_told")
     await outing.refresh_from_db()
     return Returned(outing, distance)
 
 
-async def record_return_position(*, actor: Actor, outing_id: int, lat: float, lon: float,
-                                 clock: Clock, sent_at: datetime | None = None,
-                                 forwarded: bool = False) -> Returned:
+async def record_return_position(
+    *,
+    actor: Actor,
+    outing_id: int,
+    lat: float,
+    lon: float,
+    clock: Clock,
+    sent_at: datetime | None = None,
+    forwarded: bool = False,
+) -> Returned:
     """Where the person said they were back, shared just after "I'm back": the returned
     outing keeps the position and its time, and the distance from the station is recorded.
 
@@ -748,11 +903,16 @@ async def record_return_position(*, actor: Actor, outing_id: int, lat: float, lo
     distance = distance_m(station, lat, lon) if station is not None else None
     async with in_transaction():
         await Outing.filter(id=outing.id, status=OutingStatus.RETURNED).update(
-            last_lat=lat, last_lon=lon, last_seen_at=at, updated_at=now)
-        await AuditLog.create(at=now, actor_id=actor.person.id, action="outing.return_position",
-                              object_kind=SOURCE, object_id=outing.id,
-                              data={"distance_m": round(distance) if distance is not None
-                                    else None})
+            last_lat=lat, last_lon=lon, last_seen_at=at, updated_at=now
+        )
+        await AuditLog.create(
+            at=now,
+            actor_id=actor.person.id,
+            action="outing.return_position",
+            object_kind=SOURCE,
+            object_id=outing.id,
+            data={"distance_m": round(distance) if distance is not None else None},
+        )
     await outing.refresh_from_db()
     return Returned(outing, distance)
 
@@ -760,8 +920,13 @@ async def record_return_position(*, actor: Actor, outing_id: int, lat: float, lo
 async def return_distance(outing: Outing) -> float | None:
     """How far from the station the returned outing's recorded position is (None: none
     recorded since the return, or no station)."""
-    if (outing.returned_at is None or outing.last_seen_at is None or outing.last_lat is None
-            or outing.last_lon is None or outing.station_id is None):
+    if (
+        outing.returned_at is None
+        or outing.last_seen_at is None
+        or outing.last_lat is None
+        or outing.last_lon is None
+        or outing.station_id is None
+    ):
         return None
     if outing.last_seen_at < outing.returned_at - FRESH_POSITION:
         return None
@@ -772,12 +937,14 @@ async def return_distance(outing: Outing) -> float | None:
 async def _call_off(outing: Outing, clock: Clock) -> None:
     for kind in (WATCH, DEAD_MAN, DEAD_MAN_MISS):
         await cancel_deadline(kind, str(outing.id), clock=clock)
-    await outbox.cancel(SOURCE, outing.id, clock=clock, reason="returned",
-                        key_prefix=f"outing-esc:{outing.id}:")
+    await outbox.cancel(
+        SOURCE, outing.id, clock=clock, reason="returned", key_prefix=f"outing-esc:{outing.id}:"
+    )
 
 
-async def _tell_alerted(outing: Outing, person: Person, clock: Clock, *, msgid: str,
-                        **extra: Any) -> None:
+async def _tell_alerted(
+    outing: Outing, person: Person, clock: Clock, *, msgid: str, **extra: Any
+) -> None:
     """Whoever an escalation step reached hears the news (the level says who was)."""
     reached = outing.escalation_level - 1  # the last step that fired
     if reached < HEADS_ALERTED:
@@ -785,18 +952,31 @@ async def _tell_alerted(outing: Outing, person: Person, clock: Clock, *, msgid: 
     zone = await _zone_of(outing)
     for recipient in await _escalation_people(outing, reached, now=clock.now()):
         await notify(
-            recipient=recipient, msgid=msgid,
-            params={"name": person.name, "destination": outing.destination,
-                    "at": _when(clock.now(), recipient, zone), **extra},
+            recipient=recipient,
+            msgid=msgid,
+            params={
+                "name": person.name,
+                "destination": outing.destination,
+                "at": _when(clock.now(), recipient, zone),
+                **extra,
+            },
             lane=Lane.ESCALATION,
             idempotency_key=f"outing-news:{outing.id}:{msgid}:{outing.late_reports}:"
-                            f"{recipient.id}",
-            source_kind=SOURCE, source_id=outing.id, clock=clock,
+            f"{recipient.id}",
+            source_kind=SOURCE,
+            source_id=outing.id,
+            clock=clock,
         )
 
 
-async def report_late(*, actor: Actor, returns_at: datetime, reason: str, clock: Clock,
-                      msgid: str = "outing.late_told") -> Outing:
+async def report_late(
+    *,
+    actor: Actor,
+    returns_at: datetime,
+    reason: str,
+    clock: Clock,
+    msgid: str = "outing.late_told",
+) -> Outing:
     """A new return time with a reason: the head (and whoever was alerted) is told, the
     escalation starts again from the new time."""
     outing = await _own_open(actor)
@@ -807,53 +987,84 @@ async def report_late(*, actor: Actor, returns_at: datetime, reason: str, clock:
     zone = station_zone(station) if station is not None else ZoneInfo("UTC")
     now = clock.now()
     reason = check_purpose(reason)
-    check_return(policy, leaves_at=outing.leaves_at or outing.decided_at or now,
-                 returns_at=returns_at, now=now, zone=zone)
+    check_return(
+        policy,
+        leaves_at=outing.leaves_at or outing.decided_at or now,
+        returns_at=returns_at,
+        now=now,
+        zone=zone,
+    )
     async with in_transaction():
         alerted = await Outing.get(id=outing.id)
         changed = await Outing.filter(id=outing.id, open_marker=True).update(
-            expected_return_at=returns_at, late_reports=outing.late_reports + 1, updated_at=now)
+            expected_return_at=returns_at, late_reports=outing.late_reports + 1, updated_at=now
+        )
         if not changed:
             raise NotFound("no open outing", msgid="outing.none_open")
         await outing.refresh_from_db()
-        await AuditLog.create(at=now, actor_id=actor.person.id, action="outing.late",
-                              object_kind=SOURCE, object_id=outing.id)
+        await AuditLog.create(
+            at=now,
+            actor_id=actor.person.id,
+            action="outing.late",
+            object_kind=SOURCE,
+            object_id=outing.id,
+        )
         people = {p.id: p for p in await _escalation_people(outing, HEADS_ALERTED, now=now)}
         if alerted.escalation_level - 1 >= SAFETY_ALERTED:
-            people.update({p.id: p for p in await _escalation_people(outing, SAFETY_ALERTED,
-                                                                     now=now)})
+            people.update(
+                {p.id: p for p in await _escalation_people(outing, SAFETY_ALERTED, now=now)}
+            )
         for recipient in people.values():
             await notify(
-                recipient=recipient, msgid=msgid,
-                params={"name": actor.person.name, "destination": outing.destination,
-                        "returns": _when(returns_at, recipient, zone), "reason": reason},
+                recipient=recipient,
+                msgid=msgid,
+                params={
+                    "name": actor.person.name,
+                    "destination": outing.destination,
+                    "returns": _when(returns_at, recipient, zone),
+                    "reason": reason,
+                },
                 lane=Lane.ESCALATION,
                 idempotency_key=f"outing-late:{outing.id}:{outing.late_reports}:{recipient.id}",
-                source_kind=SOURCE, source_id=outing.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=outing.id,
+                clock=clock,
             )
-        await outbox.cancel(SOURCE, outing.id, clock=clock, reason="late",
-                            key_prefix=f"outing-esc:{outing.id}:")
+        await outbox.cancel(
+            SOURCE, outing.id, clock=clock, reason="late", key_prefix=f"outing-esc:{outing.id}:"
+        )
         await cancel_deadline(DEAD_MAN_MISS, str(outing.id), clock=clock)
         await _restart_ladder(outing, policy, now=now)
     return outing
 
 
 async def more_time(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
-    """"I'm safe, need more time": the return moves half an hour past now."""
+    """ "I'm safe, need more time": the return moves half an hour past now."""
     await _own_open(actor, outing_id)
-    return await report_late(actor=actor, returns_at=clock.now() + MORE_TIME, reason="—",
-                             clock=clock, msgid="outing.more_time_told")
+    return await report_late(
+        actor=actor,
+        returns_at=clock.now() + MORE_TIME,
+        reason="—",
+        clock=clock,
+        msgid="outing.more_time_told",
+    )
 
 
 async def need_help(*, actor: Actor, outing_id: int, clock: Clock) -> Outing:
-    """"I need help": everyone on the ladder at once, and an incident."""
+    """ "I need help": everyone on the ladder at once, and an incident."""
     outing = await _own_open(actor, outing_id)
     async with in_transaction():
         await cancel_deadline(WATCH, str(outing.id), clock=clock)
         await _open_incident(outing, IncidentKind.SOS, clock=clock, summary="help")
         await Outing.filter(id=outing.id).update(escalation_level=DONE, next_escalation_at=None)
-        await _alert(outing, SAFETY_ALERTED, clock, msgid="outing.help_alert",
-                     lane=Lane.EMERGENCY, key="help")
+        await _alert(
+            outing,
+            SAFETY_ALERTED,
+            clock,
+            msgid="outing.help_alert",
+            lane=Lane.EMERGENCY,
+            key="help",
+        )
     return outing
 
 
@@ -869,26 +1080,37 @@ async def i_am_ok(*, actor: Actor, outing_id: int, clock: Clock) -> None:
 
 async def update_position(person_id: int, lat: float, lon: float, *, at: datetime) -> bool:
     """A live location shared while out: the last known position and its time."""
-    return bool(await Outing.filter(
-        person_id=person_id, open_marker=True, status=OutingStatus.OUT
-    ).update(last_lat=lat, last_lon=lon, last_seen_at=at))
+    return bool(
+        await Outing.filter(person_id=person_id, open_marker=True, status=OutingStatus.OUT).update(
+            last_lat=lat, last_lon=lon, last_seen_at=at
+        )
+    )
 
 
 # ---------------------------------------------------------------- escalation
 
 
-async def _alert(outing: Outing, level: int, clock: Clock, *, msgid: str, lane: Lane,
-                 key: str) -> None:
+async def _alert(
+    outing: Outing, level: int, clock: Clock, *, msgid: str, lane: Lane, key: str
+) -> None:
     person = await Person.get(id=outing.person_id)
     zone = await _zone_of(outing)
     for recipient in await _escalation_people(outing, level, now=clock.now()):
         await notify(
-            recipient=recipient, msgid=msgid,
-            params={"name": person.name, "destination": outing.destination,
-                    "returns": _when(outing.expected_return_at, recipient, zone),
-                    "phone": person.phone or "—", "map": map_link(outing)},
-            lane=lane, idempotency_key=f"outing-esc:{outing.id}:{key}:{recipient.id}",
-            source_kind=SOURCE, source_id=outing.id, clock=clock,
+            recipient=recipient,
+            msgid=msgid,
+            params={
+                "name": person.name,
+                "destination": outing.destination,
+                "returns": _when(outing.expected_return_at, recipient, zone),
+                "phone": person.phone or "—",
+                "map": map_link(outing),
+            },
+            lane=lane,
+            idempotency_key=f"outing-esc:{outing.id}:{key}:{recipient.id}",
+            source_kind=SOURCE,
+            source_id=outing.id,
+            clock=clock,
         )
 
 
@@ -901,8 +1123,12 @@ async def _open_incident(
     outing)."""
     person = await Person.get(id=outing.person_id)
     raised = await open_incident(
-        person, kind, clock=clock, summary=f"{summary}: {outing.destination}"[:500],
-        outing_id=outing.id, source="outing",
+        person,
+        kind,
+        clock=clock,
+        summary=f"{summary}: {outing.destination}"[:500],
+        outing_id=outing.id,
+        source="outing",
         idempotency_key=None if kind == IncidentKind.SOS else f"overdue:{outing.id}",
     )
     return raised.incident
@@ -914,38 +1140,73 @@ def map_link(outing: Outing) -> str:
     lon = outing.last_lon if outing.last_lon is not None else outing.dest_lon
     if lat is None or lon is None:
         return "—"
-    return f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat:.5f}/{lon:.5f}"
+    return (
+        f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=16/{lat:.5f}/{lon:.5f}"
+    )
 
 
 async def _act(outing: Outing, level: int, clock: Clock) -> None:
     """What the step at `level` does (each once: its messages have idempotency keys)."""
     person = await Person.get(id=outing.person_id)
     zone = await _zone_of(outing)
-    params = {"destination": outing.destination,
-              "returns": _when(outing.expected_return_at, person, zone)}
+    params = {
+        "destination": outing.destination,
+        "returns": _when(outing.expected_return_at, person, zone),
+    }
     if level == REMINDER:
-        await notify(recipient=person, msgid="outing.reminder", params=params,
-                     buttons=move_buttons(outing.id, OutingMove.BACK, OutingMove.MORE_TIME),
-                     lane=Lane.ESCALATION, source_kind=SOURCE, source_id=outing.id,
-                     idempotency_key=f"outing-esc:{outing.id}:{outing.late_reports}:reminder",
-                     clock=clock)
+        await notify(
+            recipient=person,
+            msgid="outing.reminder",
+            params=params,
+            buttons=move_buttons(outing.id, OutingMove.BACK, OutingMove.MORE_TIME),
+            lane=Lane.ESCALATION,
+            source_kind=SOURCE,
+            source_id=outing.id,
+            idempotency_key=f"outing-esc:{outing.id}:{outing.late_reports}:reminder",
+            clock=clock,
+        )
     elif level == ARE_YOU_BACK:
-        await notify(recipient=person, msgid="outing.are_you_back", params=params,
-                     buttons=move_buttons(outing.id, OutingMove.BACK, OutingMove.MORE_TIME,
-                                          OutingMove.HELP),
-                     lane=Lane.ESCALATION, source_kind=SOURCE, source_id=outing.id,
-                     idempotency_key=f"outing-esc:{outing.id}:{outing.late_reports}:ask",
-                     clock=clock)
+        await notify(
+            recipient=person,
+            msgid="outing.are_you_back",
+            params=params,
+            buttons=move_buttons(
+                outing.id, OutingMove.BACK, OutingMove.MORE_TIME, OutingMove.HELP
+            ),
+            lane=Lane.ESCALATION,
+            source_kind=SOURCE,
+            source_id=outing.id,
+            idempotency_key=f"outing-esc:{outing.id}:{outing.late_reports}:ask",
+            clock=clock,
+        )
     elif level == HEADS_ALERTED:
-        await _alert(outing, HEADS_ALERTED, clock, msgid="outing.overdue_heads",
-                     lane=Lane.ESCALATION, key=f"{outing.late_reports}:heads")
+        await _alert(
+            outing,
+            HEADS_ALERTED,
+            clock,
+            msgid="outing.overdue_heads",
+            lane=Lane.ESCALATION,
+            key=f"{outing.late_reports}:heads",
+        )
     elif level == SAFETY_ALERTED:
-        await _alert(outing, SAFETY_ALERTED, clock, msgid="outing.overdue_safety",
-                     lane=Lane.ESCALATION, key=f"{outing.late_reports}:safety")
+        await _alert(
+            outing,
+            SAFETY_ALERTED,
+            clock,
+            msgid="outing.overdue_safety",
+            lane=Lane.ESCALATION,
+            key=f"{outing.late_reports}:safety",
+        )
     elif level == INCIDENT:
         await _open_incident(outing, IncidentKind.OVERDUE, clock=clock, summary="overdue")
-        await _alert(outing, SAFETY_ALERTED, clock, msgid="outing.incident_opened",
-                     lane=Lane.EMERGENCY, key=f"{outing.late_reports}:incident")
+        await _alert(
+            outing,
+            SAFETY_ALERTED,
+            clock,
+            msgid="outing.incident_opened",
+            lane=Lane.EMERGENCY,
+            key=f"{outing.late_reports}:incident",
+        )
 
 
 async def handle_watch(deadline: Deadline, clock: Clock) -> datetime | None:
@@ -960,8 +1221,9 @@ async def handle_watch(deadline: Deadline, clock: Clock) -> datetime | None:
         return due
     if level >= DONE:
         return None
-    policy = policy_of(await Station.get(id=outing.station_id)) if outing.station_id \
-        else OutingPolicy()
+    policy = (
+        policy_of(await Station.get(id=outing.station_id)) if outing.station_id else OutingPolicy()
+    )
     gap = _gap(policy, level)
     following = due + gap if gap is not None else None
     if level == REMINDER and now >= outing.expected_return_at:
@@ -971,7 +1233,8 @@ async def handle_watch(deadline: Deadline, clock: Clock) -> datetime | None:
     # Conditional on the level read: of two engines acting at once, one moves the ladder (the
     # deadline's own claim already makes that one engine).
     await Outing.filter(id=outing.id, escalation_level=level).update(
-        escalation_level=level + 1, next_escalation_at=following)
+        escalation_level=level + 1, next_escalation_at=following
+    )
     logger.info("outing %s escalation step %d done", outing.id, level)
     return following
 
@@ -981,18 +1244,25 @@ async def handle_dead_man(deadline: Deadline, clock: Clock) -> datetime | None:
     outing = await Outing.get_or_none(id=int(deadline.key))
     if outing is None or outing.open_marker is None or outing.status != OutingStatus.OUT:
         return None
-    policy = policy_of(await Station.get(id=outing.station_id)) if outing.station_id \
-        else OutingPolicy()
+    policy = (
+        policy_of(await Station.get(id=outing.station_id)) if outing.station_id else OutingPolicy()
+    )
     person = await Person.get(id=outing.person_id)
-    await notify(recipient=person, msgid="outing.dead_man_ask",
-                 params={"minutes": policy.dead_man_reply_min},
-                 buttons=move_buttons(outing.id, OutingMove.OK, OutingMove.HELP),
-                 lane=Lane.ESCALATION, source_kind=SOURCE, source_id=outing.id,
-                 idempotency_key=f"outing-esc:{outing.id}:deadman:{deadline.id}:"
-                                 f"{deadline.due_at.isoformat()}",
-                 clock=clock)
-    await schedule(DEAD_MAN_MISS, str(outing.id),
-                   clock.now() + timedelta(minutes=policy.dead_man_reply_min))
+    await notify(
+        recipient=person,
+        msgid="outing.dead_man_ask",
+        params={"minutes": policy.dead_man_reply_min},
+        buttons=move_buttons(outing.id, OutingMove.OK, OutingMove.HELP),
+        lane=Lane.ESCALATION,
+        source_kind=SOURCE,
+        source_id=outing.id,
+        idempotency_key=f"outing-esc:{outing.id}:deadman:{deadline.id}:"
+        f"{deadline.due_at.isoformat()}",
+        clock=clock,
+    )
+    await schedule(
+        DEAD_MAN_MISS, str(outing.id), clock.now() + timedelta(minutes=policy.dead_man_reply_min)
+    )
     return None
 
 
@@ -1003,8 +1273,9 @@ async def handle_dead_man_miss(deadline: Deadline, clock: Clock) -> datetime | N
         return None
     now = clock.now()
     if outing.escalation_level <= HEADS_ALERTED:
-        await Outing.filter(id=outing.id).update(escalation_level=HEADS_ALERTED,
-                                                 next_escalation_at=now)
+        await Outing.filter(id=outing.id).update(
+            escalation_level=HEADS_ALERTED, next_escalation_at=now
+        )
         await schedule(WATCH, str(outing.id), now)
     return None
 
@@ -1026,17 +1297,22 @@ class OutLine:
 async def who_is_out(*, actor: Actor, clock: Clock) -> list[OutLine]:
     """Open approved outings the actor watches (a head: the station; safety and HQ: all),
     overdue first, then by the promised return."""
-    query = _watched(actor, Outing.filter(open_marker=True,
-                                          status__in=[OutingStatus.APPROVED, OutingStatus.OUT]))
+    query = _watched(
+        actor,
+        Outing.filter(open_marker=True, status__in=[OutingStatus.APPROVED, OutingStatus.OUT]),
+    )
     now = clock.now()
     outings = await query.order_by("expected_return_at").limit(100)
     people = {p.id: p for p in await Person.filter(id__in=[o.person_id for o in outings])}
     stations = {s.id: s for s in await Station.filter(id__in={o.station_id for o in outings})}
     lines = [
-        OutLine(o, people[o.person_id], o.expected_return_at < now,
-                station_zone(stations[o.station_id]) if o.station_id in stations
-                else ZoneInfo("UTC"),
-                o.leaves_at or o.decided_at or o.expected_return_at)
+        OutLine(
+            o,
+            people[o.person_id],
+            o.expected_return_at < now,
+            station_zone(stations[o.station_id]) if o.station_id in stations else ZoneInfo("UTC"),
+            o.leaves_at or o.decided_at or o.expected_return_at,
+        )
         for o in outings
     ]
     return sorted(lines, key=lambda line: (not line.overdue, line.outing.expected_return_at))
@@ -1068,14 +1344,19 @@ class BackLine:
 async def back_lately(*, actor: Actor, clock: Clock) -> list[BackLine]:
     """Outings the actor watches that closed by a return in the last hours, latest first."""
     since = clock.now() - RECENT_RETURNS
-    outings = await _watched(actor, Outing.filter(
-        status=OutingStatus.RETURNED, returned_at__gte=since)).order_by("-returned_at").limit(50)
+    outings = (
+        await _watched(actor, Outing.filter(status=OutingStatus.RETURNED, returned_at__gte=since))
+        .order_by("-returned_at")
+        .limit(50)
+    )
     people = {p.id: p for p in await Person.filter(id__in=[o.person_id for o in outings])}
     stations = {s.id: s for s in await Station.filter(id__in={o.station_id for o in outings})}
     return [
-        BackLine(o, people[o.person_id],
-                 station_zone(stations[o.station_id]) if o.station_id in stations
-                 else ZoneInfo("UTC"),
-                 await return_distance(o))
+        BackLine(
+            o,
+            people[o.person_id],
+            station_zone(stations[o.station_id]) if o.station_id in stations else ZoneInfo("UTC"),
+            await return_distance(o),
+        )
         for o in outings
     ]

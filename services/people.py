@@ -151,8 +151,12 @@ async def set_language(actor: Actor, language: str, *, clock: Clock | None = Non
     actor.person.language = tag
     await actor.person.save(update_fields=["language", "updated_at"])
     await AuditLog.create(
-        at=(clock or SystemClock()).now(), actor=actor.person, action="person.language",
-        object_kind="person", object_id=actor.person.id, data={"language": tag},
+        at=(clock or SystemClock()).now(),
+        actor=actor.person,
+        action="person.language",
+        object_kind="person",
+        object_id=actor.person.id,
+        data={"language": tag},
     )
     return tag
 
@@ -167,8 +171,9 @@ async def menus_to_refresh() -> list[tuple[Person, frozenset[Role] | None]]:
     """People whose chat menu may be stale: registered people (with roles) and deactivated
     people who still have a personal menu (None: remove it)."""
     result: list[tuple[Person, frozenset[Role] | None]] = []
-    for person in await Person.filter(active=True, registration_step__isnull=True) \
-            .prefetch_related("roles"):
+    for person in await Person.filter(
+        active=True, registration_step__isnull=True
+    ).prefetch_related("roles"):
         result.append((person, frozenset(Role(grant.role) for grant in person.roles)))
     for person in await Person.filter(active=False, menu_key__isnull=False):
         result.append((person, None))
@@ -177,8 +182,7 @@ async def menus_to_refresh() -> list[tuple[Person, frozenset[Role] | None]]:
 
 async def deactivated_with_menu(telegram_id: int) -> Person | None:
     """The deactivated person of this account whose own menu is still published, if any."""
-    return await Person.get_or_none(telegram_id=telegram_id, active=False,
-                                    menu_key__isnull=False)
+    return await Person.get_or_none(telegram_id=telegram_id, active=False, menu_key__isnull=False)
 
 
 async def person_by_telegram_id(telegram_id: int) -> Person:
@@ -202,13 +206,13 @@ async def badge(person: Person, language: str | None) -> str:
     held = set(await PersonRole.filter(person_id=person.id).values_list("role", flat=True))
     role = next((r for r in _BADGE_ORDER if r in held or r.value in held), None)
     station = (
-        await Station.get_or_none(id=person.station_id) if person.station_id is not None
-        else None
+        await Station.get_or_none(id=person.station_id) if person.station_id is not None else None
     )
     role_name = translate(language, f"role.{role.value}") if role is not None else None
     if role_name and station is not None:
         return translate(language, "person.badge", role=role_name, station=station.name)
     if role_name or station is not None:
-        return translate(language, "person.badge_one",
-                         what=role_name or (station.name if station else ""))
+        return translate(
+            language, "person.badge_one", what=role_name or (station.name if station else "")
+        )
     return ""

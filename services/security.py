@@ -89,20 +89,35 @@ async def _check_place(state: FlowState, answer: Answer) -> Moved:
 
 async def _ask_confirm(state: FlowState) -> Prompt:
     answers = state.answers
-    return Prompt(Text("security.flow.summary", {
-        "text": answers["text"],
-        "photo": "📷" if answers.get("photo") else "—",
-        "place": (f"{answers['lat']:.5f}, {answers['lon']:.5f}"
-                  if answers.get("lat") is not None else "—"),
-    }), [[Choice(SEND, "security.flow.send")], _navigation()])
+    return Prompt(
+        Text(
+            "security.flow.summary",
+            {
+                "text": answers["text"],
+                "photo": "📷" if answers.get("photo") else "—",
+                "place": (
+                    f"{answers['lat']:.5f}, {answers['lon']:.5f}"
+                    if answers.get("lat") is not None
+                    else "—"
+                ),
+            },
+        ),
+        [[Choice(SEND, "security.flow.send")], _navigation()],
+    )
 
 
 async def _check_confirm(state: FlowState, answer: Answer) -> Finished:
     if answer.text != SEND:
         raise InvalidInput("unknown button", msgid="flow.expects.choice")
     answers = state.answers
-    await file_report(_actor(state), text=answers["text"], photo=answers.get("photo"),
-                      lat=answers.get("lat"), lon=answers.get("lon"), clock=state.clock)
+    await file_report(
+        _actor(state),
+        text=answers["text"],
+        photo=answers.get("photo"),
+        lat=answers.get("lat"),
+        lon=answers.get("lon"),
+        clock=state.clock,
+    )
     return Finished(Text("security.filed"))
 
 
@@ -129,41 +144,69 @@ async def officers() -> list[Person]:
 
 
 async def file_report(
-    actor: Actor, *, text: str, photo: str | None, lat: float | None, lon: float | None,
+    actor: Actor,
+    *,
+    text: str,
+    photo: str | None,
+    lat: float | None,
+    lon: float | None,
     clock: Clock,
 ) -> SecurityReport:
     """Keep the report and send it to safety officers and HQ with "Make an alert"."""
     now = clock.now()
     async with in_transaction():
         report = await SecurityReport.create(
-            person_id=actor.person.id, station_id=actor.person.station_id, created_at=now,
-            text=text, photo_file_id=photo, lat=lat, lon=lon,
+            person_id=actor.person.id,
+            station_id=actor.person.station_id,
+            created_at=now,
+            text=text,
+            photo_file_id=photo,
+            lat=lat,
+            lon=lon,
         )
         station = await Station.get_or_none(id=actor.person.station_id or 0)
         for officer in await officers():
             await notify(
-                recipient=officer, msgid="security.report",
-                params={"name": actor.person.name,
-                        "station": station.code if station is not None else "—",
-                        "text": text, "photo": "📷" if photo else "",
-                        "place": f"{lat:.5f}, {lon:.5f}" if lat is not None and lon is not None
-                        else "—"},
-                buttons=[[button("security.make_alert",
-                                 callback_data=encode(SecurityToAlert(report.id)))]],
+                recipient=officer,
+                msgid="security.report",
+                params={
+                    "name": actor.person.name,
+                    "station": station.code if station is not None else "—",
+                    "text": text,
+                    "photo": "📷" if photo else "",
+                    "place": f"{lat:.5f}, {lon:.5f}"
+                    if lat is not None and lon is not None
+                    else "—",
+                },
+                buttons=[
+                    [
+                        button(
+                            "security.make_alert", callback_data=encode(SecurityToAlert(report.id))
+                        )
+                    ]
+                ],
                 lane=Lane.ESCALATION,
                 idempotency_key=f"security:{report.id}:{officer.id}",
-                source_kind="security_report", source_id=report.id, clock=clock,
+                source_kind="security_report",
+                source_id=report.id,
+                clock=clock,
             )
     return report
 
 
-async def alert_answers(actor: Actor | None, report_id: int) -> tuple[SecurityReport,
-                                                                      dict[str, Any]]:
+async def alert_answers(
+    actor: Actor | None, report_id: int
+) -> tuple[SecurityReport, dict[str, Any]]:
     """The composer's answers pre-filled from a report (only for those who send alerts)."""
     await alerts.require_sender(actor)
     report = await SecurityReport.get_or_none(id=report_id)
     if report is None:
         raise NotFound("no such report")
     title = report.text.split("\n", 1)[0][: alerts.MAX_TITLE].strip()
-    return report, {"report_id": report.id, "draft_title": title, "draft_body": report.text,
-                    "draft_lat": report.lat, "draft_lon": report.lon}
+    return report, {
+        "report_id": report.id,
+        "draft_title": title,
+        "draft_body": report.text,
+        "draft_lat": report.lat,
+        "draft_lon": report.lon,
+    }

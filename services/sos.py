@@ -113,13 +113,22 @@ def _reporter_id(incident: Incident) -> int | None:
 
 
 async def event(
-    incident_id: int, kind: str, *, at: datetime, actor_id: int | None = None, text: str = "",
+    incident_id: int,
+    kind: str,
+    *,
+    at: datetime,
+    actor_id: int | None = None,
+    text: str = "",
     **data: Any,
 ) -> IncidentEvent:
     """Add one line to an incident's timeline (control characters dropped from its text:
     PostgreSQL refuses NUL)."""
     return await IncidentEvent.create(
-        incident_id=incident_id, kind=kind, at=at, actor_id=actor_id, text=free_text(text),
+        incident_id=incident_id,
+        kind=kind,
+        at=at,
+        actor_id=actor_id,
+        text=free_text(text),
         data=data,
     )
 
@@ -141,10 +150,15 @@ async def responders(person: Person, station: Station | None, clock: Clock) -> l
         duty = await on_duty(station.id, local_date(clock.now(), station_zone(station)))
         if duty is not None and duty.active:
             found.append(duty)
-    grants = await PersonRole.filter(
-        role__in=[Role.SAFETY, Role.HQ], person__active=True,
-        person__registration_step__isnull=True,
-    ).prefetch_related("person").order_by("role", "id")
+    grants = (
+        await PersonRole.filter(
+            role__in=[Role.SAFETY, Role.HQ],
+            person__active=True,
+            person__registration_step__isnull=True,
+        )
+        .prefetch_related("person")
+        .order_by("role", "id")
+    )
     found.extend(grant.person for grant in grants)
     seen: set[int] = {person.id}
     unique = []
@@ -156,9 +170,13 @@ async def responders(person: Person, station: Station | None, clock: Clock) -> l
 
 
 async def _hq_people() -> list[Person]:
-    grants = await PersonRole.filter(
-        role=Role.HQ, person__active=True, person__registration_step__isnull=True
-    ).prefetch_related("person").order_by("id")
+    grants = (
+        await PersonRole.filter(
+            role=Role.HQ, person__active=True, person__registration_step__isnull=True
+        )
+        .prefetch_related("person")
+        .order_by("id")
+    )
     return [grant.person for grant in grants]
 
 
@@ -195,9 +213,9 @@ def _nature_label(language: str, nature: str | None) -> str:
     return translate(language, f"sos.nature.{nature}" if nature else "sos.nature.unknown")
 
 
-async def _card_params(incident: Incident, person: Person, language: str, clock: Clock) -> dict[
-    str, Any
-]:
+async def _card_params(
+    incident: Incident, person: Person, language: str, clock: Clock
+) -> dict[str, Any]:
     station = await _station_of(incident)
     origin = _origin(incident)
     if origin is not None:
@@ -205,11 +223,16 @@ async def _card_params(incident: Incident, person: Person, language: str, clock:
         minutes = max(0, int((clock.now() - seen_at).total_seconds() // 60))
         distance = (
             format_distance(language, geodesic(origin, (station.lat, station.lon)).meters)
-            if station is not None else "?"
+            if station is not None
+            else "?"
         )
         where = translate(
-            language, "sos.where", lat=f"{origin[0]:.5f}", lon=f"{origin[1]:.5f}",
-            minutes=minutes, distance=distance,
+            language,
+            "sos.where",
+            lat=f"{origin[0]:.5f}",
+            lon=f"{origin[1]:.5f}",
+            minutes=minutes,
+            distance=distance,
         )
     else:
         where = translate(language, "sos.where_unknown")
@@ -238,9 +261,11 @@ def _origin(incident: Incident) -> tuple[float, float] | None:
 
 
 async def _position_seen_at(incident: Incident) -> datetime:
-    last = await IncidentEvent.filter(incident_id=incident.id, kind="position").order_by(
-        "-at", "-id"
-    ).first()
+    last = (
+        await IncidentEvent.filter(incident_id=incident.id, kind="position")
+        .order_by("-at", "-id")
+        .first()
+    )
     if last is None:
         return incident.opened_at
     seen = last.data.get("seen_at")
@@ -262,37 +287,55 @@ async def _card_buttons(incident: Incident, responder: Person) -> list[list[dict
     if url is not None:
         rows.append([button("sos.button.map", url=url)])
     if await PersonRole.filter(person_id=responder.id, role__in=[Role.SAFETY, Role.HQ]).exists():
-        rows.append([button("sos.button.embassy",
-                            callback_data=encode(IncidentEmbassy(incident.id)))])
+        rows.append(
+            [button("sos.button.embassy", callback_data=encode(IncidentEmbassy(incident.id)))]
+        )
     return rows
 
 
-async def _tier1(incident: Incident, person: Person, station: Station | None,
-                 clock: Clock) -> None:
+async def _tier1(
+    incident: Incident, person: Person, station: Station | None, clock: Clock
+) -> None:
     now = clock.now()
     for responder in await responders(person, station, clock):
         await notify(
-            recipient=responder, msgid=CARD,
+            recipient=responder,
+            msgid=CARD,
             params=await _card_params(incident, person, responder.language, clock),
             buttons=await _card_buttons(incident, responder),
-            lane=Lane.EMERGENCY, idempotency_key=f"incident-t1:{incident.id}:{responder.id}",
-            source_kind=SOURCE, source_id=incident.id, clock=clock,
+            lane=Lane.EMERGENCY,
+            idempotency_key=f"incident-t1:{incident.id}:{responder.id}",
+            source_kind=SOURCE,
+            source_id=incident.id,
+            clock=clock,
         )
-        await event(incident.id, "alerted", at=now, actor_id=responder.id, tier=1,
-                    channel=Channel.TELEGRAM.value)
+        await event(
+            incident.id,
+            "alerted",
+            at=now,
+            actor_id=responder.id,
+            tier=1,
+            channel=Channel.TELEGRAM.value,
+        )
     for contact in await Contact.filter(kind=ContactKind.HQ_DUTY).order_by("id"):
         for channel, address in ((Channel.EMAIL, contact.email), (Channel.SMS, contact.phone)):
             if not address:
                 continue
             await notify(
-                recipient=address, channel=channel, language="en", msgid="sos.hq_duty_alert",
+                recipient=address,
+                channel=channel,
+                language="en",
+                msgid="sos.hq_duty_alert",
                 params=await _card_params(incident, person, "en", clock),
                 lane=Lane.EMERGENCY,
                 idempotency_key=f"incident-t1:{incident.id}:c{contact.id}:{channel.value}",
-                source_kind=SOURCE, source_id=incident.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=incident.id,
+                clock=clock,
             )
-            await event(incident.id, "alerted", at=now, tier=1, channel=channel.value,
-                        contact=contact.name)
+            await event(
+                incident.id, "alerted", at=now, tier=1, channel=channel.value, contact=contact.name
+            )
 
 
 async def open_incident(
@@ -338,8 +381,12 @@ async def open_incident(
                 if again is not None:
                     return Raised(again, False)
             created = await create_unless_taken(
-                Incident, kind=kind, status=IncidentStatus.OPEN, reported_by_id=person.id,
-                opened_at=now, **values,
+                Incident,
+                kind=kind,
+                status=IncidentStatus.OPEN,
+                reported_by_id=person.id,
+                opened_at=now,
+                **values,
             )
             if created is None:
                 again = await Incident.get(idempotency_key=idempotency_key)
@@ -347,18 +394,33 @@ async def open_incident(
             incident, new = created, True
         if not new:
             return Raised(incident, False)
-        await event(incident.id, "opened", at=now,
-                    actor_id=opened_by.id if opened_by else person.id, incident_kind=kind.value,
-                    source=source)
+        await event(
+            incident.id,
+            "opened",
+            at=now,
+            actor_id=opened_by.id if opened_by else person.id,
+            incident_kind=kind.value,
+            source=source,
+        )
         if position is not None:
-            await event(incident.id, "position", at=now, lat=position[0], lon=position[1],
-                        seen_at=position[2].isoformat())
+            await event(
+                incident.id,
+                "position",
+                at=now,
+                lat=position[0],
+                lon=position[1],
+                seen_at=position[2].isoformat(),
+            )
         await _tier1(incident, person, station, clock)
         if kind == IncidentKind.KIDNAPPING or nature == "detained":
             await _tier3(incident, clock, reason="kind")
         else:
-            await deadlines.schedule(TIER_DEADLINE, str(incident.id), now + _policy.tier2_after,
-                                     {"incident": incident.id})
+            await deadlines.schedule(
+                TIER_DEADLINE,
+                str(incident.id),
+                now + _policy.tier2_after,
+                {"incident": incident.id},
+            )
     logger.warning("incident %s opened (%s, %s)", incident.id, kind.value, source)
     return Raised(incident, True)
 
@@ -392,8 +454,9 @@ async def is_responder(actor: Actor, incident: Incident) -> bool:
 async def _stop_tiers(incident: Incident, clock: Clock) -> None:
     await deadlines.cancel(TIER_DEADLINE, str(incident.id), clock=clock)
     for prefix in ("incident-t2:", "incident-t3:"):
-        await cancel_messages(SOURCE, incident.id, clock=clock, reason="taken",
-                              key_prefix=f"{prefix}{incident.id}:")
+        await cancel_messages(
+            SOURCE, incident.id, clock=clock, reason="taken", key_prefix=f"{prefix}{incident.id}:"
+        )
 
 
 async def take(*, actor: Actor, incident_id: int, clock: Clock) -> Incident:
@@ -406,31 +469,45 @@ async def take(*, actor: Actor, incident_id: int, clock: Clock) -> Incident:
     async with in_transaction():
         changed = await Incident.filter(
             id=incident.id, acknowledged_at__isnull=True, status__not=IncidentStatus.CLOSED
-        ).update(acknowledged_at=now, acknowledged_by_id=actor.person.id,
-                 status=IncidentStatus.ACKNOWLEDGED, next_escalation_at=None, updated_at=now)
+        ).update(
+            acknowledged_at=now,
+            acknowledged_by_id=actor.person.id,
+            status=IncidentStatus.ACKNOWLEDGED,
+            next_escalation_at=None,
+            updated_at=now,
+        )
         if not changed:
             await incident.refresh_from_db()
-            taker = await Person.get_or_none(id=_fk(incident, 'acknowledged_by_id')) \
-                if _fk(incident, 'acknowledged_by_id') else None
-            raise Conflict("taken", msgid="sos.already_taken",
-                           name=taker.name if taker else "?")
+            taker = (
+                await Person.get_or_none(id=_fk(incident, "acknowledged_by_id"))
+                if _fk(incident, "acknowledged_by_id")
+                else None
+            )
+            raise Conflict("taken", msgid="sos.already_taken", name=taker.name if taker else "?")
         await event(incident.id, "acknowledged", at=now, actor_id=actor.person.id)
         await _stop_tiers(incident, clock)
         for card in await messages_to_edit(SOURCE, incident.id, msgid=CARD):
             await edit(
-                original=card, msgid="sos.card_taken",
+                original=card,
+                msgid="sos.card_taken",
                 params={**card.params, "by": actor.person.name},
-                idempotency_key=f"incident-taken-card:{card.id}", clock=clock,
+                idempotency_key=f"incident-taken-card:{card.id}",
+                clock=clock,
                 lane=Lane.EMERGENCY,
             )
-        reporter = await Person.get_or_none(id=_reporter_id(incident)) \
-            if _reporter_id(incident) else None
+        reporter = (
+            await Person.get_or_none(id=_reporter_id(incident)) if _reporter_id(incident) else None
+        )
         if reporter is not None:
             await notify(
-                recipient=reporter, msgid="sos.coming",
+                recipient=reporter,
+                msgid="sos.coming",
                 params={"name": actor.person.name, "phone": actor.person.phone or "-"},
-                lane=Lane.EMERGENCY, idempotency_key=f"incident-coming:{incident.id}",
-                source_kind=SOURCE, source_id=incident.id, clock=clock,
+                lane=Lane.EMERGENCY,
+                idempotency_key=f"incident-coming:{incident.id}",
+                source_kind=SOURCE,
+                source_id=incident.id,
+                clock=clock,
             )
     await incident.refresh_from_db()
     return incident
@@ -451,12 +528,16 @@ async def set_nature(*, actor: Actor, incident_id: int, nature: str, clock: Cloc
         for card in await messages_to_edit(SOURCE, incident.id, msgid=CARD):
             language = card.language or "en"
             await notify(
-                recipient=card.address, channel=Channel.TELEGRAM, language=language,
+                recipient=card.address,
+                channel=Channel.TELEGRAM,
+                language=language,
                 msgid="sos.nature_told",
                 params={"name": actor.person.name, "nature": _nature_label(language, nature)},
                 lane=Lane.EMERGENCY,
                 idempotency_key=f"incident-nature:{incident.id}:{card.id}:{nature}",
-                source_kind=SOURCE, source_id=incident.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=incident.id,
+                clock=clock,
             )
         await incident.refresh_from_db()
         if nature == "detained":
@@ -475,20 +556,32 @@ async def cancel_sos(*, actor: Actor, incident_id: int, clock: Clock) -> Inciden
     if now - incident.opened_at > _policy.cancel_window:
         raise InvalidInput("too late", msgid="sos.cancel_too_late")
     async with in_transaction():
-        if not await close_sos(incident.id, at=now, closed_by_id=actor.person.id,
-                               note="false alarm"):
+        if not await close_sos(
+            incident.id, at=now, closed_by_id=actor.person.id, note="false alarm"
+        ):
             raise Conflict("closed", msgid="sos.closed")
         await event(incident.id, "cancelled", at=now, actor_id=actor.person.id)
         await _stop_tiers(incident, clock)
         for card in await messages_to_edit(SOURCE, incident.id, msgid=CARD):
-            await edit(original=card, msgid="sos.card_cancelled", params=card.params,
-                       idempotency_key=f"incident-cancel-card:{card.id}", clock=clock,
-                       lane=Lane.EMERGENCY)
+            await edit(
+                original=card,
+                msgid="sos.card_cancelled",
+                params=card.params,
+                idempotency_key=f"incident-cancel-card:{card.id}",
+                clock=clock,
+                lane=Lane.EMERGENCY,
+            )
             await notify(
-                recipient=card.address, channel=Channel.TELEGRAM, language=card.language,
-                msgid="sos.false_alarm", params={"name": actor.person.name},
-                lane=Lane.EMERGENCY, idempotency_key=f"incident-false:{incident.id}:{card.id}",
-                source_kind=SOURCE, source_id=incident.id, clock=clock,
+                recipient=card.address,
+                channel=Channel.TELEGRAM,
+                language=card.language,
+                msgid="sos.false_alarm",
+                params={"name": actor.person.name},
+                lane=Lane.EMERGENCY,
+                idempotency_key=f"incident-false:{incident.id}:{card.id}",
+                source_kind=SOURCE,
+                source_id=incident.id,
+                clock=clock,
             )
     await incident.refresh_from_db()
     return incident
@@ -496,37 +589,60 @@ async def cancel_sos(*, actor: Actor, incident_id: int, clock: Clock) -> Inciden
 
 async def _tier2(incident: Incident, clock: Clock) -> None:
     now = clock.now()
-    person = await Person.get_or_none(id=_reporter_id(incident)) \
-        if _reporter_id(incident) else None
+    person = (
+        await Person.get_or_none(id=_reporter_id(incident)) if _reporter_id(incident) else None
+    )
     name = person.name if person else "?"
     for hq in await _hq_people():
         await notify(
-            recipient=hq, msgid="sos.escalated", params={"name": name, "id": incident.id},
+            recipient=hq,
+            msgid="sos.escalated",
+            params={"name": name, "id": incident.id},
             buttons=[[button("sos.button.take", callback_data=encode(IncidentTake(incident.id)))]],
-            lane=Lane.ESCALATION, idempotency_key=f"incident-t2:{incident.id}:{hq.id}",
-            source_kind=SOURCE, source_id=incident.id, clock=clock,
+            lane=Lane.ESCALATION,
+            idempotency_key=f"incident-t2:{incident.id}:{hq.id}",
+            source_kind=SOURCE,
+            source_id=incident.id,
+            clock=clock,
         )
-        await event(incident.id, "alerted", at=now, actor_id=hq.id, tier=2,
-                    channel=Channel.TELEGRAM.value)
+        await event(
+            incident.id, "alerted", at=now, actor_id=hq.id, tier=2, channel=Channel.TELEGRAM.value
+        )
     if _policy.hq_security_email:
         await notify(
-            recipient=_policy.hq_security_email, channel=Channel.EMAIL, language="en",
-            msgid="sos.escalated_email", params=await _brief_params(incident),
-            lane=Lane.ESCALATION, idempotency_key=f"incident-t2:{incident.id}:mailbox",
-            source_kind=SOURCE, source_id=incident.id, clock=clock,
+            recipient=_policy.hq_security_email,
+            channel=Channel.EMAIL,
+            language="en",
+            msgid="sos.escalated_email",
+            params=await _brief_params(incident),
+            lane=Lane.ESCALATION,
+            idempotency_key=f"incident-t2:{incident.id}:mailbox",
+            source_kind=SOURCE,
+            source_id=incident.id,
+            clock=clock,
         )
-        await event(incident.id, "alerted", at=now, tier=2, channel=Channel.EMAIL.value,
-                    contact="hq_security")
+        await event(
+            incident.id,
+            "alerted",
+            at=now,
+            tier=2,
+            channel=Channel.EMAIL.value,
+            contact="hq_security",
+        )
     await Incident.filter(id=incident.id).update(
         escalation_level=2, status=IncidentStatus.ESCALATED, updated_at=now
     )
 
 
 async def _brief_params(incident: Incident) -> dict[str, Any]:
-    person = await Person.get_or_none(id=_reporter_id(incident)) \
-        if _reporter_id(incident) else None
-    where = (f"{incident.lat:.5f}, {incident.lon:.5f}"
-             if incident.lat is not None and incident.lon is not None else "?")
+    person = (
+        await Person.get_or_none(id=_reporter_id(incident)) if _reporter_id(incident) else None
+    )
+    where = (
+        f"{incident.lat:.5f}, {incident.lon:.5f}"
+        if incident.lat is not None and incident.lon is not None
+        else "?"
+    )
     return {
         "id": incident.id,
         "name": person.name if person else "?",
@@ -540,17 +656,24 @@ async def _brief_params(incident: Incident) -> dict[str, Any]:
     }
 
 
-async def _tier3(incident: Incident, clock: Clock, *, reason: str,
-                 by: Actor | None = None) -> bool:
+async def _tier3(
+    incident: Incident, clock: Clock, *, reason: str, by: Actor | None = None
+) -> bool:
     """The embassy told (once per incident) and HQ asked to phone the hotline; False when the
     embassy was told before."""
     now = clock.now()
-    claimed = await Incident.filter(id=incident.id, embassy_notified_at__isnull=True).update(
-        embassy_notified_at=now, escalation_level=3, status=IncidentStatus.ESCALATED,
-        updated_at=now,
-    ) if incident.acknowledged_at is None else await Incident.filter(
-        id=incident.id, embassy_notified_at__isnull=True
-    ).update(embassy_notified_at=now, updated_at=now)
+    claimed = (
+        await Incident.filter(id=incident.id, embassy_notified_at__isnull=True).update(
+            embassy_notified_at=now,
+            escalation_level=3,
+            status=IncidentStatus.ESCALATED,
+            updated_at=now,
+        )
+        if incident.acknowledged_at is None
+        else await Incident.filter(id=incident.id, embassy_notified_at__isnull=True).update(
+            embassy_notified_at=now, updated_at=now
+        )
+    )
     if not claimed:
         return False
     brief = await _brief_params(incident)
@@ -565,24 +688,39 @@ async def _tier3(incident: Incident, clock: Clock, *, reason: str,
             if not address:
                 continue
             await notify(
-                recipient=address, channel=channel, language="en", msgid="sos.embassy_brief",
-                params=brief, lane=Lane.ESCALATION,
+                recipient=address,
+                channel=channel,
+                language="en",
+                msgid="sos.embassy_brief",
+                params=brief,
+                lane=Lane.ESCALATION,
                 idempotency_key=f"incident-t3:{incident.id}:embassy:{channel.value}",
-                source_kind=SOURCE, source_id=incident.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=incident.id,
+                clock=clock,
             )
-            await event(incident.id, "alerted", at=now, tier=3, channel=channel.value,
-                        contact=embassy.name)
+            await event(
+                incident.id, "alerted", at=now, tier=3, channel=channel.value, contact=embassy.name
+            )
     for hq in await _hq_people():
         await notify(
-            recipient=hq, msgid="sos.call_hotline",
-            params={"name": brief["name"], "hotline": _policy.consular_hotline,
-                    "id": incident.id},
-            lane=Lane.ESCALATION, idempotency_key=f"incident-t3:{incident.id}:task:{hq.id}",
-            source_kind=SOURCE, source_id=incident.id, clock=clock,
+            recipient=hq,
+            msgid="sos.call_hotline",
+            params={"name": brief["name"], "hotline": _policy.consular_hotline, "id": incident.id},
+            lane=Lane.ESCALATION,
+            idempotency_key=f"incident-t3:{incident.id}:task:{hq.id}",
+            source_kind=SOURCE,
+            source_id=incident.id,
+            clock=clock,
         )
-    await event(incident.id, "embassy_notified", at=now,
-                actor_id=by.person.id if by else None, reason=reason,
-                embassy=found[0].name if found else None)
+    await event(
+        incident.id,
+        "embassy_notified",
+        at=now,
+        actor_id=by.person.id if by else None,
+        reason=reason,
+        embassy=found[0].name if found else None,
+    )
     return True
 
 
@@ -617,17 +755,29 @@ async def record_unreached(result: DeliveryResult) -> None:
     """Delivery hook: a responder or address that could not be reached goes on the timeline."""
     if result.source_id is None:
         return
-    await event(result.source_id, "unreached", at=result.at, actor_id=result.person_id,
-                channel=result.channel.value, error=result.error_code,
-                message=result.message_id)
+    await event(
+        result.source_id,
+        "unreached",
+        at=result.at,
+        actor_id=result.person_id,
+        channel=result.channel.value,
+        error=result.error_code,
+        message=result.message_id,
+    )
 
 
 async def record_delivered(result: DeliveryResult) -> None:
     """Delivery hook: an alarm that reached its recipient goes on the timeline."""
     if result.source_id is None:
         return
-    await event(result.source_id, "delivered", at=result.at, actor_id=result.person_id,
-                channel=result.channel.value, message=result.message_id)
+    await event(
+        result.source_id,
+        "delivered",
+        at=result.at,
+        actor_id=result.person_id,
+        channel=result.channel.value,
+        message=result.message_id,
+    )
 
 
 async def position_update(
@@ -661,9 +811,7 @@ async def open_incidents_for(actor: Actor) -> list[Listed]:
     found = [*open_ones, *closed]
     ids = {_reporter_id(incident) for incident in found} - {None}
     names = {p.id: p.name for p in await Person.filter(id__in=list(ids))}
-    return [
-        Listed(incident, names.get(_reporter_id(incident) or 0, "?")) for incident in found
-    ]
+    return [Listed(incident, names.get(_reporter_id(incident) or 0, "?")) for incident in found]
 
 
 OUTCOMES = IncidentClose.OUTCOMES
@@ -682,13 +830,20 @@ async def close_incident(
     now = clock.now()
     async with in_transaction():
         if incident.open_sos_marker:
-            closed = await close_sos(incident.id, at=now, closed_by_id=actor.person.id,
-                                     note=outcome)
+            closed = await close_sos(
+                incident.id, at=now, closed_by_id=actor.person.id, note=outcome
+            )
         else:
-            closed = bool(await Incident.filter(
-                id=incident.id, status__not=IncidentStatus.CLOSED
-            ).update(status=IncidentStatus.CLOSED, closed_at=now, closed_by_id=actor.person.id,
-                     closing_note=outcome, next_escalation_at=None, updated_at=now))
+            closed = bool(
+                await Incident.filter(id=incident.id, status__not=IncidentStatus.CLOSED).update(
+                    status=IncidentStatus.CLOSED,
+                    closed_at=now,
+                    closed_by_id=actor.person.id,
+                    closing_note=outcome,
+                    next_escalation_at=None,
+                    updated_at=now,
+                )
+            )
         if not closed:
             raise Conflict("closed", msgid="sos.closed")
         await event(incident.id, "closed", at=now, actor_id=actor.person.id, outcome=outcome)
@@ -696,13 +851,20 @@ async def close_incident(
         await deadlines.cancel(TIER_DEADLINE, str(incident.id), clock=clock)
         for address, language in await _people_on(incident, leave_out=actor.person.telegram_id):
             await notify(
-                recipient=address, channel=Channel.TELEGRAM, language=language,
+                recipient=address,
+                channel=Channel.TELEGRAM,
+                language=language,
                 msgid="sos.closed_by",
-                params={"id": incident.id, "by": actor.person.name,
-                        "outcome": translate(language, f"incidents.outcome.{outcome}")},
+                params={
+                    "id": incident.id,
+                    "by": actor.person.name,
+                    "outcome": translate(language, f"incidents.outcome.{outcome}"),
+                },
                 lane=Lane.EMERGENCY,
                 idempotency_key=f"incident-closed:{incident.id}:{address}",
-                source_kind=SOURCE, source_id=incident.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=incident.id,
+                clock=clock,
             )
     await incident.refresh_from_db()
     return incident
@@ -728,9 +890,13 @@ async def incident_of(actor: Actor) -> Incident | None:
     own = await Incident.get_or_none(reported_by_id=actor.person.id, open_sos_marker=True)
     if own is not None:
         return own
-    taken = await Incident.filter(
-        acknowledged_by_id=actor.person.id, status__not=IncidentStatus.CLOSED
-    ).order_by("-opened_at").limit(2)
+    taken = (
+        await Incident.filter(
+            acknowledged_by_id=actor.person.id, status__not=IncidentStatus.CLOSED
+        )
+        .order_by("-opened_at")
+        .limit(2)
+    )
     return taken[0] if len(taken) == 1 else None
 
 
@@ -745,15 +911,19 @@ async def post_message(*, actor: Actor, text: str, clock: Clock) -> Incident | N
         return incident
     now = clock.now()
     async with in_transaction():
-        posted = await event(incident.id, "message", at=now, actor_id=actor.person.id,
-                             text=text)
+        posted = await event(incident.id, "message", at=now, actor_id=actor.person.id, text=text)
         for address, language in await _people_on(incident, leave_out=actor.person.telegram_id):
             await notify(
-                recipient=address, channel=Channel.TELEGRAM, language=language,
-                msgid="sos.relayed", params={"name": actor.person.name, "text": text},
+                recipient=address,
+                channel=Channel.TELEGRAM,
+                language=language,
+                msgid="sos.relayed",
+                params={"name": actor.person.name, "text": text},
                 lane=Lane.EMERGENCY,
                 idempotency_key=f"incident-relay:{posted.id}:{address}",
-                source_kind=SOURCE, source_id=incident.id, clock=clock,
+                source_kind=SOURCE,
+                source_id=incident.id,
+                clock=clock,
             )
     return incident
 
@@ -780,9 +950,14 @@ async def sos_by_sms(sender: str, text: str, *, clock: Clock) -> Raised | None:
     raised = await open_incident(person, IncidentKind.SOS, clock=clock, source="sms")
     if raised.new:
         await notify(
-            recipient=person.phone or sender, channel=Channel.SMS, language=person.language,
-            msgid="sos.sms_received", lane=Lane.EMERGENCY,
+            recipient=person.phone or sender,
+            channel=Channel.SMS,
+            language=person.language,
+            msgid="sos.sms_received",
+            lane=Lane.EMERGENCY,
             idempotency_key=f"incident-sms-ack:{raised.incident.id}",
-            source_kind=SOURCE, source_id=raised.incident.id, clock=clock,
+            source_kind=SOURCE,
+            source_id=raised.incident.id,
+            clock=clock,
         )
     return raised

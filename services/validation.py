@@ -22,7 +22,7 @@ def country_code(value: object) -> str:
     """An ISO 3166-1 alpha-2 code, upper case, or InvalidInput."""
     if value is False:
         # YAML 1.1 reads an unquoted NO (Norway) as false.
-        raise InvalidInput("not a country code: false (write Norway as \"NO\", in quotes)")
+        raise InvalidInput('not a country code: false (write Norway as "NO", in quotes)')
     if not isinstance(value, str) or len(value.strip()) != 2:
         raise InvalidInput(f"not an ISO 3166-1 alpha-2 country code: {value!r}")
     code = value.strip().upper()
@@ -152,10 +152,7 @@ def row_id(value: int) -> int:
 def free_text(value: str) -> str:
     """Typed text as it can be stored: control characters other than line breaks and tabs
     removed (PostgreSQL refuses NUL in text and JSON), otherwise unchanged."""
-    return "".join(
-        char for char in value
-        if char in "\n\t" or unicodedata.category(char) != "Cc"
-    )
+    return "".join(char for char in value if char in "\n\t" or unicodedata.category(char) != "Cc")
 
 
 # Characters that change how a name reads without being part of it: bidirectional embeddings,
@@ -171,7 +168,8 @@ def display_name(value: str) -> str:
     name cannot reorder or hide what a head reads beside it on a card."""
     text = unicodedata.normalize("NFC", value)
     text = "".join(
-        char for char in text
+        char
+        for char in text
         if char in _KEPT_FORMAT
         or unicodedata.category(char) not in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
         or char in "\n\t"

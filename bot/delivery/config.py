@@ -63,7 +63,10 @@ class LanePolicy(BaseModel):
     fallback_lanes: frozenset[Lane] = frozenset({Lane.EMERGENCY})
     # The order channels are tried in; only those with a configured sender count.
     channel_order: tuple[Channel, ...] = (
-        Channel.TELEGRAM, Channel.SMS, Channel.EMAIL, Channel.VOICE,
+        Channel.TELEGRAM,
+        Channel.SMS,
+        Channel.EMAIL,
+        Channel.VOICE,
     )
     # A fallback lane gives a channel this many tries (not the retry's max_attempts): an
     # emergency must not spend an hour of backoff on a channel that does not answer.

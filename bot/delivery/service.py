@@ -385,8 +385,9 @@ class DeliveryService:
         lost = [job for job in self._queue if int(job.row.id) not in held]
         if lost:
             self._queue = [job for job in self._queue if int(job.row.id) in held]
-            logger.info("delivery worker %s: %d queued rows cancelled or lost", self.worker_id,
-                        len(lost))
+            logger.info(
+                "delivery worker %s: %d queued rows cancelled or lost", self.worker_id, len(lost)
+            )
 
     def _give_back(self, job: _Job, delay: float) -> None:
         self._settle(
@@ -454,13 +455,21 @@ class DeliveryService:
         if original is not None and status in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
             wait = timedelta(seconds=self.config.lanes.edit_wait_seconds)
             return Settlement(
-                message_id=int(row.id), token=job.token, status=DeliveryStatus.PENDING, at=now,
-                attempts=int(row.attempts), next_attempt_at=now + wait,
+                message_id=int(row.id),
+                token=job.token,
+                status=DeliveryStatus.PENDING,
+                at=now,
+                attempts=int(row.attempts),
+                next_attempt_at=now + wait,
             )
         if original is None or status != DeliveryStatus.SENT or not original.external_id:
             return Settlement(
-                message_id=int(row.id), token=job.token, status=DeliveryStatus.CANCELLED, at=now,
-                attempts=int(row.attempts), last_error="the original message was not delivered",
+                message_id=int(row.id),
+                token=job.token,
+                status=DeliveryStatus.CANCELLED,
+                at=now,
+                attempts=int(row.attempts),
+                last_error="the original message was not delivered",
             )
         return dataclasses.replace(
             self.render(job),
@@ -488,9 +497,7 @@ class DeliveryService:
                     self._settle(message)
                     return
                 outcome = (
-                    message
-                    if isinstance(message, Outcome)
-                    else await self._send(sender, message)
+                    message if isinstance(message, Outcome) else await self._send(sender, message)
                 )
             elapsed_ms = (time.perf_counter() - started) * 1000
             self._settle(self._settlement(job, outcome, elapsed_ms))

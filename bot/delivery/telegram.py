@@ -64,9 +64,7 @@ def reply_markup(
 def inline_keyboard(rows: list[list[dict[str, Any]]] | None) -> InlineKeyboardMarkup | None:
     """Rendered button rows as Telegram's inline keyboard (an edit can carry no other: a
     location request is left out)."""
-    rows = [
-        [spec for spec in row if not spec.get("request_location")] for row in rows or []
-    ]
+    rows = [[spec for spec in row if not spec.get("request_location")] for row in rows or []]
     rows = [row for row in rows if row]
     if not rows:
         return None

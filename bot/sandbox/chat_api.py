@@ -199,7 +199,8 @@ class ChatApi:
         if errors:
             return web.json_response({"errors": errors}, status=400)
         message = person.share_location(
-            values["latitude"], values["longitude"],
+            values["latitude"],
+            values["longitude"],
             horizontal_accuracy=values.get("horizontal_accuracy"),
         )
         return web.json_response({"message_id": message.message_id})

@@ -443,9 +443,7 @@ class BotApi:
         self.add_caption(content, caption)
         if markup:
             content["reply_markup"] = markup
-        edited = self.apply_edit(
-            message, content, ("caption", "caption_entities", "reply_markup")
-        )
+        edited = self.apply_edit(message, content, ("caption", "caption_entities", "reply_markup"))
         message.text = caption.text if caption else None
         return edited
 

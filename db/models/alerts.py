@@ -90,7 +90,9 @@ class SecurityReport(Model):
         "outpost.Person", related_name="security_reports", on_delete=fields.CASCADE
     )
     station: fields.ForeignKeyNullableRelation[Station] = fields.ForeignKeyField(
-        "outpost.Station", related_name="security_reports", null=True,
+        "outpost.Station",
+        related_name="security_reports",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     created_at = fields.DatetimeField()

@@ -53,7 +53,9 @@ class OutboxMessage(Model):
     fallback_of_id = fields.BigIntField(null=True)
     # A document sent with the text as its caption.
     attachment: fields.ForeignKeyNullableRelation[OutboxAttachment] = fields.ForeignKeyField(
-        "outpost.OutboxAttachment", related_name="messages", null=True,
+        "outpost.OutboxAttachment",
+        related_name="messages",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     attachment_id: int | None

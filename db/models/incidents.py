@@ -33,7 +33,9 @@ class Incident(TimestampedModel):
     opened_at = fields.DatetimeField()
     acknowledged_at = fields.DatetimeField(null=True)
     acknowledged_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
-        "outpost.Person", related_name="incidents_acknowledged", null=True,
+        "outpost.Person",
+        related_name="incidents_acknowledged",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     next_escalation_at = fields.DatetimeField(null=True)

@@ -34,7 +34,9 @@ class Outing(TimestampedModel):
     dest_lon = fields.FloatField(null=True)
     # A night outing is approved twice: by the head (first), then by safety or HQ.
     first_approved_by: fields.ForeignKeyNullableRelation[Person] = fields.ForeignKeyField(
-        "outpost.Person", related_name="outing_first_approvals", null=True,
+        "outpost.Person",
+        related_name="outing_first_approvals",
+        null=True,
         on_delete=fields.SET_NULL,
     )
     first_approved_by_id: int | None

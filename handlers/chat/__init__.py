@@ -55,12 +55,17 @@ def add_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> Non
     """Last of all: the handler that takes answers to a flow and answers whatever else is sent
     (text, a photo, a document, a sticker...), and one for a pressed button no handler took:
     never silence, never a spinning button."""
-    application.add_handler(MessageHandler(
-        # Everything but commands and locations (check-ins), down to stickers and voice notes.
-        filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.LOCATION & ~filters.VENUE
-        & ~filters.StatusUpdate.ALL,
-        flows.on_message,
-    ))
+    application.add_handler(
+        MessageHandler(
+            # Everything but commands and locations (check-ins), down to stickers and voice notes.
+            filters.UpdateType.MESSAGE
+            & ~filters.COMMAND
+            & ~filters.LOCATION
+            & ~filters.VENUE
+            & ~filters.StatusUpdate.ALL,
+            flows.on_message,
+        )
+    )
     application.add_handler(CallbackQueryHandler(button_not_handled))
 
 

@@ -23,17 +23,30 @@ def render_status(language: str, alert: Any, tallies: list[alerts.StationTally])
     """An alert's figures per station and who is silent or not reached."""
     lines = [translate(language, "alert.status.title", id=alert.id, title=alert.title)]
     for tally in tallies:
-        lines.append(translate(
-            language, "alert.status.row", station=tally.station, recipients=tally.recipients,
-            answered=tally.answered, safe=tally.safe, help=tally.help, away=tally.away,
-            silent=tally.silent, unreached=tally.unreached,
-        ))
+        lines.append(
+            translate(
+                language,
+                "alert.status.row",
+                station=tally.station,
+                recipients=tally.recipients,
+                answered=tally.answered,
+                safe=tally.safe,
+                help=tally.help,
+                away=tally.away,
+                silent=tally.silent,
+                unreached=tally.unreached,
+            )
+        )
         if tally.silent_names:
-            lines.append(translate(language, "alert.status.silent",
-                                   names=", ".join(tally.silent_names)))
+            lines.append(
+                translate(language, "alert.status.silent", names=", ".join(tally.silent_names))
+            )
         if tally.unreached_names:
-            lines.append(translate(language, "alert.status.unreached",
-                                   names=", ".join(tally.unreached_names)))
+            lines.append(
+                translate(
+                    language, "alert.status.unreached", names=", ".join(tally.unreached_names)
+                )
+            )
     return "\n".join(lines)
 
 
@@ -70,8 +83,9 @@ async def alert_answered(update: Update, context: OutpostContext) -> None:
         return
     press = decode_as(query.data, AlertPress)
     actor = context.registered
-    await alerts.answer(telegram_id=user.id, alert_id=press.alert_id, reply=press.reply,
-                        clock=context.clock)
+    await alerts.answer(
+        telegram_id=user.id, alert_id=press.alert_id, reply=press.reply, clock=context.clock
+    )
     text = translate(actor.language, f"alert.answered.{press.reply.value}")
     await query.answer(text)
     await context.bot.send_message(user.id, text)
@@ -83,7 +97,7 @@ async def security_command(update: Update, context: OutpostContext) -> None:
 
 
 async def report_to_alert(update: Update, context: OutpostContext) -> None:
-    """"Make an alert" under a field report: the composer opens pre-filled (the photo first)."""
+    """ "Make an alert" under a field report: the composer opens pre-filled (the photo first)."""
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
@@ -93,8 +107,14 @@ async def report_to_alert(update: Update, context: OutpostContext) -> None:
     await query.answer()
     if report.photo_file_id:
         await context.bot.send_photo(user.id, report.photo_file_id)
-    turn = await start_flow(ALERT_FLOW, telegram_id=user.id, person=actor.person, actor=actor,
-                            clock=context.clock, answers=answers)
+    turn = await start_flow(
+        ALERT_FLOW,
+        telegram_id=user.id,
+        person=actor.person,
+        actor=actor,
+        clock=context.clock,
+        answers=answers,
+    )
     await flows.send_turn(context.bot, user.id, actor.language, turn)
 
 

@@ -147,17 +147,23 @@ def render_result(language: str, result: CheckInResult) -> str:
     zone = result.local_time.tzinfo
     if result.late:
         # The seconds decide: 09:30:00 is on time, 09:30:40 is not, and both read "09:30".
-        lines.append(translate(
-            language, "checkin.late_exact",
-            closes=format_clock(language, closes.astimezone(zone), seconds=True),
-            time=format_clock(language, result.local_time, seconds=True),
-        ))
+        lines.append(
+            translate(
+                language,
+                "checkin.late_exact",
+                closes=format_clock(language, closes.astimezone(zone), seconds=True),
+                time=format_clock(language, result.local_time, seconds=True),
+            )
+        )
     elif result.early:
-        lines.append(translate(
-            language, "checkin.early",
-            opens=format_clock(language, opens.astimezone(zone)),
-            closes=format_clock(language, closes.astimezone(zone)),
-        ))
+        lines.append(
+            translate(
+                language,
+                "checkin.early",
+                opens=format_clock(language, opens.astimezone(zone)),
+                closes=format_clock(language, closes.astimezone(zone)),
+            )
+        )
     lines.extend(_correction_hint(language, result))
     if result.poor_accuracy:
         accuracy = format_distance(language, result.checkin.accuracy_m or 0)
@@ -174,7 +180,9 @@ async def location_received(update: Update, context: OutpostContext) -> None:
         return  # the answer to a question that asked for a place (an outing's destination)
     actor = context.registered
     result = await record_checkin(
-        actor=actor, position=_position(message), clock=context.clock,
+        actor=actor,
+        position=_position(message),
+        clock=context.clock,
         message_id=message.message_id,
     )
     await message.reply_text(
@@ -188,8 +196,12 @@ async def live_location_moved(update: Update, context: OutpostContext) -> None:
     if message is None or message.location is None or context.actor is None:
         return
     actor = context.actor
-    await update_outing_position(actor.person.id, message.location.latitude,
-                                 message.location.longitude, at=context.clock.now())
+    await update_outing_position(
+        actor.person.id,
+        message.location.latitude,
+        message.location.longitude,
+        at=context.clock.now(),
+    )
     result = await update_live_position(
         actor=actor,
         message_id=message.message_id,
@@ -223,20 +235,28 @@ def _row_text(language: str, today: StationToday, row: PersonToday) -> str:
     if row.early:
         notes.append(translate(language, "attendance.note_early"))
     if row.first is not None:
-        notes.append(translate(
-            language, "attendance.note_corrected",
-            time=format_clock(language, row.first.at.astimezone(today.zone)),
-            distance=format_distance(language, row.first.distance_m or 0),
-        ))
+        notes.append(
+            translate(
+                language,
+                "attendance.note_corrected",
+                time=format_clock(language, row.first.at.astimezone(today.zone)),
+                distance=format_distance(language, row.first.distance_m or 0),
+            )
+        )
     return " · ".join([line, *notes])
 
 
 def render_station_today(language: str, today: StationToday) -> str:
     """A head's view of today at their station, times in the station's zone."""
-    lines = [translate(
-        language, "attendance.today_title", station=today.station.name,
-        day=format_day(language, today.day), zone=today.zone.key,
-    )]
+    lines = [
+        translate(
+            language,
+            "attendance.today_title",
+            station=today.station.name,
+            day=format_day(language, today.day),
+            zone=today.zone.key,
+        )
+    ]
     if not today.working_day:
         lines.append(translate(language, "attendance.not_working_day"))
     if not today.rows:
@@ -244,9 +264,9 @@ def render_station_today(language: str, today: StationToday) -> str:
     lines.extend(_row_text(language, today, row) for row in today.rows)
     if not today.window_closed and today.count(DayMark.WAITING):
         closes = window_of(today.station, today.day)[1].astimezone(today.zone)
-        lines.append(translate(
-            language, "attendance.window_open", closes=format_clock(language, closes)
-        ))
+        lines.append(
+            translate(language, "attendance.window_open", closes=format_clock(language, closes))
+        )
     return "\n".join(lines)
 
 
@@ -254,15 +274,23 @@ def render_summary(language: str, days: list[StationToday]) -> str:
     """HQ's and safety's view of today: one line per station."""
     lines = [translate(language, "attendance.summary_title")]
     for today in days:
-        lines.append(translate(
-            language, "attendance.summary_row",
-            code=today.station.code, station=today.station.name,
-            day=format_day(language, today.day),
-            expected=len(today.rows), present=today.count(DayMark.IN), late=today.late,
-            outside=today.outside, leave=today.count(DayMark.LEAVE),
-            outing=today.count(DayMark.OUTING),
-            missing=today.count(DayMark.MISSING), waiting=today.count(DayMark.WAITING),
-        ))
+        lines.append(
+            translate(
+                language,
+                "attendance.summary_row",
+                code=today.station.code,
+                station=today.station.name,
+                day=format_day(language, today.day),
+                expected=len(today.rows),
+                present=today.count(DayMark.IN),
+                late=today.late,
+                outside=today.outside,
+                leave=today.count(DayMark.LEAVE),
+                outing=today.count(DayMark.OUTING),
+                missing=today.count(DayMark.MISSING),
+                waiting=today.count(DayMark.WAITING),
+            )
+        )
     if not days:
         lines.append(translate(language, "attendance.no_stations"))
     return "\n".join(lines)
@@ -280,9 +308,11 @@ async def _send_sheet(message: Message, actor: Actor, month: date, clock: Any) -
         month, clock=clock, stations=await stations_for(actor), language=actor.language
     )
     if sheet.empty:
-        await message.reply_text(translate(
-            actor.language, "attendance.sheet_not_started", month=month.strftime("%Y-%m")
-        ))
+        await message.reply_text(
+            translate(
+                actor.language, "attendance.sheet_not_started", month=month.strftime("%Y-%m")
+            )
+        )
         return
     await message.reply_document(
         document=sheet.data,
@@ -305,8 +335,10 @@ async def attendance_command(update: Update, context: OutpostContext) -> None:
     stations = await stations_for(actor)
     days = [await station_today_view(station, clock=clock) for station in stations]
     own = actor.person.station_id
-    if len(days) == 1 and days[0].station.id == own and not actor.has(
-        Role.HQ, Role.SAFETY, Role.ADMIN
+    if (
+        len(days) == 1
+        and days[0].station.id == own
+        and not actor.has(Role.HQ, Role.SAFETY, Role.ADMIN)
     ):
         text = render_station_today(actor.language, days[0])
     else:

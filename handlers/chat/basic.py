@@ -21,4 +21,3 @@ async def help_command(update: Update, context: OutpostContext) -> None:
     ]
     lines.append(translate(actor.language, "help.more_soon"))
     await message.reply_text("\n".join(lines))
-

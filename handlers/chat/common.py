@@ -99,4 +99,3 @@ def clock_of(context: ContextTypes.DEFAULT_TYPE) -> Clock:
     """The application's clock (put in bot_data by the wiring)."""
     clock: Clock = context.bot_data[CLOCK_KEY]
     return clock
-

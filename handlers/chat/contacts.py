@@ -26,8 +26,10 @@ def _distance(language: str, metres: float) -> str:
 
 
 def _line(language: str, entry: DirectoryEntry) -> str:
-    parts = [f"<b>{escape(translate(language, f'contacts.kind.{entry.kind}'))}</b> · "
-             f"{escape(entry.name)}"]
+    parts = [
+        f"<b>{escape(translate(language, f'contacts.kind.{entry.kind}'))}</b> · "
+        f"{escape(entry.name)}"
+    ]
     if entry.phone:
         parts.append(
             f'<a href="tel:{escape(entry.phone)}">{escape(entry.phone_display or entry.phone)}</a>'

@@ -28,8 +28,10 @@ View = tuple[str, InlineKeyboardMarkup]
 DAYS_PER_ROW = 2  # "Tue, Jan 6" twice fits a phone's width
 
 
-def _button(text: str, payload: DutyBack | DutyClear | DutyConfirm | DutyDay | DutyPick,
-            ) -> InlineKeyboardButton:
+def _button(
+    text: str,
+    payload: DutyBack | DutyClear | DutyConfirm | DutyDay | DutyPick,
+) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=encode(payload))
 
 
@@ -38,8 +40,9 @@ async def _roster_view(actor: Actor, context: OutpostContext) -> View:
     days = await roster(actor=actor, clock=context.clock)
     nobody = translate(language, "duty.nobody")
     lines = [translate(language, "duty.title")]
-    lines += [f"{format_day(language, d.day)}: {d.person.name if d.person else nobody}"
-              for d in days]
+    lines += [
+        f"{format_day(language, d.day)}: {d.person.name if d.person else nobody}" for d in days
+    ]
     buttons = [_button(format_day(language, d.day), DutyDay(d.day)) for d in days]
     rows = [buttons[i : i + DAYS_PER_ROW] for i in range(0, len(buttons), DAYS_PER_ROW)]
     return "\n".join(lines), InlineKeyboardMarkup(rows)
@@ -48,18 +51,25 @@ async def _roster_view(actor: Actor, context: OutpostContext) -> View:
 async def _picker_view(actor: Actor, context: OutpostContext, day: date) -> View:
     """The station's staff and heads for one day (the one on duty marked), clear and back."""
     language = actor.language
-    current = next((d.person for d in await roster(actor=actor, clock=context.clock)
-                    if d.day == day), None)
+    current = next(
+        (d.person for d in await roster(actor=actor, clock=context.clock) if d.day == day), None
+    )
     rows = [
-        [_button(f"✓ {p.name}" if current is not None and p.id == current.id else p.name,
-                 DutyPick(day, p.id))]
+        [
+            _button(
+                f"✓ {p.name}" if current is not None and p.id == current.id else p.name,
+                DutyPick(day, p.id),
+            )
+        ]
         for p in await candidates(actor=actor)
     ]
     if current is not None:
         rows.append([_button(translate(language, "duty.clear"), DutyClear(day))])
     rows.append([_button(translate(language, "flow.button.back"), DutyBack())])
-    return (translate(language, "duty.pick", date=format_day(language, day, year=True)),
-            InlineKeyboardMarkup(rows))
+    return (
+        translate(language, "duty.pick", date=format_day(language, day, year=True)),
+        InlineKeyboardMarkup(rows),
+    )
 
 
 async def duty_command(update: Update, context: OutpostContext) -> None:
@@ -96,17 +106,32 @@ async def duty_pressed(update: Update, context: OutpostContext) -> None:
         person = people.get(button.person_id)
         if person is None:
             raise MalformedCallback("not a person of this roster")
-        text = translate(language, "duty.on_leave", name=person.name,
-                         date=format_day(language, button.day, year=True))
-        markup = InlineKeyboardMarkup([
-            [_button(translate(language, "duty.on_leave_confirm"),
-                     DutyConfirm(button.day, button.person_id))],
-            [_button(translate(language, "duty.pick_another"), DutyDay(button.day))],
-            [_button(translate(language, "flow.button.back"), DutyBack())],
-        ])
+        text = translate(
+            language,
+            "duty.on_leave",
+            name=person.name,
+            date=format_day(language, button.day, year=True),
+        )
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    _button(
+                        translate(language, "duty.on_leave_confirm"),
+                        DutyConfirm(button.day, button.person_id),
+                    )
+                ],
+                [_button(translate(language, "duty.pick_another"), DutyDay(button.day))],
+                [_button(translate(language, "flow.button.back"), DutyBack())],
+            ]
+        )
     elif isinstance(button, DutyPick | DutyConfirm):
-        await set_duty(actor=actor, day=button.day, person_id=button.person_id, clock=clock,
-                       confirmed=isinstance(button, DutyConfirm))
+        await set_duty(
+            actor=actor,
+            day=button.day,
+            person_id=button.person_id,
+            clock=clock,
+            confirmed=isinstance(button, DutyConfirm),
+        )
         notice = translate(language, "duty.saved")
         text, markup = await _roster_view(actor, context)
     else:
@@ -118,6 +143,8 @@ async def duty_pressed(update: Update, context: OutpostContext) -> None:
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Attach the duty roster handlers."""
     application.add_handler(CommandHandler("duty", duty_command))
-    application.add_handler(CallbackQueryHandler(
-        duty_pressed, pattern=pattern(DutyDay, DutyPick, DutyClear, DutyBack, DutyConfirm)
-    ))
+    application.add_handler(
+        CallbackQueryHandler(
+            duty_pressed, pattern=pattern(DutyDay, DutyPick, DutyClear, DutyBack, DutyConfirm)
+        )
+    )

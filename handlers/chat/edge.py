@@ -54,8 +54,7 @@ class ErrorEdge:
         try:
             await _say(update, text, stale_buttons=isinstance(error, Conflict))
         except TelegramError as exc:
-            logger.info("could not answer update %s (%s)", update.update_id,
-                        type(exc).__name__)
+            logger.info("could not answer update %s (%s)", update.update_id, type(exc).__name__)
         raise ApplicationHandlerStop
 
 

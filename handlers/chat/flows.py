@@ -53,28 +53,51 @@ def keyboard(language: str | None, turn: Turn, prompt: Prompt) -> Markup:
     or the location button with the choices beside it on the reply keyboard."""
     if prompt.location_button is not None:
         return ReplyKeyboardMarkup(
-            [[KeyboardButton(translate(language, prompt.location_button),
-                             request_location=True)],
-             *[[KeyboardButton(choice.label if choice.literal
-                               else translate(language, choice.label, **choice.params))
-                for choice in row] for row in prompt.choices]],
-            resize_keyboard=True, one_time_keyboard=True,
+            [
+                [
+                    KeyboardButton(
+                        translate(language, prompt.location_button), request_location=True
+                    )
+                ],
+                *[
+                    [
+                        KeyboardButton(
+                            choice.label
+                            if choice.literal
+                            else translate(language, choice.label, **choice.params)
+                        )
+                        for choice in row
+                    ]
+                    for row in prompt.choices
+                ],
+            ],
+            resize_keyboard=True,
+            one_time_keyboard=True,
         )
     if prompt.contact_button is not None:
         return ReplyKeyboardMarkup(
             [[KeyboardButton(translate(language, prompt.contact_button), request_contact=True)]],
-            resize_keyboard=True, one_time_keyboard=True,
+            resize_keyboard=True,
+            one_time_keyboard=True,
         )
     if not prompt.choices or turn.conversation_id is None or turn.version is None:
         return None
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(
-            choice.label if choice.literal else translate(language, choice.label,
-                                                          **choice.params),
-            callback_data=flow_button_data(turn.conversation_id, turn.version, choice.value),
-        ) for choice in row]
-        for row in prompt.choices
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    choice.label
+                    if choice.literal
+                    else translate(language, choice.label, **choice.params),
+                    callback_data=flow_button_data(
+                        turn.conversation_id, turn.version, choice.value
+                    ),
+                )
+                for choice in row
+            ]
+            for row in prompt.choices
+        ]
+    )
 
 
 async def send_turn(bot: Bot, chat_id: int, language: str | None, turn: Turn) -> None:
@@ -82,16 +105,21 @@ async def send_turn(bot: Bot, chat_id: int, language: str | None, turn: Turn) ->
     the flow's end."""
     language = turn.language or language
     if turn.note is not None:
-        await bot.send_message(chat_id, say(language, turn.note),
-                               reply_markup=ReplyKeyboardRemove())
+        await bot.send_message(
+            chat_id, say(language, turn.note), reply_markup=ReplyKeyboardRemove()
+        )
     if turn.reason is not None:
         await bot.send_message(chat_id, say(language, turn.reason))
     if turn.prompt is not None:
-        await bot.send_message(chat_id, say(language, turn.prompt.text),
-                               reply_markup=keyboard(language, turn, turn.prompt))
+        await bot.send_message(
+            chat_id,
+            say(language, turn.prompt.text),
+            reply_markup=keyboard(language, turn, turn.prompt),
+        )
     if turn.text is not None:
-        await bot.send_message(chat_id, say(language, turn.text),
-                               reply_markup=_closing_keyboard(language, turn))
+        await bot.send_message(
+            chat_id, say(language, turn.text), reply_markup=_closing_keyboard(language, turn)
+        )
 
 
 def _closing_keyboard(language: str | None, turn: Turn) -> ReplyKeyboardMarkup | None:
@@ -108,30 +136,51 @@ def _closing_keyboard(language: str | None, turn: Turn) -> ReplyKeyboardMarkup |
 def answer_of(message: Message) -> Answer:
     """What a message answers a step with (OTHER for what no step takes, such as a sticker)."""
     if message.contact is not None:
-        return Answer(AnswerKind.CONTACT, phone=message.contact.phone_number,
-                      contact_user_id=message.contact.user_id)
+        return Answer(
+            AnswerKind.CONTACT,
+            phone=message.contact.phone_number,
+            contact_user_id=message.contact.user_id,
+        )
     if message.location is not None:
-        return Answer(AnswerKind.LOCATION, lat=message.location.latitude,
-                      lon=message.location.longitude,
-                      sent_at=message.edit_date or message.date,
-                      forwarded=message.forward_origin is not None)
+        return Answer(
+            AnswerKind.LOCATION,
+            lat=message.location.latitude,
+            lon=message.location.longitude,
+            sent_at=message.edit_date or message.date,
+            forwarded=message.forward_origin is not None,
+        )
     if message.photo:
-        return Answer(AnswerKind.PHOTO, text=message.caption or "",
-                      file_id=message.photo[-1].file_id)
+        return Answer(
+            AnswerKind.PHOTO, text=message.caption or "", file_id=message.photo[-1].file_id
+        )
     if message.document is not None:
-        return Answer(AnswerKind.DOCUMENT, text=message.caption or "",
-                      file_id=message.document.file_id)
+        return Answer(
+            AnswerKind.DOCUMENT, text=message.caption or "", file_id=message.document.file_id
+        )
     if message.text is not None:
         return Answer(AnswerKind.TEXT, text=message.text)
     return Answer(AnswerKind.OTHER)
 
 
-async def start(update: Update, context: OutpostContext, flow: Flow,
-                actor: Actor, *, answers: Mapping[str, Any] | None = None,
-                step: str | None = None) -> None:
+async def start(
+    update: Update,
+    context: OutpostContext,
+    flow: Flow,
+    actor: Actor,
+    *,
+    answers: Mapping[str, Any] | None = None,
+    step: str | None = None,
+) -> None:
     """Open `flow` for the actor (with answers already given) and ask its first question."""
-    turn = await start_flow(flow, telegram_id=actor.person.telegram_id, person=actor.person,
-                            actor=actor, clock=context.clock, answers=answers, step=step)
+    turn = await start_flow(
+        flow,
+        telegram_id=actor.person.telegram_id,
+        person=actor.person,
+        actor=actor,
+        clock=context.clock,
+        answers=answers,
+        step=step,
+    )
     await send_turn(context.bot, actor.person.telegram_id, actor.language, turn)
 
 
@@ -238,4 +287,3 @@ async def cancel(update: Update, context: OutpostContext) -> None:
         await message.reply_text(translate(language, "cancel.nothing"))
         return
     await send_turn(context.bot, user.id, language, turn)
-

@@ -47,5 +47,6 @@ async def chosen(update: Update, context: OutpostContext) -> None:
     context.menus.request(user.id)
     # The check-in button on the keyboard is sent again, labelled in the new language.
     keyboard = checkin_keyboard(language) if context.actor is not None else None
-    await context.bot.send_message(user.id, translate(language, msgid, name=name),
-                                   reply_markup=keyboard)
+    await context.bot.send_message(
+        user.id, translate(language, msgid, name=name), reply_markup=keyboard
+    )

@@ -77,22 +77,36 @@ def _list_view(actor: Actor, listed: list[LeaveRequest]) -> tuple[str, InlineKey
     rows: list[list[InlineKeyboardButton]] = []
     for leave in listed:
         days = count_days(language, (leave.end_date - leave.start_date).days + 1)
-        lines.append(translate(
-            language, "leave.list.line", dates=_dates(language, leave), days=days,
-            state=translate(language, f"leave.state.{leave.status.value}"),
-        ))
+        lines.append(
+            translate(
+                language,
+                "leave.list.line",
+                dates=_dates(language, leave),
+                days=days,
+                state=translate(language, f"leave.state.{leave.status.value}"),
+            )
+        )
         if leave.status == RequestStatus.PENDING:
-            rows.append([InlineKeyboardButton(
-                translate(language, "leave.list.withdraw", dates=_dates(language, leave)),
-                callback_data=encode(LeaveWithdraw(leave.id)),
-            )])
-    rows.append([InlineKeyboardButton(translate(language, "leave.list.new"),
-                                      callback_data=encode(LeaveNew()))])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        translate(language, "leave.list.withdraw", dates=_dates(language, leave)),
+                        callback_data=encode(LeaveWithdraw(leave.id)),
+                    )
+                ]
+            )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                translate(language, "leave.list.new"), callback_data=encode(LeaveNew())
+            )
+        ]
+    )
     return "\n".join(lines), InlineKeyboardMarkup(rows)
 
 
 async def leave_new(update: Update, context: OutpostContext) -> None:
-    """"New request" under the list: open the leave flow."""
+    """ "New request" under the list: open the leave flow."""
     query = update.callback_query
     if query is None:
         return
@@ -128,8 +142,11 @@ async def leave_decided(update: Update, context: OutpostContext) -> None:
         requester = await Person.get(id=leave.person_id)
         await query.answer()
         turn = await start_flow(
-            REFUSAL_FLOW, telegram_id=actor.person.telegram_id, person=actor.person,
-            actor=actor, clock=context.clock,
+            REFUSAL_FLOW,
+            telegram_id=actor.person.telegram_id,
+            person=actor.person,
+            actor=actor,
+            clock=context.clock,
             answers={"leave_id": leave.id, "name": requester.name},
         )
         await flows.send_turn(context.bot, actor.person.telegram_id, actor.language, turn)

@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-async def ensure_menu(
-    bot: Any, book: CommandBook, person: Person, roles: frozenset[Role]
-) -> None:
+async def ensure_menu(bot: Any, book: CommandBook, person: Person, roles: frozenset[Role]) -> None:
     """Publish the person's menu when their roles or language changed since the last time."""
     key = book.menu_key(roles, person.language)
     if person.menu_key == key:

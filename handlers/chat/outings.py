@@ -75,11 +75,15 @@ async def verdict_pressed(update: Update, context: OutpostContext) -> None:
     button = decode_as(query.data, OutingVerdict)
     actor, clock = context.registered, context.clock
     if button.verdict == OutingVerdict.APPROVE:
-        decision = await decide_outing(actor=actor, outing_id=button.outing_id, approve=True,
-                                       clock=clock)
+        decision = await decide_outing(
+            actor=actor, outing_id=button.outing_id, approve=True, clock=clock
+        )
         await query.answer()
-        msgid = "outing.you_approved_first" if decision.verdict == "first_approved" \
+        msgid = (
+            "outing.you_approved_first"
+            if decision.verdict == "first_approved"
             else "outing.you_approved"
+        )
         await _mark(update, translate(actor.language, msgid))
         return
     await check_decider(actor, button.outing_id, clock=clock)
@@ -97,8 +101,13 @@ async def reply_pressed(update: Update, context: OutpostContext) -> None:
     actor = context.registered
     await check_reply(actor, button.outing_id, button.asker_id)
     await query.answer()
-    await flows.start(update, context, REPLY_FLOW, actor,
-                      answers={"outing": button.outing_id, "asker": button.asker_id})
+    await flows.start(
+        update,
+        context,
+        REPLY_FLOW,
+        actor,
+        answers={"outing": button.outing_id, "asker": button.asker_id},
+    )
 
 
 async def move_pressed(update: Update, context: OutpostContext) -> None:
@@ -114,16 +123,22 @@ async def move_pressed(update: Update, context: OutpostContext) -> None:
     if button.move == OutingMove.LEAVING:
         outing = await leave_now(actor=actor, outing_id=outing_id, clock=clock)
         zone = station_zone(await station_of(actor))
-        text = translate(language, "outing.left",
-                         returns=format_clock(language, outing.expected_return_at, zone))
+        text = translate(
+            language,
+            "outing.left",
+            returns=format_clock(language, outing.expected_return_at, zone),
+        )
     elif button.move == OutingMove.BACK:
         returned = await come_back(actor=actor, outing_id=outing_id, clock=clock)
         text = _welcome(language, returned)
     elif button.move == OutingMove.MORE_TIME:
         outing = await more_time(actor=actor, outing_id=outing_id, clock=clock)
         zone = station_zone(await station_of(actor))
-        text = translate(language, "outing.late_noted",
-                         returns=format_clock(language, outing.expected_return_at, zone))
+        text = translate(
+            language,
+            "outing.late_noted",
+            returns=format_clock(language, outing.expected_return_at, zone),
+        )
     elif button.move == OutingMove.HELP:
         await need_help(actor=actor, outing_id=outing_id, clock=clock)
         text = translate(language, "outing.help_sent")
@@ -154,8 +169,11 @@ async def not_me_pressed(update: Update, context: OutpostContext) -> None:
 def _welcome(language: str, returned: Returned) -> str:
     text = translate(language, "outing.welcome_back")
     if returned.distance_m is not None:
-        text += "\n" + translate(language, "outing.back_distance",
-                                 distance=format_distance(language, returned.distance_m))
+        text += "\n" + translate(
+            language,
+            "outing.back_distance",
+            distance=format_distance(language, returned.distance_m),
+        )
     return text
 
 
@@ -164,8 +182,9 @@ async def _ask_where(update: Update, context: OutpostContext, returned: Returned
     so the distance from the station is recorded."""
     if returned.distance_m is not None or returned.outing.station_id is None:
         return
-    await flows.start(update, context, BACK_FLOW, context.registered,
-                      answers={"outing": returned.outing.id})
+    await flows.start(
+        update, context, BACK_FLOW, context.registered, answers={"outing": returned.outing.id}
+    )
 
 
 async def back_command(update: Update, context: OutpostContext) -> None:
@@ -194,11 +213,16 @@ async def late_command(update: Update, context: OutpostContext) -> None:
     if returns is None or len(args) < 2:
         await message.reply_text(translate(actor.language, "outing.late_usage"))
         return
-    outing = await report_late(actor=actor, returns_at=returns, reason=" ".join(args[1:]),
-                               clock=clock)
-    await message.reply_text(translate(
-        actor.language, "outing.late_noted",
-        returns=format_clock(actor.language, outing.expected_return_at, zone)))
+    outing = await report_late(
+        actor=actor, returns_at=returns, reason=" ".join(args[1:]), clock=clock
+    )
+    await message.reply_text(
+        translate(
+            actor.language,
+            "outing.late_noted",
+            returns=format_clock(actor.language, outing.expected_return_at, zone),
+        )
+    )
 
 
 async def outings_command(update: Update, context: OutpostContext) -> None:
@@ -210,29 +234,50 @@ async def outings_command(update: Update, context: OutpostContext) -> None:
     lines = await who_is_out(actor=actor, clock=context.clock)
     back = await back_lately(actor=actor, clock=context.clock)
     language = actor.language
-    rows = [translate(language, "outing.list_title", count=len(lines)) if lines
-            else translate(language, "outing.list_empty")]
+    rows = [
+        translate(language, "outing.list_title", count=len(lines))
+        if lines
+        else translate(language, "outing.list_empty")
+    ]
     for line in lines:
-        rows.append(translate(
-            language, "outing.list_overdue" if line.overdue else "outing.list_line",
-            name=line.person.name, destination=line.outing.destination,
-            since=format_clock(language, line.since, line.zone),
-            due=format_clock(language, line.outing.expected_return_at, line.zone),
-            map=map_link(line.outing),
-        ))
+        rows.append(
+            translate(
+                language,
+                "outing.list_overdue" if line.overdue else "outing.list_line",
+                name=line.person.name,
+                destination=line.outing.destination,
+                since=format_clock(language, line.since, line.zone),
+                due=format_clock(language, line.outing.expected_return_at, line.zone),
+                map=map_link(line.outing),
+            )
+        )
     if back:
         rows.append(translate(language, "outing.list_back_title", count=len(back)))
     for returned in back:
-        at = format_clock(language, returned.outing.returned_at or context.clock.now(),
-                          returned.zone)
+        at = format_clock(
+            language, returned.outing.returned_at or context.clock.now(), returned.zone
+        )
         if returned.distance_m is None:
-            rows.append(translate(language, "outing.list_back_line", name=returned.person.name,
-                                  destination=returned.outing.destination, at=at))
+            rows.append(
+                translate(
+                    language,
+                    "outing.list_back_line",
+                    name=returned.person.name,
+                    destination=returned.outing.destination,
+                    at=at,
+                )
+            )
         else:
-            rows.append(translate(
-                language, "outing.list_back_distance", name=returned.person.name,
-                destination=returned.outing.destination, at=at,
-                distance=format_distance(language, returned.distance_m)))
+            rows.append(
+                translate(
+                    language,
+                    "outing.list_back_distance",
+                    name=returned.person.name,
+                    destination=returned.outing.destination,
+                    at=at,
+                    distance=format_distance(language, returned.distance_m),
+                )
+            )
     await message.reply_text("\n\n".join(rows), disable_web_page_preview=True)
 
 

@@ -19,10 +19,15 @@ def language_buttons(current: str | None = None) -> InlineKeyboardMarkup:
     """One button per language, each labelled in its own language (/language); the
     `current` one is marked."""
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(f"✓ {language_name(tag)}" if tag == current else
-                               language_name(tag),
-                               callback_data=encode(LanguagePick(tag)))]
-         for tag in available_languages()]
+        [
+            [
+                InlineKeyboardButton(
+                    f"✓ {language_name(tag)}" if tag == current else language_name(tag),
+                    callback_data=encode(LanguagePick(tag)),
+                )
+            ]
+            for tag in available_languages()
+        ]
     )
 
 
@@ -58,8 +63,11 @@ async def start(update: Update, context: OutpostContext) -> None:
             await message.reply_text(translate(user.language_code, "start.unregistered"))
         return
     registration = await claim_invite(
-        code=context.args[0], telegram_id=user.id, name=user.full_name,
-        telegram_language=user.language_code, clock=clock,
+        code=context.args[0],
+        telegram_id=user.id,
+        name=user.full_name,
+        telegram_language=user.language_code,
+        clock=clock,
     )
     person = registration.person
     await message.reply_text(translate(person.language, "registration.welcome", name=person.name))

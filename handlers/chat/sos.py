@@ -40,26 +40,32 @@ MAX_CLOSE_CARDS = 10
 
 def location_keyboard(language: str) -> ReplyKeyboardMarkup:
     """One button that shares the phone's position with the responders."""
-    share = KeyboardButton(translate(language, "sos.button.share_location"),
-                           request_location=True)
+    share = KeyboardButton(translate(language, "sos.button.share_location"), request_location=True)
     return ReplyKeyboardMarkup([[share]], resize_keyboard=True, one_time_keyboard=True)
 
 
 def nature_keyboard(language: str, incident_id: int) -> InlineKeyboardMarkup:
     """What happened, and the false-alarm button."""
+
     def choice(nature: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(
             translate(language, f"sos.nature.{nature}"),
             callback_data=encode(IncidentNature(incident_id, nature)),
         )
 
-    return InlineKeyboardMarkup([
-        [choice("medical"), choice("security")],
-        [choice("accident"), choice("detained")],
-        [choice("other")],
-        [InlineKeyboardButton(translate(language, "sos.button.cancel"),
-                              callback_data=encode(IncidentCancel(incident_id)))],
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [choice("medical"), choice("security")],
+            [choice("accident"), choice("detained")],
+            [choice("other")],
+            [
+                InlineKeyboardButton(
+                    translate(language, "sos.button.cancel"),
+                    callback_data=encode(IncidentCancel(incident_id)),
+                )
+            ],
+        ]
+    )
 
 
 async def _numbers(actor: Actor) -> str:
@@ -67,8 +73,10 @@ async def _numbers(actor: Actor) -> str:
     for entry in await emergency_numbers(actor):
         kind = translate(actor.language, f"contacts.kind.{entry.kind}")
         phone = entry.phone or ""
-        lines.append(f'{escape(kind)} · {escape(entry.name)}: '
-                     f'<a href="tel:{escape(phone)}">{escape(entry.phone_display or phone)}</a>')
+        lines.append(
+            f"{escape(kind)} · {escape(entry.name)}: "
+            f'<a href="tel:{escape(phone)}">{escape(entry.phone_display or phone)}</a>'
+        )
     return "\n".join(lines)
 
 
@@ -83,10 +91,13 @@ async def raise_alarm(message: Message, context: OutpostContext) -> None:
     numbers = await _numbers(actor)
     if numbers:
         text += "\n\n" + escape(translate(language, "sos.call_now")) + "\n" + numbers
-    await message.reply_text(text, parse_mode=ParseMode.HTML,
-                             reply_markup=location_keyboard(language))
-    await message.reply_text(translate(language, "sos.what_happened"),
-                             reply_markup=nature_keyboard(language, raised.incident.id))
+    await message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=location_keyboard(language)
+    )
+    await message.reply_text(
+        translate(language, "sos.what_happened"),
+        reply_markup=nature_keyboard(language, raised.incident.id),
+    )
 
 
 async def sos_command(update: Update, context: OutpostContext) -> None:
@@ -97,7 +108,7 @@ async def sos_command(update: Update, context: OutpostContext) -> None:
 
 
 async def take_pressed(update: Update, context: OutpostContext) -> None:
-    """"I'm handling it": the database lets the first responder have it."""
+    """ "I'm handling it": the database lets the first responder have it."""
     query = update.callback_query
     if query is None:
         return
@@ -116,8 +127,9 @@ async def nature_pressed(update: Update, context: OutpostContext) -> None:
     reply_on_lane(Lane.EMERGENCY)
     button = decode_as(query.data, IncidentNature)
     actor = context.registered
-    await sos.set_nature(actor=actor, incident_id=button.incident_id, nature=button.nature,
-                         clock=context.clock)
+    await sos.set_nature(
+        actor=actor, incident_id=button.incident_id, nature=button.nature, clock=context.clock
+    )
     await query.answer(translate(actor.language, "sos.nature_sent"))
 
 
@@ -143,10 +155,12 @@ async def embassy_pressed(update: Update, context: OutpostContext) -> None:
     reply_on_lane(Lane.EMERGENCY)
     button = decode_as(query.data, IncidentEmbassy)
     actor = context.registered
-    told = await sos.notify_embassy(actor=actor, incident_id=button.incident_id,
-                                    clock=context.clock)
-    await query.answer(translate(actor.language,
-                                 "sos.embassy_told" if told else "sos.embassy_already"))
+    told = await sos.notify_embassy(
+        actor=actor, incident_id=button.incident_id, clock=context.clock
+    )
+    await query.answer(
+        translate(actor.language, "sos.embassy_told" if told else "sos.embassy_already")
+    )
 
 
 async def position_received(update: Update, context: OutpostContext) -> None:
@@ -155,17 +169,27 @@ async def position_received(update: Update, context: OutpostContext) -> None:
     actor = context.actor
     if message is None or message.location is None or actor is None:
         return
-    await sos.position_update(actor=actor, lat=message.location.latitude,
-                              lon=message.location.longitude, clock=context.clock)
+    await sos.position_update(
+        actor=actor,
+        lat=message.location.latitude,
+        lon=message.location.longitude,
+        clock=context.clock,
+    )
 
 
 def close_keyboard(language: str, incident_id: int) -> InlineKeyboardMarkup:
     """The outcomes an incident may be closed with."""
-    return InlineKeyboardMarkup([
-        [InlineKeyboardButton(translate(language, f"incidents.close.{outcome}"),
-                              callback_data=encode(IncidentClose(incident_id, outcome)))]
-        for outcome in sos.OUTCOMES
-    ])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    translate(language, f"incidents.close.{outcome}"),
+                    callback_data=encode(IncidentClose(incident_id, outcome)),
+                )
+            ]
+            for outcome in sos.OUTCOMES
+        ]
+    )
 
 
 async def incidents_command(update: Update, context: OutpostContext) -> None:
@@ -182,12 +206,17 @@ async def incidents_command(update: Update, context: OutpostContext) -> None:
     lines = [translate(language, "incidents.title")]
     open_ones = []
     for listed in found:
-        lines.append(translate(
-            language, "incidents.line", id=listed.incident.id, name=listed.name,
-            status=translate(language, f"incidents.status.{listed.incident.status}"),
-            kind=translate(language, f"sos.nature.{listed.incident.nature or 'unknown'}"),
-            opened=listed.incident.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
-        ))
+        lines.append(
+            translate(
+                language,
+                "incidents.line",
+                id=listed.incident.id,
+                name=listed.name,
+                status=translate(language, f"incidents.status.{listed.incident.status}"),
+                kind=translate(language, f"sos.nature.{listed.incident.nature or 'unknown'}"),
+                opened=listed.incident.opened_at.strftime("%Y-%m-%d %H:%M UTC"),
+            )
+        )
         if listed.incident.status != IncidentStatus.CLOSED:
             open_ones.append(listed)
     await message.reply_text("\n".join(lines))
@@ -205,14 +234,19 @@ async def close_pressed(update: Update, context: OutpostContext) -> None:
         return
     button = decode_as(query.data, IncidentClose)
     actor = context.registered
-    await sos.close_incident(actor=actor, incident_id=button.incident_id,
-                             outcome=button.outcome, clock=context.clock)
+    await sos.close_incident(
+        actor=actor, incident_id=button.incident_id, outcome=button.outcome, clock=context.clock
+    )
     await query.answer()
     if isinstance(query.message, Message):
-        await query.edit_message_text(translate(
-            actor.language, "incidents.closed", id=button.incident_id,
-            outcome=translate(actor.language, f"incidents.outcome.{button.outcome}"),
-        ))
+        await query.edit_message_text(
+            translate(
+                actor.language,
+                "incidents.closed",
+                id=button.incident_id,
+                outcome=translate(actor.language, f"incidents.outcome.{button.outcome}"),
+            )
+        )
 
 
 async def relay(message: Message, actor: Actor, context: OutpostContext) -> bool:

@@ -21,8 +21,7 @@ MAX_BODY = 16 * 1024
 async def _fields(request: web.Request) -> tuple[str, str]:
     """(sender, text) from a JSON body {"from", "text"} or a Twilio-style form (From, Body)."""
     if request.content_length is not None and request.content_length > MAX_BODY:
-        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY,
-                                            actual_size=request.content_length)
+        raise web.HTTPRequestEntityTooLarge(max_size=MAX_BODY, actual_size=request.content_length)
     if request.content_type == "application/json":
         try:
             payload = await request.json()

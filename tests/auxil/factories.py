@@ -17,9 +17,16 @@ JOINED = datetime(2025, 12, 1, tzinfo=UTC)
 async def make_station(code: str = "LOS", **extra: Any) -> Station:
     """A station in Lagos with a 300 m fence, check-in 08:00-09:30, working day until 17:00."""
     values: dict[str, Any] = {
-        "code": code, "name": f"{code} station", "country": "NG", "lat": LAGOS[0],
-        "lon": LAGOS[1], "radius_m": 300, "timezone": "Africa/Lagos",
-        "checkin_opens": time(8, 0), "checkin_closes": time(9, 30), "workday_ends": time(17, 0),
+        "code": code,
+        "name": f"{code} station",
+        "country": "NG",
+        "lat": LAGOS[0],
+        "lon": LAGOS[1],
+        "radius_m": 300,
+        "timezone": "Africa/Lagos",
+        "checkin_opens": time(8, 0),
+        "checkin_closes": time(9, 30),
+        "workday_ends": time(17, 0),
     }
     values.update(extra)
     return await Station.create(**values)
@@ -30,7 +37,9 @@ async def make_person(
 ) -> Person:
     """A registered person (staff unless `roles` says otherwise) who joined before the tests."""
     values: dict[str, Any] = {
-        "telegram_id": telegram_id, "name": f"P{telegram_id}", "station": station,
+        "telegram_id": telegram_id,
+        "name": f"P{telegram_id}",
+        "station": station,
         "created_at": JOINED,
     }
     values.update(extra)

@@ -33,12 +33,25 @@ from services.commands import COMMANDS
 HUGE = st.sampled_from([0, -1, 2**31, 2**53 + 1, MAX_ID, MAX_ID + 1, 2**64, 10**30, -(2**63)])
 ID_TEXT = st.one_of(st.integers(min_value=-(10**25), max_value=10**25).map(str), HUGE.map(str))
 DAY_TEXT = st.one_of(
-    st.sampled_from(["2026-13-45", "9999-12-31", "0000-00-00", "2026-02-30", "02-29", "1-1",
-                     "-1-01", "2026-1-5", "20260105", "99999-01-01"]),
+    st.sampled_from(
+        [
+            "2026-13-45",
+            "9999-12-31",
+            "0000-00-00",
+            "2026-02-30",
+            "02-29",
+            "1-1",
+            "-1-01",
+            "2026-1-5",
+            "20260105",
+            "99999-01-01",
+        ]
+    ),
     st.dates().map(date.isoformat),
 )
-MONTH_TEXT = st.sampled_from(["9999-12", "0001-01", "2026-13", "2026-00", "-5", "2026", "x",
-                              "10000-01", "2026-1", "１２"])
+MONTH_TEXT = st.sampled_from(
+    ["9999-12", "0001-01", "2026-13", "2026-00", "-5", "2026", "x", "10000-01", "2026-1", "１２"]
+)
 WORDS = st.text(max_size=40)
 ARGUMENT = st.one_of(WORDS, ID_TEXT, DAY_TEXT, MONTH_TEXT, st.text(min_size=60, max_size=300))
 
@@ -46,10 +59,12 @@ ARGUMENT = st.one_of(WORDS, ID_TEXT, DAY_TEXT, MONTH_TEXT, st.text(min_size=60, 
 @st.composite
 def command_text(draw: st.DrawFn) -> str:
     """/command ARGS: contract commands, unknown ones, long /start codes, odd arguments."""
-    name = draw(st.one_of(
-        st.sampled_from([spec.name for spec in COMMANDS]),
-        st.from_regex(r"[a-z_]{1,40}", fullmatch=True),
-    ))
+    name = draw(
+        st.one_of(
+            st.sampled_from([spec.name for spec in COMMANDS]),
+            st.from_regex(r"[a-z_]{1,40}", fullmatch=True),
+        )
+    )
     suffix = draw(st.sampled_from(["", "@outpost_test_bot", "@someone_else_bot"]))
     if name == "start" and draw(st.booleans()):
         code = draw(st.text(alphabet="ABCDEFGHJKMNPQRSTUVWXYZ23456789-_", max_size=300))
@@ -70,9 +85,24 @@ def _fits(data: str) -> bool:
 CALLBACK_DATA = st.one_of(
     st.just(""),
     st.text(max_size=64).filter(_fits),
-    st.sampled_from(["leave:ok:12", "duty:d:2026-13-45", "duty:s:2026-01-05:7", "checkin:ask",
-                     "lang:en", "roster:1", f"leave:ok:{2**63}", f"roster:{2**64}", "lv1",
-                     f"lv1:a:{2**63}", "dd1:20261345", "ds1:20260230:1", "lg1:xx", "ro1:0"]),
+    st.sampled_from(
+        [
+            "leave:ok:12",
+            "duty:d:2026-13-45",
+            "duty:s:2026-01-05:7",
+            "checkin:ask",
+            "lang:en",
+            "roster:1",
+            f"leave:ok:{2**63}",
+            f"roster:{2**64}",
+            "lv1",
+            f"lv1:a:{2**63}",
+            "dd1:20261345",
+            "ds1:20260230:1",
+            "lg1:xx",
+            "ro1:0",
+        ]
+    ),
     st.sampled_from(["lv1", "dd1", "ds1", "ci1", "lg1", "ro1"]).flatmap(_forged).filter(_fits),
     st.builds(LeaveVerdict, st.integers(1, MAX_ID), st.booleans()).map(encode),
     st.builds(DutyDay, st.dates()).map(encode),
@@ -105,15 +135,36 @@ def acts(senders: list[str]) -> st.SearchStrategy[Act]:
     """Anything a person could send, with hostile values."""
     who = st.sampled_from(senders)
     return st.one_of(
-        st.builds(Act, who, st.just("text"), st.one_of(WORDS, st.sampled_from(
-            ["SOS", "🆘", "help", "/", "//", "/ start", "\u0000", "a" * 4096]))),
+        st.builds(
+            Act,
+            who,
+            st.just("text"),
+            st.one_of(
+                WORDS,
+                st.sampled_from(["SOS", "🆘", "help", "/", "//", "/ start", "\u0000", "a" * 4096]),
+            ),
+        ),
         st.builds(Act, who, st.just("command"), command_text()),
-        st.builds(Act, who, st.just("location"), st.tuples(
-            COORDINATE, COORDINATE, st.one_of(st.none(), st.floats(0, 1e6)),
-            st.one_of(st.none(), st.sampled_from([0, 60, 86400, 0x7FFFFFFF, -5, 2**40])))),
-        st.builds(Act, who, st.just("contact"), st.tuples(
-            st.one_of(st.from_regex(r"\+?[0-9]{0,20}", fullmatch=True), WORDS),
-            st.one_of(st.none(), st.booleans()))),
+        st.builds(
+            Act,
+            who,
+            st.just("location"),
+            st.tuples(
+                COORDINATE,
+                COORDINATE,
+                st.one_of(st.none(), st.floats(0, 1e6)),
+                st.one_of(st.none(), st.sampled_from([0, 60, 86400, 0x7FFFFFFF, -5, 2**40])),
+            ),
+        ),
+        st.builds(
+            Act,
+            who,
+            st.just("contact"),
+            st.tuples(
+                st.one_of(st.from_regex(r"\+?[0-9]{0,20}", fullmatch=True), WORDS),
+                st.one_of(st.none(), st.booleans()),
+            ),
+        ),
         st.builds(Act, who, st.just("callback"), CALLBACK_DATA),
         st.builds(Act, who, st.just("edited"), st.one_of(command_text(), WORDS)),
         st.builds(Act, who, st.just("group"), st.one_of(command_text(), CALLBACK_DATA)),
@@ -168,8 +219,9 @@ class HostileHarness:
                 self.group.say(person, act.payload)
             elif self.group.last_message is not None:
                 queries.append(
-                    person._press_inline(self.group.last_message, {"callback_data": act.payload})
-                    .query
+                    person._press_inline(
+                        self.group.last_message, {"callback_data": act.payload}
+                    ).query
                 )
             else:
                 self.group.say(person, "/help")

@@ -49,12 +49,16 @@ async def inbox_application(
 
 def text_update(update_id: int, user_id: int, text: str = "hi") -> dict[str, Any]:
     """A private text message as Telegram sends it."""
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1767603600,
-        "chat": {"id": user_id, "type": "private", "first_name": f"P{user_id}"},
-        "from": {"id": user_id, "is_bot": False, "first_name": f"P{user_id}"},
-        "text": text,
-    }}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1767603600,
+            "chat": {"id": user_id, "type": "private", "first_name": f"P{user_id}"},
+            "from": {"id": user_id, "is_bot": False, "first_name": f"P{user_id}"},
+            "text": text,
+        },
+    }
 
 
 async def store(bot_id: int, clock: Clock, *payloads: dict[str, Any]) -> list[int | None]:

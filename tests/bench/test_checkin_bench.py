@@ -14,9 +14,20 @@ def test_checkin_benchmark_runs(tmp_path: Path) -> None:
     """Every figure is printed, against a sandbox in its own process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "bench.checkin", "--tiny", "--database-url",
-         f"sqlite://{tmp_path}/x.sqlite3"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench.checkin",
+            "--tiny",
+            "--database-url",
+            f"sqlite://{tmp_path}/x.sqlite3",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     names = {line.split(":")[0] for line in result.stdout.splitlines()}

@@ -18,7 +18,12 @@ def test_deadline_benchmark_runs(tmp_path: Path) -> None:
     url = os.environ[TEST_DATABASE_ENV] if on_postgres() else f"sqlite://{tmp_path}/x.sqlite3"
     result = subprocess.run(
         [sys.executable, "-m", "bench.deadlines", "--tiny", "--database-url", url],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)

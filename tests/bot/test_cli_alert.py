@@ -20,10 +20,16 @@ async def test_export_alert_writes_the_record(db: str, tmp_path: Path) -> None:
     station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4)
     amina = await Person.create(telegram_id=1, name="Amina", station=station)
     dan = await Person.create(telegram_id=2, name="Dan", station=station)
-    alert = await Alert.create(scope=AlertScope.STATION, scope_value="LOS", title="Unrest",
-                               body="Stay in.", recipient_count=2)
-    reached = await AlertDelivery.create(alert=alert, person=amina, delivered_at=T0,
-                                         answer=AlertReply.HELP, acknowledged_at=T0)
+    alert = await Alert.create(
+        scope=AlertScope.STATION,
+        scope_value="LOS",
+        title="Unrest",
+        body="Stay in.",
+        recipient_count=2,
+    )
+    reached = await AlertDelivery.create(
+        alert=alert, person=amina, delivered_at=T0, answer=AlertReply.HELP, acknowledged_at=T0
+    )
     await AlertDelivery.create(alert=alert, person=dan, failed_at=T0)
     await AlertAnswer.create(delivery=reached, answer=AlertReply.SAFE, answered_at=T0)
     await AlertAnswer.create(delivery=reached, answer=AlertReply.HELP, answered_at=T0)

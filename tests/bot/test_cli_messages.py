@@ -24,8 +24,13 @@ def run_outpost(*args: str, cwd: Path, **env_vars: str) -> subprocess.CompletedP
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTPOST_")}
     env.update({"PYTHONPATH": str(ROOT), **env_vars})
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=120, check=False,
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -40,9 +45,7 @@ def taken_port() -> Iterator[int]:
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
     """The parsers of `outpost`'s commands by name."""
-    action = next(
-        a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)
-    )
+    action = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
     return dict(action.choices)
 
 
@@ -59,7 +62,8 @@ def test_every_command_has_a_description() -> None:
 def test_every_option_has_help(command: str) -> None:
     parser = subcommands()[command]
     undocumented = [
-        action.dest for action in parser._actions
+        action.dest
+        for action in parser._actions
         if not isinstance(action, argparse._HelpAction) and not action.help
     ]
     assert undocumented == []
@@ -83,8 +87,10 @@ def outpost_lines(stderr: str) -> list[str]:
 
 def test_busy_sandbox_port_names_its_variable(tmp_path: Path, taken_port: int) -> None:
     result = run_outpost(
-        "run", cwd=tmp_path,
-        OUTPOST_SANDBOX_PORT=str(taken_port), OUTPOST_WEB_PORT=str(free_port()),
+        "run",
+        cwd=tmp_path,
+        OUTPOST_SANDBOX_PORT=str(taken_port),
+        OUTPOST_WEB_PORT=str(free_port()),
     )
     assert result.returncode == 1
     assert outpost_lines(result.stderr) == [
@@ -98,8 +104,10 @@ def test_busy_sandbox_port_names_its_variable(tmp_path: Path, taken_port: int) -
 
 def test_busy_web_port_names_its_variable(tmp_path: Path, taken_port: int) -> None:
     result = run_outpost(
-        "run", cwd=tmp_path,
-        OUTPOST_SANDBOX_PORT=str(free_port()), OUTPOST_WEB_PORT=str(taken_port),
+        "run",
+        cwd=tmp_path,
+        OUTPOST_SANDBOX_PORT=str(free_port()),
+        OUTPOST_WEB_PORT=str(taken_port),
     )
     assert result.returncode == 1
     [line] = outpost_lines(result.stderr)

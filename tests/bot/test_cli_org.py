@@ -30,11 +30,22 @@ ROOT = Path(__file__).resolve().parents[2]
 async def outpost(database_url: str, *args: str, cwd: Path) -> tuple[int, str, str]:
     """Run `outpost ARGS` against the test database; returns exit code, stdout, stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTPOST_")}
-    env.update({"OUTPOST_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT),
-                "OUTPOST_LOG_LEVEL": "WARNING"})
+    env.update(
+        {
+            "OUTPOST_DATABASE_URL": database_url,
+            "PYTHONPATH": str(ROOT),
+            "OUTPOST_LOG_LEVEL": "WARNING",
+        }
+    )
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli", *args, cwd=cwd, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot.cli",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     assert process.returncode is not None
@@ -70,8 +81,15 @@ async def test_bad_file_names_the_entry_and_writes_nothing(db: str, tmp_path: Pa
     """Errors go to stderr, one per field, with the file's name; exit code 1."""
     data = yaml.safe_load(CONTRACT)
     data["people"].append({"telegram_id": 5, "name": "X", "roles": ["staff"], "station": "LOX"})
-    data["people"].append({"telegram_id": 6, "name": "Y", "roles": ["staff"], "station": "LOS",
-                           "phone": "12345678901234567"})
+    data["people"].append(
+        {
+            "telegram_id": 6,
+            "name": "Y",
+            "roles": ["staff"],
+            "station": "LOS",
+            "phone": "12345678901234567",
+        }
+    )
     (tmp_path / "org.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     code, _, err = await outpost(db, "import", "org.yaml", cwd=tmp_path)
     assert code == 1
@@ -104,15 +122,15 @@ async def test_invite_prints_a_deep_link(db: str, tmp_path: Path) -> None:
     assert len(invite.code) >= 24
     assert invite.role == Role.STAFF
     assert invite.expires_at is not None
-    code, out, _ = await outpost(db, "invite", "--role", "hq", "--bot-username", "@acme_bot",
-                                 cwd=tmp_path)
+    code, out, _ = await outpost(
+        db, "invite", "--role", "hq", "--bot-username", "@acme_bot", cwd=tmp_path
+    )
     assert code == 0
     assert out.startswith("https://t.me/acme_bot?start=")
     code, _, err = await outpost(db, "invite", "--role", "staff", cwd=tmp_path)
     assert code == 1
     assert "needs a station" in err
-    code, _, err = await outpost(db, "invite", "--role", "staff", "--station", "LOX",
-                                 cwd=tmp_path)
+    code, _, err = await outpost(db, "invite", "--role", "staff", "--station", "LOX", cwd=tmp_path)
     assert code == 1
     assert "no station with code LOX" in err
 
@@ -131,16 +149,37 @@ async def test_deactivate_hands_over_open_items(db: str, tmp_path: Path) -> None
     await PersonRole.create(person=successor, role=Role.STAFF)
     far = await Person.create(telegram_id=3, name="Far", station=other)
     staff = await Person.create(telegram_id=4, name="Staff", station=station)
-    await Outing.create(person=leaver, station=station, destination="Port",
-                        expected_return_at=now, status=OutingStatus.OUT)
-    await Outing.create(person=leaver, station=station, destination="Old",
-                        expected_return_at=now, status=OutingStatus.RETURNED)
-    await Outing.create(person=staff, station=station, destination="Market",
-                        expected_return_at=now, status=OutingStatus.PENDING)
-    await WeeklyPlan.create(person=leaver, station=station, week_start=date(2026, 1, 5),
-                            content="plan", status=ReportStatus.SUBMITTED)
-    await LeaveRequest.create(person=leaver, station=station, start_date=date(2026, 2, 1),
-                              end_date=date(2026, 2, 3))
+    await Outing.create(
+        person=leaver,
+        station=station,
+        destination="Port",
+        expected_return_at=now,
+        status=OutingStatus.OUT,
+    )
+    await Outing.create(
+        person=leaver,
+        station=station,
+        destination="Old",
+        expected_return_at=now,
+        status=OutingStatus.RETURNED,
+    )
+    await Outing.create(
+        person=staff,
+        station=station,
+        destination="Market",
+        expected_return_at=now,
+        status=OutingStatus.PENDING,
+    )
+    await WeeklyPlan.create(
+        person=leaver,
+        station=station,
+        week_start=date(2026, 1, 5),
+        content="plan",
+        status=ReportStatus.SUBMITTED,
+    )
+    await LeaveRequest.create(
+        person=leaver, station=station, start_date=date(2026, 2, 1), end_date=date(2026, 2, 3)
+    )
 
     code, _, err = await outpost(db, "deactivate", "1", "--handover-to", "3", cwd=tmp_path)
     assert code == 1
@@ -171,6 +210,7 @@ async def test_deactivate_hands_over_open_items(db: str, tmp_path: Path) -> None
     code, _, err = await outpost(db, "deactivate", "2", "--handover-to", "1", cwd=tmp_path)
     assert code == 1
     assert "not an active, registered person" in err
-    code, _, err = await outpost(db, "deactivate", "2", "--handover-to", "3", "--force",
-                                 cwd=tmp_path)
+    code, _, err = await outpost(
+        db, "deactivate", "2", "--handover-to", "3", "--force", cwd=tmp_path
+    )
     assert code == 0, err

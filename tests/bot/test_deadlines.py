@@ -114,12 +114,14 @@ async def test_start_up_makes_up_the_digest_that_fell_due_while_stopped(
     """Reminded on Monday, stopped until Tuesday 00:30 in Lagos: the overdue deadline of
     Monday's close fires at start and sends Monday's digest; the station's next event is
     Tuesday's opening."""
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     joined = datetime(2025, 12, 1, tzinfo=UTC)
     for telegram_id, role in ((1, Role.STAFF), (9, Role.HEAD)):
-        person = await Person.create(telegram_id=telegram_id, name=f"P{telegram_id}",
-                                     station=station, created_at=joined)
+        person = await Person.create(
+            telegram_id=telegram_id, name=f"P{telegram_id}", station=station, created_at=joined
+        )
         await PersonRole.create(person=person, role=role)
     clock.set(datetime(2026, 1, 5, 7, 1, tzinfo=UTC))  # Monday 08:01: the reminder goes
     engine = DeadlineEngine(build_deadline_handlers(), clock=clock)
@@ -143,17 +145,17 @@ async def test_start_up_makes_up_the_digest_that_fell_due_while_stopped(
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
-async def test_a_running_engine_sends_the_digest_on_its_day(
-    db: str, clock: ManualClock
-) -> None:
+async def test_a_running_engine_sends_the_digest_on_its_day(db: str, clock: ManualClock) -> None:
     """Each event in turn: the reminder at 08:00, the digest at 09:30, nothing made up the
     next morning."""
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     joined = datetime(2025, 12, 1, tzinfo=UTC)
     for telegram_id, role in ((1, Role.STAFF), (9, Role.HEAD)):
-        person = await Person.create(telegram_id=telegram_id, name=f"P{telegram_id}",
-                                     station=station, created_at=joined)
+        person = await Person.create(
+            telegram_id=telegram_id, name=f"P{telegram_id}", station=station, created_at=joined
+        )
         await PersonRole.create(person=person, role=role)
     clock.set(datetime(2026, 1, 5, 6, 0, tzinfo=UTC))  # Monday 07:00
     engine = DeadlineEngine(build_deadline_handlers(), clock=clock)

@@ -34,7 +34,9 @@ def test_parse_leave() -> None:
     """START [END] REASON: the end is optional, the reason keeps its words."""
     today = date(2026, 3, 5)
     assert parse_leave(["03-10", "03-12", "family", "visit"], today) == (
-        date(2026, 3, 10), date(2026, 3, 12), "family visit"
+        date(2026, 3, 10),
+        date(2026, 3, 12),
+        "family visit",
     )
     assert parse_leave(["03-10", "sick"], today) == (date(2026, 3, 10), date(2026, 3, 10), "sick")
     assert parse_leave([], today) is None

@@ -65,8 +65,13 @@ async def test_a_slow_update_of_one_person_does_not_hold_back_another(
     async with inbox_application(handle) as (application, _):
         dispatcher = _dispatcher(application, clock)
         bot_id = application.bot.id
-        senders = await store(bot_id, clock, text_update(1, 7, "ada-1"),
-                              text_update(2, 7, "ada-2"), text_update(3, 8, "ben"))
+        senders = await store(
+            bot_id,
+            clock,
+            text_update(1, 7, "ada-1"),
+            text_update(2, 7, "ada-2"),
+            text_update(3, 8, "ben"),
+        )
         await dispatcher.start()
         dispatcher.wake(senders)
         await ada_waits.wait()
@@ -107,6 +112,7 @@ async def test_replies_are_written_to_the_outbox_with_the_update(
 ) -> None:
     """reply_text() sends nothing during the handling: the replies become outbox rows keyed by
     the update, on the approval lane, or the emergency lane when the handler asks for it."""
+
     async def handle(update: Update, context: Any) -> None:
         assert update.message is not None
         if update.message.text == "sos":
@@ -170,7 +176,8 @@ async def test_a_failing_handling_is_rolled_back_tried_again_then_skipped(
     assert await Person.filter(telegram_id=2000).count() == 1
     # The skipped update's sender hears it went wrong; the next update's reply goes out.
     assert sorted(r.idempotency_key for r in await OutboxMessage.all()) == [
-        f"reply-failed:{bot_id}:1", f"reply:{bot_id}:2:0"
+        f"reply-failed:{bot_id}:1",
+        f"reply:{bot_id}:2:0",
     ]
     told = await OutboxMessage.get(idempotency_key=f"reply-failed:{bot_id}:1")
     assert (told.address, told.msgid) == ("7", "error.generic")
@@ -228,9 +235,10 @@ async def test_two_dispatchers_on_one_database_handle_each_update_once_in_order(
 
         return handle
 
-    async with inbox_application(handler_for("a")) as (app_a, _), inbox_application(
-        handler_for("b")
-    ) as (app_b, _):
+    async with (
+        inbox_application(handler_for("a")) as (app_a, _),
+        inbox_application(handler_for("b")) as (app_b, _),
+    ):
         assert app_a.bot.id == app_b.bot.id
         updates = [text_update(i, senders[i % len(senders)]) for i in range(1, total + 1)]
         await store(app_a.bot.id, clock, *updates)

@@ -32,9 +32,14 @@ async def test_sends_during_a_handling_are_recorded_not_sent(db: str) -> None:
         assert message.message_id == -1
         assert ada.messages == []
         first, second = capture.replies
-        assert (first.chat_id, first.text, first.reply_markup) == ("7", "hello", {
-            "keyboard": [[{"text": "📍"}]], "resize_keyboard": True,
-        })
+        assert (first.chat_id, first.text, first.reply_markup) == (
+            "7",
+            "hello",
+            {
+                "keyboard": [[{"text": "📍"}]],
+                "resize_keyboard": True,
+            },
+        )
         assert (second.text, second.document) == ("sheet", ("x.csv", b"a;b\n", "text/csv"))
         await application.bot.send_message(7, "direct again")
         assert [m.raw_text for m in ada.messages] == ["direct again"]

@@ -19,11 +19,20 @@ def test_sandbox_demo_runs_and_stops_on_sigterm(tmp_path: Path) -> None:
     """The README's first command: migrate itself, print the chat address, /healthz, SIGTERM."""
     web, sandbox = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTPOST_")}
-    env.update({"OUTPOST_WEB_PORT": str(web), "OUTPOST_SANDBOX_PORT": str(sandbox),
-                "PYTHONPATH": str(ROOT)})
+    env.update(
+        {
+            "OUTPOST_WEB_PORT": str(web),
+            "OUTPOST_SANDBOX_PORT": str(sandbox),
+            "PYTHONPATH": str(ROOT),
+        }
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None

@@ -156,8 +156,9 @@ def test_the_example_file_as_it_is_runs_the_sandbox(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(example)
     settings = load_settings()
     assert (settings.sandbox, settings.database_url) == (True, SANDBOX_DATABASE_URL)
-    (tmp_path / ".env").write_text(example.replace("OUTPOST_TELEGRAM_TOKEN=",
-                                                   f"OUTPOST_TELEGRAM_TOKEN={TOKEN}"))
+    (tmp_path / ".env").write_text(
+        example.replace("OUTPOST_TELEGRAM_TOKEN=", f"OUTPOST_TELEGRAM_TOKEN={TOKEN}")
+    )
     settings = load_settings()
     assert (settings.sandbox, settings.database_url) == (False, "sqlite://var/outpost.sqlite3")
 
@@ -169,13 +170,19 @@ def test_the_sandbox_webhook_secret_cannot_be_guessed() -> None:
 
     sandbox = load_settings()
     assert sandbox.effective_webhook_secret() == load_settings().effective_webhook_secret()
-    assert sandbox.effective_webhook_secret() != hashlib.sha256(
-        b"outpost-webhook:sandbox"
-    ).hexdigest()
+    assert (
+        sandbox.effective_webhook_secret()
+        != hashlib.sha256(b"outpost-webhook:sandbox").hexdigest()
+    )
     assert len(sandbox.effective_webhook_secret()) >= 32
     real = load_settings(telegram_token=TOKEN)
-    assert real.effective_webhook_secret() == load_settings(
-        telegram_token=TOKEN
-    ).effective_webhook_secret()
-    assert load_settings(telegram_token=TOKEN, webhook_secret="s3cret-value-long-enough") \
-        .effective_webhook_secret() == "s3cret-value-long-enough"
+    assert (
+        real.effective_webhook_secret()
+        == load_settings(telegram_token=TOKEN).effective_webhook_secret()
+    )
+    assert (
+        load_settings(
+            telegram_token=TOKEN, webhook_secret="s3cret-value-long-enough"
+        ).effective_webhook_secret()
+        == "s3cret-value-long-enough"
+    )

@@ -22,8 +22,13 @@ async def test_a_refused_insert_keeps_the_surrounding_transaction(
     station = await make_station()
     person = await make_person(1, station)
     values: dict[str, Any] = {
-        "person_id": person.id, "station_id": station.id, "kind": CheckInKind.IN,
-        "at": clock.now(), "local_date": date(2026, 1, 5), "lat": LAGOS[0], "lon": LAGOS[1],
+        "person_id": person.id,
+        "station_id": station.id,
+        "kind": CheckInKind.IN,
+        "at": clock.now(),
+        "local_date": date(2026, 1, 5),
+        "lat": LAGOS[0],
+        "lon": LAGOS[1],
         "first_of_day": True,
     }
     first = await create_unless_taken(CheckIn, **values)
@@ -31,8 +36,12 @@ async def test_a_refused_insert_keeps_the_surrounding_transaction(
     async with in_transaction():
         assert await create_unless_taken(CheckIn, **values) is None
         winner = await CheckIn.get(person_id=person.id, first_of_day=True)
-        await AuditLog.create(at=clock.now(), action="test.after_conflict",
-                              object_kind="checkin", object_id=winner.id)
+        await AuditLog.create(
+            at=clock.now(),
+            action="test.after_conflict",
+            object_kind="checkin",
+            object_id=winner.id,
+        )
     assert winner.id == first.id
     assert await AuditLog.filter(action="test.after_conflict", object_id=first.id).exists()
     assert await CheckIn.all().count() == 1
@@ -43,8 +52,13 @@ async def test_a_refused_insert_outside_any_transaction(db: str, clock: ManualCl
     station = await make_station()
     person = await make_person(1, station)
     values: dict[str, Any] = {
-        "person_id": person.id, "station_id": station.id, "at": clock.now(),
-        "local_date": date(2026, 1, 5), "lat": LAGOS[0], "lon": LAGOS[1], "first_of_day": True,
+        "person_id": person.id,
+        "station_id": station.id,
+        "at": clock.now(),
+        "local_date": date(2026, 1, 5),
+        "lat": LAGOS[0],
+        "lon": LAGOS[1],
+        "first_of_day": True,
     }
     assert await create_unless_taken(CheckIn, **values) is not None
     assert await create_unless_taken(CheckIn, **values) is None

@@ -22,8 +22,9 @@ async def test_open_close_and_open_again(db: str, clock: ManualClock) -> None:
     person = await make_person(1, station)
     safety = await make_person(2, None)
     await Incident.create(kind=IncidentKind.CRIME, reported_by=person, opened_at=clock.now())
-    first, created = await open_sos(person_id=person.id, opened_at=clock.now(),
-                                    station_id=station.id, lat=6.4, lon=3.4)
+    first, created = await open_sos(
+        person_id=person.id, opened_at=clock.now(), station_id=station.id, lat=6.4, lon=3.4
+    )
     assert created
     assert (first.kind, first.status) == (IncidentKind.SOS, IncidentStatus.OPEN)
     await Incident.filter(id=first.id).update(status=IncidentStatus.ESCALATED)
@@ -49,8 +50,9 @@ async def test_a_press_seen_again_after_closing_is_its_incident(
     person = await make_person(1, None)
     first, _ = await open_sos(person_id=person.id, opened_at=clock.now(), idempotency_key="u:1")
     await close_sos(first.id, at=clock.now())
-    again, created = await open_sos(person_id=person.id, opened_at=clock.now(),
-                                    idempotency_key="u:1")
+    again, created = await open_sos(
+        person_id=person.id, opened_at=clock.now(), idempotency_key="u:1"
+    )
     assert not created
     assert again.id == first.id
     assert await Incident.all().count() == 1
@@ -60,7 +62,9 @@ async def test_the_database_refuses_a_second_open_sos(db: str, clock: ManualCloc
     """Written around open_sos, a second marked row is still refused."""
     person = await make_person(1, None)
     sos: dict[str, Any] = {
-        "kind": IncidentKind.SOS, "reported_by": person, "opened_at": clock.now()
+        "kind": IncidentKind.SOS,
+        "reported_by": person,
+        "opened_at": clock.now(),
     }
     await Incident.create(open_sos_marker=True, **sos)
     with pytest.raises(IntegrityError):

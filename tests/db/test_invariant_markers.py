@@ -34,15 +34,16 @@ async def test_existing_rows_are_marked_once_per_person(db: str) -> None:
     ada, ben = await make_person(1, station), await make_person(2, station)
     where: dict[str, Any] = {"station_id": station.id, "lat": LAGOS[0], "lon": LAGOS[1]}
     day = date(2026, 1, 5)
-    later = await CheckIn.create(person=ada, at=T0 + timedelta(minutes=1), local_date=day,
-                                 **where)
+    later = await CheckIn.create(person=ada, at=T0 + timedelta(minutes=1), local_date=day, **where)
     earliest = await CheckIn.create(person=ada, at=T0, local_date=day, **where)
-    out = await CheckIn.create(person=ada, at=T0 + timedelta(hours=9), local_date=day,
-                               kind=CheckInKind.OUT, **where)
-    bens = await CheckIn.create(person=ben, at=T0 + timedelta(minutes=5), local_date=day,
-                                **where)
+    out = await CheckIn.create(
+        person=ada, at=T0 + timedelta(hours=9), local_date=day, kind=CheckInKind.OUT, **where
+    )
+    bens = await CheckIn.create(person=ben, at=T0 + timedelta(minutes=5), local_date=day, **where)
     trip: dict[str, Any] = {
-        "station_id": station.id, "expected_return_at": T0, "destination": "Port"
+        "station_id": station.id,
+        "expected_return_at": T0,
+        "destination": "Port",
     }
     old_open = await Outing.create(person=ada, status=OutingStatus.OUT, **trip)
     new_open = await Outing.create(person=ada, status=OutingStatus.PENDING, **trip)
@@ -55,8 +56,11 @@ async def test_existing_rows_are_marked_once_per_person(db: str) -> None:
 
     migration = _marking_migration()
     connection = connections.get("default")
-    for statement in (migration.MARK_FIRST_CHECKINS, migration.MARK_OPEN_OUTINGS,
-                      migration.MARK_OPEN_SOS):
+    for statement in (
+        migration.MARK_FIRST_CHECKINS,
+        migration.MARK_OPEN_OUTINGS,
+        migration.MARK_OPEN_SOS,
+    ):
         await connection.execute_script(statement)
 
     marked = set(await CheckIn.filter(first_of_day=True).values_list("id", flat=True))

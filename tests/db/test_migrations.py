@@ -87,8 +87,13 @@ def _outpost(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("OUTPOST_")}
     full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], env=full_env, cwd=cwd, capture_output=True,
-        text=True, timeout=60, check=False,
+        [sys.executable, "-m", "bot.cli", *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -120,8 +125,9 @@ def test_run_refuses_an_unmigrated_database(empty_database: str, tmp_path: Path)
 
 def test_cli_reports_bad_configuration(tmp_path: Path) -> None:
     """A bad variable stops the CLI with exit code 2 and the variable's name."""
-    result = _outpost("migrate", env={"OUTPOST_WEB_PORT": "99999", "PYTHONPATH": str(ROOT)},
-                      cwd=tmp_path)
+    result = _outpost(
+        "migrate", env={"OUTPOST_WEB_PORT": "99999", "PYTHONPATH": str(ROOT)}, cwd=tmp_path
+    )
     assert result.returncode == 2
     assert "OUTPOST_WEB_PORT" in result.stderr
 

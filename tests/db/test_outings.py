@@ -21,13 +21,15 @@ async def test_open_close_and_open_again(db: str, clock: ManualClock) -> None:
     station = await make_station()
     ada, ben = await make_person(1, station), await make_person(2, station)
     back = clock.now() + timedelta(hours=2)
-    first, created = await open_outing(person_id=ada.id, destination="Port",
-                                       expected_return_at=back, station_id=station.id)
+    first, created = await open_outing(
+        person_id=ada.id, destination="Port", expected_return_at=back, station_id=station.id
+    )
     assert created
     assert first.status == OutingStatus.PENDING
     assert first.open_marker is True
-    same, created = await open_outing(person_id=ada.id, destination="Bank",
-                                      expected_return_at=back, status=OutingStatus.OUT)
+    same, created = await open_outing(
+        person_id=ada.id, destination="Bank", expected_return_at=back, status=OutingStatus.OUT
+    )
     assert not created
     assert same.id == first.id
     assert same.destination == "Port"
@@ -38,8 +40,12 @@ async def test_open_close_and_open_again(db: str, clock: ManualClock) -> None:
     await first.refresh_from_db()
     assert first.status == OutingStatus.CANCELLED
     assert first.returned_at is None
-    second, created = await open_outing(person_id=ada.id, destination="Market",
-                                        expected_return_at=back, status=OutingStatus.APPROVED)
+    second, created = await open_outing(
+        person_id=ada.id,
+        destination="Market",
+        expected_return_at=back,
+        status=OutingStatus.APPROVED,
+    )
     assert created
     assert second.id != first.id
     assert await Outing.filter(person_id=ada.id).count() == 2
@@ -50,10 +56,15 @@ async def test_statuses_that_do_not_open_or_close(db: str, clock: ManualClock) -
     station = await make_station()
     person = await make_person(1, station)
     with pytest.raises(ValueError, match="opens as"):
-        await open_outing(person_id=person.id, destination="Port",
-                          expected_return_at=clock.now(), status=OutingStatus.RETURNED)
-    outing, _ = await open_outing(person_id=person.id, destination="Port",
-                                  expected_return_at=clock.now())
+        await open_outing(
+            person_id=person.id,
+            destination="Port",
+            expected_return_at=clock.now(),
+            status=OutingStatus.RETURNED,
+        )
+    outing, _ = await open_outing(
+        person_id=person.id, destination="Port", expected_return_at=clock.now()
+    )
     with pytest.raises(ValueError, match="closes as"):
         await close_outing(outing.id, status=OutingStatus.OUT, at=clock.now())
 
@@ -63,7 +74,9 @@ async def test_the_database_refuses_a_second_open_outing(db: str, clock: ManualC
     station = await make_station()
     person = await make_person(1, station)
     trip: dict[str, Any] = {
-        "person_id": person.id, "destination": "Port", "expected_return_at": clock.now()
+        "person_id": person.id,
+        "destination": "Port",
+        "expected_return_at": clock.now(),
     }
     await Outing.create(open_marker=True, **trip)
     with pytest.raises(IntegrityError):

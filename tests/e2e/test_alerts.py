@@ -35,36 +35,63 @@ async def _world(clock: ManualClock) -> dict[int, Person]:
     Amina checked in in Lagos; Bola is based in Abuja but on an outing in Lagos; Chidi checked
     in in Nairobi; the Lagos head; Dan in Lagos has no known position.
     """
-    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42,
-                               timezone="Africa/Lagos")
-    abv = await Station.create(code="ABV", name="Abuja", country="NG", lat=9.07, lon=7.49,
-                               timezone="Africa/Lagos")
-    nbo = await Station.create(code="NBO", name="Nairobi", country="KE", lat=-1.29, lon=36.82,
-                               timezone="Africa/Nairobi")
+    los = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42, timezone="Africa/Lagos"
+    )
+    abv = await Station.create(
+        code="ABV", name="Abuja", country="NG", lat=9.07, lon=7.49, timezone="Africa/Lagos"
+    )
+    nbo = await Station.create(
+        code="NBO", name="Nairobi", country="KE", lat=-1.29, lon=36.82, timezone="Africa/Nairobi"
+    )
     people: dict[int, Person] = {}
     for telegram_id, name, station, role, language in (
-        (HQ, "Hui", None, Role.HQ, "en"), (AMINA, "Amina", los, Role.STAFF, "en"),
-        (BOLA, "Bola", abv, Role.STAFF, "zh-Hans"), (CHIDI, "Chidi", nbo, Role.STAFF, "en"),
-        (HEAD, "Hadiza", los, Role.HEAD, "en"), (DAN, "Dan", los, Role.STAFF, "en"),
+        (HQ, "Hui", None, Role.HQ, "en"),
+        (AMINA, "Amina", los, Role.STAFF, "en"),
+        (BOLA, "Bola", abv, Role.STAFF, "zh-Hans"),
+        (CHIDI, "Chidi", nbo, Role.STAFF, "en"),
+        (HEAD, "Hadiza", los, Role.HEAD, "en"),
+        (DAN, "Dan", los, Role.STAFF, "en"),
     ):
-        person = await Person.create(telegram_id=telegram_id, name=name, station=station,
-                                     language=language)
+        person = await Person.create(
+            telegram_id=telegram_id, name=name, station=station, language=language
+        )
         await PersonRole.create(person=person, role=role)
         people[telegram_id] = person
     now = clock.now()
-    for telegram_id, station, lat, lon in ((AMINA, los, 6.44, 3.41), (BOLA, abv, 9.07, 7.49),
-                                           (CHIDI, nbo, -1.29, 36.82)):
-        await CheckIn.create(person=people[telegram_id], station=station, at=now,
-                             local_date=now.date(), lat=lat, lon=lon, first_of_day=True)
-    outing, _ = await open_outing(person_id=people[BOLA].id, destination="Lagos port",
-                                  expected_return_at=now + timedelta(hours=8),
-                                  status=OutingStatus.OUT)
+    for telegram_id, station, lat, lon in (
+        (AMINA, los, 6.44, 3.41),
+        (BOLA, abv, 9.07, 7.49),
+        (CHIDI, nbo, -1.29, 36.82),
+    ):
+        await CheckIn.create(
+            person=people[telegram_id],
+            station=station,
+            at=now,
+            local_date=now.date(),
+            lat=lat,
+            lon=lon,
+            first_of_day=True,
+        )
+    outing, _ = await open_outing(
+        person_id=people[BOLA].id,
+        destination="Lagos port",
+        expected_return_at=now + timedelta(hours=8),
+        status=OutingStatus.OUT,
+    )
     await Outing.filter(id=outing.id).update(last_lat=6.45, last_lon=3.40)
     return people
 
 
-async def _compose(hq: ChatPerson, audience: str, pick: str | None, expected: int,
-                   *, point: str | None = None, radius: str | None = None) -> None:
+async def _compose(
+    hq: ChatPerson,
+    audience: str,
+    pick: str | None,
+    expected: int,
+    *,
+    point: str | None = None,
+    radius: str | None = None,
+) -> None:
     """Go through /alert with buttons, check the preview's count and send."""
     hq.send_command("alert")
     assert "How serious" in text_of(await hq.wait_for_message())
@@ -109,8 +136,9 @@ async def test_audiences_reach_exactly_the_right_people(
     reaches exactly its people; each reads the alert in their language."""
     await _world(clock)
     hq = sandbox.add_person(HQ, "Hui", "en")
-    chats = {tid: sandbox.add_person(tid, str(tid), "en") for tid in (AMINA, BOLA, CHIDI, HEAD,
-                                                                       DAN)}
+    chats = {
+        tid: sandbox.add_person(tid, str(tid), "en") for tid in (AMINA, BOLA, CHIDI, HEAD, DAN)
+    }
 
     await _compose(hq, "🌍 A country", "NG", 4)
     alert = await Alert.get()
@@ -135,7 +163,7 @@ async def test_audiences_reach_exactly_the_right_people(
     assert chats[CHIDI].messages == []
 
     # The sender's card is edited as delivery goes on, not a flood of messages.
-    heading = f"📣 Alert #{alert.id} \""
+    heading = f'📣 Alert #{alert.id} "'
     card = next(m for m in reversed(hq.messages) if (m.raw_text or "").startswith(heading))
     assert "2 pending (of 2)" in text_of(card)
     await eventually(lambda: _all_sent(alert.id))
@@ -176,7 +204,8 @@ async def test_answers_help_reminders_heads_and_unreached(
     assert delivery.answer == AlertReply.HELP
     history = await AlertAnswer.filter(delivery_id=delivery.id).order_by("id")
     assert [(a.answer, a.answered_at) for a in history] == [
-        (AlertReply.SAFE, clock.now() - timedelta(minutes=3)), (AlertReply.HELP, clock.now())
+        (AlertReply.SAFE, clock.now() - timedelta(minutes=3)),
+        (AlertReply.HELP, clock.now()),
     ]
     incident = await Incident.get(reported_by=people[AMINA])
     assert incident.kind == IncidentKind.SOS
@@ -184,8 +213,9 @@ async def test_answers_help_reminders_heads_and_unreached(
     assert f"Incident #{incident.id}" in text_of(told)
 
     # Dan blocked the bot: not reached, and not reminded.
-    await eventually(lambda: AlertDelivery.filter(person=people[DAN], failed_at__isnull=False)
-                     .exists())
+    await eventually(
+        lambda: AlertDelivery.filter(person=people[DAN], failed_at__isnull=False).exists()
+    )
 
     head.mark_read()
     clock.set(sent_at + timedelta(minutes=30))
@@ -203,8 +233,10 @@ async def test_answers_help_reminders_heads_and_unreached(
     # HQ's chat also carries the SOS tiers (nobody took Amina's SOS): the outbox paces the chat
     # on the business clock, so time moves on while the answer waits its turn.
     status = await _while_time_passes(hq, clock, "recipients")
-    assert ("LOS: 3 recipients · 1 answered · 0 safe · 1 need help · 0 not in the area · "
-            "1 no answer · 1 not reached") in text_of(status)
+    assert (
+        "LOS: 3 recipients · 1 answered · 0 safe · 1 need help · 0 not in the area · "
+        "1 no answer · 1 not reached"
+    ) in text_of(status)
     assert "No answer: Hadiza" in text_of(status)
     assert "Not reached: Dan" in text_of(status)
     sandbox.sandbox.acknowledge("blocked")
@@ -214,9 +246,7 @@ async def _while_time_passes(person: ChatPerson, clock: ManualClock, part: str) 
     """The next message to `person` that says `part`, moving the clock on as a real one would."""
     for _ in range(20):
         try:
-            return await person.wait_for_message(
-                lambda m: part in (m.raw_text or ""), timeout=1.0
-            )
+            return await person.wait_for_message(lambda m: part in (m.raw_text or ""), timeout=1.0)
         except TimeoutError:
             clock.advance(seconds=5)
     raise AssertionError(f"no message saying {part!r}")

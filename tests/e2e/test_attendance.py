@@ -23,14 +23,22 @@ JOINED = datetime(2025, 12, 1, tzinfo=UTC)
 
 async def _staff(telegram_id: int, language: str = "en", **station: Any) -> Person:
     values: dict[str, Any] = {
-        "code": "LOS", "name": "Lagos station", "country": "NG", "lat": LAGOS[0],
-        "lon": LAGOS[1], "radius_m": 300, "timezone": "Africa/Lagos",
-        "checkin_opens": time(8), "checkin_closes": time(9, 30), "workday_ends": time(17),
+        "code": "LOS",
+        "name": "Lagos station",
+        "country": "NG",
+        "lat": LAGOS[0],
+        "lon": LAGOS[1],
+        "radius_m": 300,
+        "timezone": "Africa/Lagos",
+        "checkin_opens": time(8),
+        "checkin_closes": time(9, 30),
+        "workday_ends": time(17),
     }
     values.update(station)
     st = await Station.create(**values)
-    person = await Person.create(telegram_id=telegram_id, name="Amina", language=language,
-                                 station=st, created_at=JOINED)
+    person = await Person.create(
+        telegram_id=telegram_id, name="Amina", language=language, station=st, created_at=JOINED
+    )
     await PersonRole.create(person=person, role=Role.STAFF)
     return person
 
@@ -137,8 +145,9 @@ async def test_station_day_reminds_then_tells_the_head(
 ) -> None:
     """Across Lagos's morning: a reminder at 08:00, a check-in, the missed digest at 09:30."""
     staff = await _staff(3020)
-    late = await Person.create(telegram_id=3021, name="Bola", station_id=staff.station_id,
-                               created_at=JOINED)
+    late = await Person.create(
+        telegram_id=3021, name="Bola", station_id=staff.station_id, created_at=JOINED
+    )
     await PersonRole.create(person=late, role=Role.STAFF)
     head = await Person.create(telegram_id=3022, name="Head", station_id=staff.station_id)
     await PersonRole.create(person=head, role=Role.HEAD)
@@ -208,10 +217,16 @@ async def test_month_sheet_reaches_hq_on_its_day(
 FAR = (6.53, 3.4219)
 
 
-async def _colleague(station_id: int, telegram_id: int, name: str, role: Role = Role.STAFF,
-                     language: str = "en") -> Person:
-    person = await Person.create(telegram_id=telegram_id, name=name, station_id=station_id,
-                                 language=language, created_at=JOINED)
+async def _colleague(
+    station_id: int, telegram_id: int, name: str, role: Role = Role.STAFF, language: str = "en"
+) -> Person:
+    person = await Person.create(
+        telegram_id=telegram_id,
+        name=name,
+        station_id=station_id,
+        language=language,
+        created_at=JOINED,
+    )
     await PersonRole.create(person=person, role=role)
     return person
 
@@ -254,7 +269,8 @@ async def test_a_second_check_in_says_where_the_first_was_and_one_inside_correct
     )
     rows = await CheckIn.all().order_by("at")
     assert [(row.inside_geofence, row.correction_of_id) for row in rows] == [
-        (False, None), (True, rows[0].id)
+        (False, None),
+        (True, rows[0].id),
     ]
     clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))
     boss.send_command("attendance")
@@ -341,21 +357,37 @@ async def test_attendance_shows_today_to_the_head_and_a_summary_to_hq(
     HQ gets one line per station; an empty sheet at the month's start says why."""
     staff = await _staff(3080)
     station_id = staff.station_id or 0
-    for telegram_id, name in ((3081, "Bola"), (3082, "Chen"), (3083, "Dayo"), (3084, "Efe"),
-                              (3085, "Femi")):
+    for telegram_id, name in (
+        (3081, "Bola"),
+        (3082, "Chen"),
+        (3083, "Dayo"),
+        (3084, "Efe"),
+        (3085, "Femi"),
+    ):
         await _colleague(station_id, telegram_id, name)
     await _colleague(station_id, 3089, "Head", Role.HEAD)
     hq = await Person.create(telegram_id=3090, name="HQ", language="zh-Hans")
     await PersonRole.create(person=hq, role=Role.HQ)
     people = {p.name: p for p in await Person.all()}
-    await LeaveRequest.create(person=people["Dayo"], station_id=station_id,
-                              start_date=date(2026, 1, 5), end_date=date(2026, 1, 6),
-                              status=RequestStatus.APPROVED)
-    await Outing.create(person=people["Efe"], station_id=station_id, destination="Port",
-                        status=OutingStatus.OUT, leaves_at=datetime(2026, 1, 5, 6, tzinfo=UTC),
-                        expected_return_at=datetime(2026, 1, 5, 12, tzinfo=UTC))
-    chat = {name: sandbox.add_person(tid, name, "en")
-            for tid, name in ((3080, "Amina"), (3081, "Bola"), (3082, "Chen"))}
+    await LeaveRequest.create(
+        person=people["Dayo"],
+        station_id=station_id,
+        start_date=date(2026, 1, 5),
+        end_date=date(2026, 1, 6),
+        status=RequestStatus.APPROVED,
+    )
+    await Outing.create(
+        person=people["Efe"],
+        station_id=station_id,
+        destination="Port",
+        status=OutingStatus.OUT,
+        leaves_at=datetime(2026, 1, 5, 6, tzinfo=UTC),
+        expected_return_at=datetime(2026, 1, 5, 12, tzinfo=UTC),
+    )
+    chat = {
+        name: sandbox.add_person(tid, name, "en")
+        for tid, name in ((3080, "Amina"), (3081, "Bola"), (3082, "Chen"))
+    }
     clock.set(datetime(2026, 1, 5, 7, 10, tzinfo=UTC))
     chat["Amina"].share_location(*LAGOS)
     await chat["Amina"].wait_for_message()

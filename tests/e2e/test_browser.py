@@ -16,9 +16,15 @@ async def test_check_in_from_the_browser_chat(outpost: Outpost, sandbox: Sandbox
     """/checkin, the location button, the 'At the station' preset: checked in, inside the fence."""
     playwright_api = pytest.importorskip("playwright.async_api")
     require_chromium()
-    station = await Station.create(code="LOS", name="Lagos service station", country="NG",
-                                   lat=6.4281, lon=3.4219, radius_m=300,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS",
+        name="Lagos service station",
+        country="NG",
+        lat=6.4281,
+        lon=3.4219,
+        radius_m=300,
+        timezone="Africa/Lagos",
+    )
     person = await Person.create(telegram_id=8801, name="Amina Bello", station=station)
     await PersonRole.create(person=person, role=Role.STAFF)
     sandbox.add_person(8801, "Amina", "en")
@@ -31,8 +37,9 @@ async def test_check_in_from_the_browser_chat(outpost: Outpost, sandbox: Sandbox
             await page.click(".pane .composer .send")
             keyboard = page.locator(".pane .reply-keyboard button", has_text="Check in")
             await keyboard.click()
-            await page.locator(".pane .location .presets button",
-                               has_text="At the station").click()
+            await page.locator(
+                ".pane .location .presets button", has_text="At the station"
+            ).click()
             answer = page.locator(".pane .messages li.bot", has_text="Checked in")
             await playwright_api.expect(answer).to_contain_text("inside the geofence")
             # 10:00 in Lagos is after the window that closed at 09:30.

@@ -17,8 +17,9 @@ from tests.auxil.chat import text_of
 
 async def test_head_sets_duty_and_staff_cannot(outpost: Outpost, sandbox: SandboxServer) -> None:
     """Tap a day, tap a person: the roster shows them and they are told."""
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42, timezone="Africa/Lagos"
+    )
     for tid, name, role in [(5001, "Head", Role.HEAD), (5002, "Wang", Role.STAFF)]:
         person = await Person.create(telegram_id=tid, name=name, station=station)
         await PersonRole.create(person=person, role=role)
@@ -49,20 +50,29 @@ async def test_reassign_warn_clear_and_back(
 ) -> None:
     """The picker has the station's staff and heads only; a change tells both people; someone
     on leave needs a confirmation; a day can be cleared; Back returns to the week."""
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42, timezone="Africa/Lagos"
+    )
     people = {}
     for tid, name, role, language in [
-        (5101, "Head", Role.HEAD, "en"), (5102, "Wang", Role.STAFF, "en"),
-        (5103, "Li", Role.STAFF, "zh-Hans"), (5104, "Officer", Role.SAFETY, "en"),
+        (5101, "Head", Role.HEAD, "en"),
+        (5102, "Wang", Role.STAFF, "en"),
+        (5103, "Li", Role.STAFF, "zh-Hans"),
+        (5104, "Officer", Role.SAFETY, "en"),
         (5105, "Boss", Role.HQ, "en"),
     ]:
-        people[name] = await Person.create(telegram_id=tid, name=name, station=station,
-                                           language=language)
+        people[name] = await Person.create(
+            telegram_id=tid, name=name, station=station, language=language
+        )
         await PersonRole.create(person=people[name], role=role)
-    await LeaveRequest.create(person=people["Li"], station=station, start_date=date(2026, 1, 7),
-                              end_date=date(2026, 1, 7), reason="x",
-                              status=RequestStatus.APPROVED)
+    await LeaveRequest.create(
+        person=people["Li"],
+        station=station,
+        start_date=date(2026, 1, 7),
+        end_date=date(2026, 1, 7),
+        reason="x",
+        status=RequestStatus.APPROVED,
+    )
     head = sandbox.add_person(5101, "Head", "en")
     wang = sandbox.add_person(5102, "Wang", "en")
     li = sandbox.add_person(5103, "Li", "zh-hans")

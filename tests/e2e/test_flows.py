@@ -64,14 +64,22 @@ async def test_leave_flow_on_a_phone_with_re_asks_and_back(
     first = await amina.wait_for_message()
     assert _text(first).startswith("🗓 Leave request. What is your first day")
     # Monday 5 January 2026 in Lagos; days named with their weekday.
-    assert first.button_texts == ["Today, Mon, Jan 5", "Tomorrow, Tue, Jan 6", "Wed, Jan 7",
-                                  "📅 Other date", "✖️ Cancel"]
+    assert first.button_texts == [
+        "Today, Mon, Jan 5",
+        "Tomorrow, Tue, Jan 6",
+        "Wed, Jan 7",
+        "📅 Other date",
+        "✖️ Cancel",
+    ]
     old_today = _data(first, "Today, Mon, Jan 5")
     await amina.press("Tomorrow, Tue, Jan 6", first).wait_answer()
     end = await amina.wait_for_message()
     assert _text(end) == "First day: Tue, Jan 6. What is your last day of leave?"
-    assert end.button_texts[:3] == ["Same day, Tue, Jan 6", "Wed, Jan 7 (2 days)",
-                                    "Thu, Jan 8 (3 days)"]
+    assert end.button_texts[:3] == [
+        "Same day, Tue, Jan 6",
+        "Wed, Jan 7 (2 days)",
+        "Thu, Jan 8 (3 days)",
+    ]
     # Answered: its buttons are gone.
     assert (await amina.wait_for_edit(first, edits=1)).inline_buttons == []
 
@@ -155,7 +163,9 @@ async def test_a_flow_survives_a_restart_mid_way(
         assert "was sent" in (await _said(amina))
         leave = await LeaveRequest.get()
         assert (str(leave.start_date), str(leave.end_date), leave.reason) == (
-            "2026-01-06", "2026-01-06", "doctor"
+            "2026-01-06",
+            "2026-01-06",
+            "doctor",
         )
 
         newcomer.press("Share my phone number")
@@ -184,9 +194,7 @@ async def test_cancel_drops_the_flow_and_says_what(
     await amina.press("Thu, Jan 8 (3 days)", await amina.wait_for_message()).wait_answer()
     reason = await amina.wait_for_message()
     amina.send_command("cancel")
-    assert (await _said(amina)) == (
-        "Leave request dropped: 2026-01-06 to 2026-01-08."
-    )
+    assert (await _said(amina)) == ("Leave request dropped: 2026-01-06 to 2026-01-08.")
     answer = await amina.press("⬅️ Back", reason).wait_answer()
     assert answer.text == "This conversation is over. Start again from the menu."
     assert not await LeaveRequest.exists()
@@ -240,10 +248,19 @@ async def test_outside_any_flow_every_message_gets_a_useful_answer(
     amina.send_document(b"notes", "notes.txt", "text/plain")
     assert "nothing is waiting for a photo or a file" in (await _said(amina))
 
-    amina._send({"sticker": {  # as a Telegram client sends one
-        "file_id": "CAACAgIAAxk", "file_unique_id": "AgAD", "type": "regular",
-        "width": 512, "height": 512, "is_animated": False, "is_video": False,
-    }})
+    amina._send(
+        {
+            "sticker": {  # as a Telegram client sends one
+                "file_id": "CAACAgIAAxk",
+                "file_unique_id": "AgAD",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            }
+        }
+    )
     assert "Send /help" in (await _said(amina))
 
     amina.send_text("  Sos ")

@@ -106,8 +106,12 @@ async def _webhook_outpost(
 
     port = free_port()
     settings = outpost_settings(
-        sandbox, database_url, webhook=True, web_port=port,
-        public_url=f"http://127.0.0.1:{port}", webhook_secret="e2e-secret",
+        sandbox,
+        database_url,
+        webhook=True,
+        web_port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        webhook_secret="e2e-secret",
     )
     app = Outpost(settings, clock=clock, ticking=False)
     await app.start()
@@ -130,7 +134,8 @@ async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
         assert await InboundUpdate.filter(status=InboxStatus.HANDLED).count() == 1
         async with aiohttp.ClientSession() as http:
             async with http.post(
-                f"{app.web_url}{WEBHOOK_PATH}", json={"update_id": 1},
+                f"{app.web_url}{WEBHOOK_PATH}",
+                json={"update_id": 1},
                 headers={SECRET_HEADER: "wrong"},
             ) as resp:
                 assert resp.status == 401
@@ -149,12 +154,17 @@ async def test_a_webhook_redelivery_during_handling_is_handled_once(
     try:
         visitor = sandbox.add_person(779, "Visitor", "en")
         sandbox.sandbox.faults.add("slow", methods=["sendMessage"], delay=0.5)
-        update = {"update_id": 4242, "message": {
-            "message_id": 1, "date": int(clock.now().timestamp()),
-            "chat": {"id": 779, "type": "private", "first_name": "Visitor"},
-            "from": {"id": 779, "is_bot": False, "first_name": "Visitor"},
-            "text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        }}
+        update = {
+            "update_id": 4242,
+            "message": {
+                "message_id": 1,
+                "date": int(clock.now().timestamp()),
+                "chat": {"id": 779, "type": "private", "first_name": "Visitor"},
+                "from": {"id": 779, "is_bot": False, "first_name": "Visitor"},
+                "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }
         url, headers = f"{app.web_url}{WEBHOOK_PATH}", {SECRET_HEADER: "e2e-secret"}
         async with aiohttp.ClientSession() as http:
             async with http.post(url, json=update, headers=headers) as first:

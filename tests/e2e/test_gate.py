@@ -22,12 +22,16 @@ REFUSED_ZH = "此按钮已失效，请重新打开相应命令。"
 
 
 async def _people() -> Station:
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4281,
-                                   lon=3.4219, timezone="Africa/Lagos")
-    for telegram_id, name, language, role in [(9001, "Head", "en", Role.HEAD),
-                                              (9002, "Wang", "zh-Hans", Role.STAFF)]:
-        person = await Person.create(telegram_id=telegram_id, name=name, language=language,
-                                     station=station)
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4281, lon=3.4219, timezone="Africa/Lagos"
+    )
+    for telegram_id, name, language, role in [
+        (9001, "Head", "en", Role.HEAD),
+        (9002, "Wang", "zh-Hans", Role.STAFF),
+    ]:
+        person = await Person.create(
+            telegram_id=telegram_id, name=name, language=language, station=station
+        )
         await PersonRole.create(person=person, role=role)
     return station
 
@@ -42,8 +46,15 @@ async def test_buttons_the_codec_did_not_build_are_answered_with_a_reason(
     for person in (head, wang):
         person.send_command("help")
         await person.wait_for_message()
-    for data in ["", "leave:ok:1", "duty:d:2026-13-45", "zz1:3", f"lv1:a:{2**63}",
-                 "dd1:20261345", "ro1:0"]:
+    for data in [
+        "",
+        "leave:ok:1",
+        "duty:d:2026-13-45",
+        "zz1:3",
+        f"lv1:a:{2**63}",
+        "dd1:20261345",
+        "ro1:0",
+    ]:
         answer = await head.send_crafted_callback(data).wait_answer()
         assert (answer.text, answer.show_alert) == (REFUSED_EN, True), data
     answer = await wang.send_crafted_callback("checkin:ask").wait_answer()
@@ -63,7 +74,9 @@ async def test_a_refusal_keeps_the_error_params(outpost: Outpost, sandbox: Sandb
 
 
 async def test_an_unexpected_error_is_answered_and_logged_without_content(
-    outpost: Outpost, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+    outpost: Outpost,
+    sandbox: SandboxServer,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A bug answers "error.generic" (and the pressed button), is logged once with its
@@ -86,8 +99,9 @@ async def test_an_unexpected_error_is_answered_and_logged_without_content(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 2
     assert all(r.exc_info is not None for r in errors)
-    assert not [r for r in caplog.records if "Head" in r.getMessage() or "/contacts" in
-                r.getMessage()]
+    assert not [
+        r for r in caplog.records if "Head" in r.getMessage() or "/contacts" in r.getMessage()
+    ]
     assert outpost.telegram is not None
     edges = [h for h in outpost.telegram.error_handlers if isinstance(h, ErrorEdge)]
     assert [edge.unexpected for edge in edges] == [2]

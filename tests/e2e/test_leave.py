@@ -22,18 +22,23 @@ from tests.e2e.conftest import eventually
 
 
 async def _station_with(*people: tuple[int, str, Role, str]) -> None:
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42, timezone="Africa/Lagos"
+    )
     for telegram_id, name, role, language in people:
-        person = await Person.create(telegram_id=telegram_id, name=name, station=station,
-                                     language=language)
+        person = await Person.create(
+            telegram_id=telegram_id, name=name, station=station, language=language
+        )
         await PersonRole.create(person=person, role=role)
 
 
 async def test_leave_asked_and_approved_in_chat(outpost: Outpost, sandbox: SandboxServer) -> None:
     """Staff asks; the head gets buttons in Chinese, a colleague's crafted press is refused."""
-    await _station_with((4001, "Amina", Role.STAFF, "en"), (4002, "张伟", Role.HEAD, "zh-Hans"),
-                        (4003, "Bola", Role.STAFF, "en"))
+    await _station_with(
+        (4001, "Amina", Role.STAFF, "en"),
+        (4002, "张伟", Role.HEAD, "zh-Hans"),
+        (4003, "Bola", Role.STAFF, "en"),
+    )
     amina = sandbox.add_person(4001, "Amina", "en")
     head = sandbox.add_person(4002, "Zhang", "zh-hans")
     bola = sandbox.add_person(4003, "Bola", "en")
@@ -73,8 +78,11 @@ async def test_the_other_heads_card_says_who_decided(
     outpost: Outpost, sandbox: SandboxServer
 ) -> None:
     """Two heads get the request; when one approves, the other's card says so, without buttons."""
-    await _station_with((4101, "Amina", Role.STAFF, "en"), (4102, "张伟", Role.HEAD, "zh-Hans"),
-                        (4103, "Musa", Role.HEAD, "en"))
+    await _station_with(
+        (4101, "Amina", Role.STAFF, "en"),
+        (4102, "张伟", Role.HEAD, "zh-Hans"),
+        (4103, "Musa", Role.HEAD, "en"),
+    )
     amina = sandbox.add_person(4101, "Amina", "en")
     zhang = sandbox.add_person(4102, "Zhang", "zh-hans")
     musa = sandbox.add_person(4103, "Musa", "en")
@@ -119,8 +127,11 @@ async def test_leave_lists_own_requests_and_a_pending_one_is_withdrawn(
 ) -> None:
     """/leave lists the person's requests with their state; withdrawing a pending one edits
     the head's card; a colleague's crafted withdraw is refused."""
-    await _station_with((4201, "Amina", Role.STAFF, "en"), (4202, "Musa", Role.HEAD, "en"),
-                        (4203, "Bola", Role.STAFF, "en"))
+    await _station_with(
+        (4201, "Amina", Role.STAFF, "en"),
+        (4202, "Musa", Role.HEAD, "en"),
+        (4203, "Bola", Role.STAFF, "en"),
+    )
     amina = sandbox.add_person(4201, "Amina", "en")
     musa = sandbox.add_person(4202, "Musa", "en")
     bola = sandbox.add_person(4203, "Bola", "en")
@@ -201,9 +212,7 @@ async def test_a_refusal_asks_for_the_reason_and_the_requester_is_told(
     await zhang.press("❌ 不说明原因，直接拒绝", question).wait_answer()
     assert (await zhang.wait_for_message()).raw_text == "❌ 已拒绝，并已通知Amina。"
     told = await amina.wait_for_message()
-    assert told.raw_text == (
-        "❌ Your leave (Mon, Jan 12, 2026) was refused by 张伟."
-    )
+    assert told.raw_text == ("❌ Your leave (Mon, Jan 12, 2026) was refused by 张伟.")
 
 
 async def test_a_double_tap_on_approve_logs_no_error(
@@ -226,6 +235,7 @@ async def test_a_double_tap_on_approve_logs_no_error(
     assert card.button_texts == []
     late = await musa.send_crafted_callback(data, stale).wait_answer()
     assert late.text == "This request was already decided."
+
     # Taking the (already gone) buttons off is refused by Telegram as "not modified": noted
     # by the error edge, no traceback, and nothing counted as unexpected.
     async def refused_edit() -> bool:

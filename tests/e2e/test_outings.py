@@ -62,8 +62,13 @@ async def _team(sandbox: SandboxServer) -> dict[int, ChatPerson]:
     station = await lagos_with(*TEAM)
     bola = await Person.get(telegram_id=BOLA)
     await DutyRoster.create(station=station, date=station_day(), person=bola)
-    people = {AMINA: ("Amina", "en"), ZHANG: ("Zhang", "zh-hans"), BOLA: ("Bola", "en"),
-              SAFIA: ("Safia", "en"), HANS: ("Hans", "en")}
+    people = {
+        AMINA: ("Amina", "en"),
+        ZHANG: ("Zhang", "zh-hans"),
+        BOLA: ("Bola", "en"),
+        SAFIA: ("Safia", "en"),
+        HANS: ("Hans", "en"),
+    }
     return {tid: sandbox.add_person(tid, name, lang) for tid, (name, lang) in people.items()}
 
 
@@ -93,8 +98,9 @@ async def _from_outbox_with(person: ChatPerson, clock: ManualClock, part: str) -
     raise AssertionError(f"no message saying {part!r}")
 
 
-async def _edited(person: ChatPerson, message: ChatMessage, clock: ManualClock,
-                  edits: int) -> None:
+async def _edited(
+    person: ChatPerson, message: ChatMessage, clock: ManualClock, edits: int
+) -> None:
     """Wait until the outbox edited `message` `edits` times, moving the clock meanwhile."""
     target = edits
     for _ in range(10):
@@ -215,13 +221,17 @@ async def test_refused_with_a_reason(
     assert _text(await zhang.wait_for_message()).startswith("❌ 你未批准该外出")
     refused = await _from_outbox(amina, clock)
     assert _text(refused) == (
-        "❌ Your outing to Ikeja market was refused by 张伟.\nReason: 今天太危险")
+        "❌ Your outing to Ikeja market was refused by 张伟.\nReason: 今天太危险"
+    )
     await _edited(zhang, card, clock, edits=1)
     assert _text(card).endswith("❌ 张伟 未批准。")
     assert card.button_texts == []
     outing = await Outing.get()
     assert (outing.status, outing.decision_note, outing.open_marker) == (
-        OutingStatus.REFUSED, "今天太危险", None)
+        OutingStatus.REFUSED,
+        "今天太危险",
+        None,
+    )
     # A press on the card after the decision changes nothing.
     late = zhang.send_crafted_callback(encode(OutingVerdict(outing.id, "a")), card)
     assert "已有审批结果" in ((await late.wait_answer()).text or "")
@@ -326,9 +336,15 @@ async def _approved_outing(clock: ManualClock, *, hours: int = 1) -> Outing:
     """Amina's outing, asked and approved through the services (the ladder is the subject)."""
     amina = await actor_of(await Person.get(telegram_id=AMINA))
     zhang = await actor_of(await Person.get(telegram_id=ZHANG))
-    outing = await request_outing(actor=amina, clock=clock, plan=OutingPlan(
-        destination="Ikeja market", purpose="bank",
-        returns_at=clock.now() + timedelta(hours=hours)))
+    outing = await request_outing(
+        actor=amina,
+        clock=clock,
+        plan=OutingPlan(
+            destination="Ikeja market",
+            purpose="bank",
+            returns_at=clock.now() + timedelta(hours=hours),
+        ),
+    )
     await decide_outing(actor=zhang, outing_id=outing.id, approve=True, clock=clock)
     await outing.refresh_from_db()
     return outing
@@ -338,8 +354,9 @@ def _at(clock: ManualClock, hour: int, minute: int = 0) -> None:
     clock.set(clock.now().replace(hour=hour, minute=minute, second=0))
 
 
-async def _restart(app: Outpost, sandbox: SandboxServer, database_url: str,
-                   clock: ManualClock) -> Outpost:
+async def _restart(
+    app: Outpost, sandbox: SandboxServer, database_url: str, clock: ManualClock
+) -> Outpost:
     """Stop this Outpost and start a new one on the same database."""
     await app.stop()
     fresh = Outpost(outpost_settings(sandbox, database_url), clock=clock, ticking=False)
@@ -377,8 +394,7 @@ async def test_each_overdue_step_once_at_its_time_across_restarts(
         await app.deadlines.run_due()
         ask = await _from_outbox(amina, clock)
         assert _text(ask).endswith("Are you back?")
-        assert ask.button_texts == ["🏠 I'm back", "⏳ I'm safe, need more time",
-                                    "🆘 I need help"]
+        assert ask.button_texts == ["🏠 I'm back", "⏳ I'm safe, need more time", "🆘 I need help"]
         _at(clock, 10, 14)
         await app.deadlines.run_due()
         assert await _sent("outing.overdue_heads") == 0
@@ -403,24 +419,34 @@ async def test_each_overdue_step_once_at_its_time_across_restarts(
         await app.deadlines.run_due()
         incident = await Incident.get()
         assert (incident.kind, fk_id(incident, "reported_by")) == (
-            IncidentKind.OVERDUE, (await Person.get(telegram_id=AMINA)).id)
+            IncidentKind.OVERDUE,
+            (await Person.get(telegram_id=AMINA)).id,
+        )
         # The incident's card (from the SOS service) and the outing's own notice.
         card = await _from_outbox_with(safia, clock, "Overdue from an outing")
         assert "I'm handling it" in str(card.button_texts)
         assert "Incident opened" in _text(await _from_outbox_with(safia, clock, "Incident"))
         _at(clock, 13, 0)
         await app.deadlines.run_due()
-        for msgid, count in (("outing.reminder", 1), ("outing.are_you_back", 1),
-                             ("outing.overdue_heads", 2), ("outing.overdue_safety", 4),
-                             ("outing.incident_opened", 4)):
+        for msgid, count in (
+            ("outing.reminder", 1),
+            ("outing.are_you_back", 1),
+            ("outing.overdue_heads", 2),
+            ("outing.overdue_safety", 4),
+            ("outing.incident_opened", 4),
+        ):
             assert await _sent(msgid) == count, msgid
         assert await Incident.all().count() == 1
     finally:
         await app.stop()
 
 
-LADDER = ((9, 45, "outing.reminder"), (10, 0, "outing.are_you_back"),
-          (10, 15, "outing.overdue_heads"), (10, 45, "outing.overdue_safety"))
+LADDER = (
+    (9, 45, "outing.reminder"),
+    (10, 0, "outing.are_you_back"),
+    (10, 15, "outing.overdue_heads"),
+    (10, 45, "outing.overdue_safety"),
+)
 
 
 @pytest.mark.parametrize("steps", [1, 2, 3, 4])
@@ -461,7 +487,8 @@ async def test_a_missed_dead_man_tap_alerts_the_head(
     chat = await _team(sandbox)
     amina, zhang = chat[AMINA], chat[ZHANG]
     await Station.filter(code="LOS").update(
-        outing_policy={"high_risk_country": True, "dead_man_min": 30})
+        outing_policy={"high_risk_country": True, "dead_man_min": 30}
+    )
     outing = await _approved_outing(clock, hours=4)
     assert outing.is_high_risk
     approved = await _from_outbox(amina, clock)
@@ -568,9 +595,14 @@ async def test_the_person_on_duty_decides_when_the_head_is_on_leave(
     chat = await _team(sandbox)
     amina, zhang, bola = chat[AMINA], chat[ZHANG], chat[BOLA]
     head = await Person.get(telegram_id=ZHANG)
-    await LeaveRequest.create(person=head, station_id=head.station_id, reason="home",
-                              start_date=station_day(), end_date=station_day(),
-                              status=RequestStatus.APPROVED)
+    await LeaveRequest.create(
+        person=head,
+        station_id=head.station_id,
+        reason="home",
+        start_date=station_day(),
+        end_date=station_day(),
+        status=RequestStatus.APPROVED,
+    )
     amina.send_command("outing", "Bank, 1h")
     assert (await _said(amina)) == "Why are you going out?"
     amina.send_text("pay the rent")
@@ -590,8 +622,11 @@ async def test_a_shared_location_is_the_destination(
     high-risk area marks the outing."""
     chat = await _team(sandbox)
     amina = chat[AMINA]
-    await Station.filter(code="LOS").update(outing_policy={
-        "high_risk_areas": [{"name": "Makoko", "lat": 6.49, "lon": 3.39, "radius_m": 1500}]})
+    await Station.filter(code="LOS").update(
+        outing_policy={
+            "high_risk_areas": [{"name": "Makoko", "lat": 6.49, "lon": 3.39, "radius_m": 1500}]
+        }
+    )
     amina.send_command("outing")
     await amina.wait_for_message()
     amina.share_location(6.495, 3.392)
@@ -638,7 +673,7 @@ async def test_a_live_location_is_the_last_position_and_the_distance_back(
 async def test_safe_but_needing_more_time(
     outpost: Outpost, sandbox: SandboxServer, clock: ManualClock
 ) -> None:
-    """"I'm safe, need more time" at "Are you back?": half an hour more, the head is told, no
+    """ "I'm safe, need more time" at "Are you back?": half an hour more, the head is told, no
     alert at 10:15, the ladder again from 10:30."""
     chat = await _team(sandbox)
     amina, zhang = chat[AMINA], chat[ZHANG]
@@ -665,9 +700,9 @@ async def _back_and_asked(amina: ChatPerson, clock: ManualClock) -> None:
     amina.send_command("back")
     await _from_outbox_with(amina, clock, "🏠 Welcome back. Your outing is closed.")
     await _from_outbox_with(amina, clock, "Where are you now?")
-    assert [(b["text"], b.get("request_location", False))
-            for b in amina.reply_keyboard_buttons()] == [("📍 Share where I am", True),
-                                                         ("Skip", False)]
+    assert [
+        (b["text"], b.get("request_location", False)) for b in amina.reply_keyboard_buttons()
+    ] == [("📍 Share where I am", True), ("Skip", False)]
 
 
 def _checkin_keyboard_back(amina: ChatPerson) -> bool:
@@ -765,10 +800,17 @@ async def test_back_on_someone_elses_outing_refused(
     bola_actor = await actor_of(await Person.get(telegram_id=BOLA))
     await come_back(actor=amina, outing_id=outing.id, clock=clock)
     with pytest.raises(NotAllowed):
-        await record_return_position(actor=bola_actor, outing_id=outing.id, lat=6.5, lon=3.4,
-                                     clock=clock)
+        await record_return_position(
+            actor=bola_actor, outing_id=outing.id, lat=6.5, lon=3.4, clock=clock
+        )
     with pytest.raises(InvalidInput):
-        await record_return_position(actor=amina, outing_id=outing.id, lat=6.5, lon=3.4,
-                                     clock=clock, sent_at=clock.now() - timedelta(minutes=20))
+        await record_return_position(
+            actor=amina,
+            outing_id=outing.id,
+            lat=6.5,
+            lon=3.4,
+            clock=clock,
+            sent_at=clock.now() - timedelta(minutes=20),
+        )
     await outing.refresh_from_db()
     assert outing.last_lat is None

@@ -25,13 +25,19 @@ STRANGER_LINE = "you need an invitation link"
 
 async def _station() -> Station:
     return await Station.create(
-        code="LOS", name="Lagos service station", country="NG", city="Lagos",
-        lat=6.4281, lon=3.4219, timezone="Africa/Lagos",
+        code="LOS",
+        name="Lagos service station",
+        country="NG",
+        city="Lagos",
+        lat=6.4281,
+        lon=3.4219,
+        timezone="Africa/Lagos",
     )
 
 
-async def _person(station: Station | None, telegram_id: int, name: str, language: str,
-                  *roles: Role) -> Person:
+async def _person(
+    station: Station | None, telegram_id: int, name: str, language: str, *roles: Role
+) -> Person:
     person = await Person.create(
         telegram_id=telegram_id, name=name, language=language, station=station
     )
@@ -48,8 +54,9 @@ async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
     head = await _person(station, 7001, "张伟", "zh-Hans", Role.HEAD)
     head_chat = sandbox.add_person(7001, "Zhang", "zh-hans")
     invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
-    newcomer = sandbox.add_person(7002, "Bola", "en", last_name="Ade",
-                                  phone_number="+2348031234567")
+    newcomer = sandbox.add_person(
+        7002, "Bola", "en", last_name="Ade", phone_number="+2348031234567"
+    )
 
     newcomer.send_command("start", invite.code)
     assert text_of(await newcomer.wait_for_message()).startswith("Welcome to Outpost, Bola Ade")
@@ -58,8 +65,9 @@ async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
     assert newcomer.reply_keyboard_buttons()[0].get("request_contact") is True
 
     # Someone else's contact card is refused with the reason, and the question repeated.
-    newcomer._send({"contact": {"phone_number": "+2348000000099", "first_name": "Other",
-                                "user_id": 9999}})
+    newcomer._send(
+        {"contact": {"phone_number": "+2348000000099", "first_name": "Other", "user_id": 9999}}
+    )
     assert "someone else's contact" in text_of(await newcomer.wait_for_message())
     await newcomer.wait_for_message()  # the question again
     assert (await Person.get(telegram_id=7002)).phone is None
@@ -74,7 +82,9 @@ async def test_invitation_registers_asks_phone_and_language_and_tells_the_head(
 
     person = await Person.get(telegram_id=7002).prefetch_related("roles")
     assert (person.phone, person.language, person.registration_step) == (
-        "+2348031234567", "zh-Hans", None
+        "+2348031234567",
+        "zh-Hans",
+        None,
     )
     assert [grant.role for grant in person.roles] == [Role.STAFF]
     assert fk_id(await Invite.get(id=invite.id), "used_by") == person.id
@@ -106,8 +116,9 @@ async def test_invitations_expire_and_work_once(
 ) -> None:
     """Expired, used and unknown codes are refused clearly; nothing is registered."""
     await _station()
-    invite = await create_invite(role=Role.STAFF, station_code="LOS",
-                                 expires_in=timedelta(days=1), clock=clock)
+    invite = await create_invite(
+        role=Role.STAFF, station_code="LOS", expires_in=timedelta(days=1), clock=clock
+    )
     first = sandbox.add_person(7101, "First", "en")
     first.send_command("start", invite.code)
     await first.wait_for_message()
@@ -116,8 +127,9 @@ async def test_invitations_expire_and_work_once(
     assert "already been used" in text_of(await second.wait_for_message())
     second.send_command("start", "no-such-code")
     assert "not valid" in text_of(await second.wait_for_message())
-    late = await create_invite(role=Role.STAFF, station_code="LOS",
-                               expires_in=timedelta(days=1), clock=clock)
+    late = await create_invite(
+        role=Role.STAFF, station_code="LOS", expires_in=timedelta(days=1), clock=clock
+    )
     clock.advance(days=1, seconds=1)
     second.send_command("start", late.code)
     assert "has expired" in text_of(await second.wait_for_message())
@@ -135,10 +147,12 @@ async def test_strangers_and_deactivated_people_learn_nothing(
     await gone.save()
     for telegram_id in (7203, 7202):
         person = sandbox.add_person(telegram_id, "Visitor", "en")
-        for send in (lambda p=person: p.send_text("hello, who is here?"),
-                     lambda p=person: p.send_command("contacts"),
-                     lambda p=person: p.send_command("help"),
-                     lambda p=person: p.share_contact("+2348000000123")):
+        for send in (
+            lambda p=person: p.send_text("hello, who is here?"),
+            lambda p=person: p.send_command("contacts"),
+            lambda p=person: p.send_command("help"),
+            lambda p=person: p.share_contact("+2348000000123"),
+        ):
             send()
             answer = await person.wait_for_message()
             assert STRANGER_LINE in text_of(answer)
@@ -214,18 +228,19 @@ async def test_groups_get_nothing_personal_and_edited_commands_run_nothing(
 
     ife.send_command("help")
     await ife.wait_for_message()
-    edited = dict(ife.send_text("hello").data, text="/duty",
-                  entities=[{"type": "bot_command", "offset": 0, "length": 5}],
-                  edit_date=sandbox.sandbox.now())
+    edited = dict(
+        ife.send_text("hello").data,
+        text="/duty",
+        entities=[{"type": "bot_command", "offset": 0, "length": 5}],
+        edit_date=sandbox.sandbox.now(),
+    )
     sandbox.sandbox.push_update(ife.account, "edited_message", edited)
     ife.send_command("help")
     assert "/checkin" in text_of(await ife.wait_for_message())
     assert not [m for m in ife.messages if "not allowed" in (m.raw_text or "")]
 
 
-async def test_menus_follow_role_and_language(
-    outpost: Outpost, sandbox: SandboxServer
-) -> None:
+async def test_menus_follow_role_and_language(outpost: Outpost, sandbox: SandboxServer) -> None:
     """Each person's menu lists their roles' commands, described in their language."""
     station = await _station()
     await _person(station, 7401, "王磊", "zh-Hans", Role.STAFF)
@@ -281,15 +296,21 @@ async def test_contacts_in_nigeria_embassy_first_with_distances(
     """/contacts lists the embassy before the police, with tappable numbers and distances."""
     station = await _station()
     await _person(station, 7601, "Amina", "en", Role.STAFF)
-    await Contact.create(country="NG", kind=ContactKind.POLICE, name="Police <emergency>",
-                         phone="112")
-    await Contact.create(country="NG", kind=ContactKind.EMBASSY,
-                         name="Embassy of the P.R. China in Nigeria", phone="+23490000000",
-                         lat=9.0765, lon=7.3986)
-    await Contact.create(country="NG", kind=ContactKind.HQ_DUTY, name="MFA hotline",
-                         phone="+861012308")
-    await Contact.create(country="KE", kind=ContactKind.POLICE, name="Kenya police",
-                         phone="999")
+    await Contact.create(
+        country="NG", kind=ContactKind.POLICE, name="Police <emergency>", phone="112"
+    )
+    await Contact.create(
+        country="NG",
+        kind=ContactKind.EMBASSY,
+        name="Embassy of the P.R. China in Nigeria",
+        phone="+23490000000",
+        lat=9.0765,
+        lon=7.3986,
+    )
+    await Contact.create(
+        country="NG", kind=ContactKind.HQ_DUTY, name="MFA hotline", phone="+861012308"
+    )
+    await Contact.create(country="KE", kind=ContactKind.POLICE, name="Kenya police", phone="999")
     amina = sandbox.add_person(7601, "Amina", "en")
     amina.send_command("contacts")
     answer = await amina.wait_for_message()

@@ -39,8 +39,9 @@ REPORTER, HEAD, DUTY, SAFETY, HQ, BYSTANDER = 5001, 5002, 5003, 5004, 5005, 5006
 
 
 async def _world(day: date) -> None:
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42,
-                                   timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42, timezone="Africa/Lagos"
+    )
     people: dict[int, Person] = {}
     for telegram_id, name, role, language, phone in (
         (REPORTER, "Amina", Role.STAFF, "en", "+2348010000001"),
@@ -51,25 +52,44 @@ async def _world(day: date) -> None:
         (BYSTANDER, "Bola", Role.STAFF, "en", None),
     ):
         person = await Person.create(
-            telegram_id=telegram_id, name=name, language=language, phone=phone,
+            telegram_id=telegram_id,
+            name=name,
+            language=language,
+            phone=phone,
             station=station if role in (Role.STAFF, Role.HEAD) else None,
         )
         await PersonRole.create(person=person, role=role)
         people[telegram_id] = person
     await DutyRoster.create(station=station, date=day, person=people[DUTY])
-    await Contact.create(country="NG", kind=ContactKind.EMBASSY, name="Embassy in Abuja",
-                         phone="+2349000000001", email="consular@embassy.example.org",
-                         lat=9.05, lon=7.49)
-    await Contact.create(country="NG", kind=ContactKind.HOSPITAL, name="Reddington Hospital",
-                         phone="+2341000000002", lat=6.44, lon=3.43)
+    await Contact.create(
+        country="NG",
+        kind=ContactKind.EMBASSY,
+        name="Embassy in Abuja",
+        phone="+2349000000001",
+        email="consular@embassy.example.org",
+        lat=9.05,
+        lon=7.49,
+    )
+    await Contact.create(
+        country="NG",
+        kind=ContactKind.HOSPITAL,
+        name="Reddington Hospital",
+        phone="+2341000000002",
+        lat=6.44,
+        lon=3.43,
+    )
 
 
 def _people(sandbox: SandboxServer) -> dict[int, Any]:
     return {
         telegram_id: sandbox.add_person(telegram_id, name, language)
         for telegram_id, name, language in (
-            (REPORTER, "Amina", "en"), (HEAD, "Zhang", "zh-hans"), (DUTY, "Musa", "en"),
-            (SAFETY, "Li", "en"), (HQ, "Wang", "en"), (BYSTANDER, "Bola", "en"),
+            (REPORTER, "Amina", "en"),
+            (HEAD, "Zhang", "zh-hans"),
+            (DUTY, "Musa", "en"),
+            (SAFETY, "Li", "en"),
+            (HQ, "Wang", "en"),
+            (BYSTANDER, "Bola", "en"),
         )
     }
 
@@ -86,7 +106,11 @@ async def test_sos_reaches_every_responder_and_one_takes_it(
     assert (help_called.raw_text or "").startswith("🆘 Help is being called.")
     asked = await chats[REPORTER].wait_for_message()
     assert asked.button_texts == [
-        "🩺 Medical", "⚠️ Security threat", "🚗 Accident", "🚓 Detained", "❔ Other",
+        "🩺 Medical",
+        "⚠️ Security threat",
+        "🚗 Accident",
+        "🚓 Detained",
+        "❔ Other",
         "Cancel: false alarm",
     ]
     cards = {}
@@ -124,9 +148,7 @@ async def test_sos_reaches_every_responder_and_one_takes_it(
     assert (edited.raw_text or "").endswith("✋ Musa 正在处理。")
     assert edited.button_texts == []
     await chats[SAFETY].wait_for_edit(cards[SAFETY])
-    coming = await chats[REPORTER].wait_for_message(
-        lambda m: (m.raw_text or "").startswith("✋")
-    )
+    coming = await chats[REPORTER].wait_for_message(lambda m: (m.raw_text or "").startswith("✋"))
     assert (coming.raw_text or "").startswith("✋ Musa is handling")
     # HQ's card lost its button; a press of the old one is told who has it.
     await chats[HQ].wait_until(lambda: cards[HQ].button_texts == [])
@@ -257,8 +279,11 @@ async def gateway() -> AsyncIterator[tuple[Gateway, str]]:
 
 @pytest_asyncio.fixture
 async def escalating(
-    sandbox: SandboxServer, database_url: str, clock: ManualClock,
-    mailbox: tuple[Mailbox, int], gateway: tuple[Gateway, str],
+    sandbox: SandboxServer,
+    database_url: str,
+    clock: ManualClock,
+    mailbox: tuple[Mailbox, int],
+    gateway: tuple[Gateway, str],
 ) -> AsyncIterator[tuple[Outpost, Mailbox, Gateway]]:
     """Outpost with e-mail and SMS going to the local servers."""
     app = _escalating_outpost(sandbox, database_url, clock, mailbox[1], gateway[1])
@@ -273,9 +298,15 @@ def _escalating_outpost(
     sandbox: SandboxServer, database_url: str, clock: ManualClock, smtp_port: int, sms_url: str
 ) -> Outpost:
     settings = outpost_settings(
-        sandbox, database_url, smtp_host="127.0.0.1", smtp_port=smtp_port,
-        smtp_security="none", smtp_from="outpost@example.org", sms_url=sms_url,
-        sos_hq_security_email="security@hq.example.org", sos_company_contact="HQ +86-10-1",
+        sandbox,
+        database_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_port,
+        smtp_security="none",
+        smtp_from="outpost@example.org",
+        sms_url=sms_url,
+        sos_hq_security_email="security@hq.example.org",
+        sos_company_contact="HQ +86-10-1",
     )
     return Outpost(settings, clock=clock, ticking=False)
 
@@ -292,8 +323,12 @@ async def _settled() -> bool:
 
 
 async def test_tiers_on_time_once_each_across_a_restart(
-    escalating: tuple[Outpost, Mailbox, Gateway], sandbox: SandboxServer, clock: ManualClock,
-    database_url: str, mailbox: tuple[Mailbox, int], gateway: tuple[Gateway, str],
+    escalating: tuple[Outpost, Mailbox, Gateway],
+    sandbox: SandboxServer,
+    clock: ManualClock,
+    database_url: str,
+    mailbox: tuple[Mailbox, int],
+    gateway: tuple[Gateway, str],
 ) -> None:
     """Nobody takes it: tier 2 after 3 minutes (HQ, the security mailbox), Outpost restarts,
     tier 3 ten minutes later (the embassy by e-mail and SMS in English and Chinese, HQ asked to
@@ -316,9 +351,7 @@ async def test_tiers_on_time_once_each_across_a_restart(
     await eventually(head_unreached)
     sandbox.sandbox.acknowledge("blocked")
     # The head's alarm went on to the head's phone instead.
-    await eventually(lambda: _async_true(
-        any(sent["to"] == "+2348010000002" for sent in sms.sent)
-    ))
+    await eventually(lambda: _async_true(any(sent["to"] == "+2348010000002" for sent in sms.sent)))
 
     clock.advance(minutes=2, seconds=59)
     assert outpost.deadlines is not None
@@ -384,7 +417,7 @@ async def _async_true(value: bool) -> bool:
 async def test_detention_goes_straight_to_the_embassy_once(
     escalating: tuple[Outpost, Mailbox, Gateway], sandbox: SandboxServer, clock: ManualClock
 ) -> None:
-    """"Detained" tells the embassy at once; "Notify embassy" afterwards tells it nothing more."""
+    """ "Detained" tells the embassy at once; "Notify embassy" afterwards tells it nothing more."""
     outpost, inbox, sms = escalating
     await _world(clock.now().date())
     chats = _people(sandbox)
@@ -449,43 +482,64 @@ async def test_messages_position_and_closing_go_on_the_timeline(
     assert told.raw_text == f"✅ Incident {incident.id} closed by Li Safety: safe."
     await incident.refresh_from_db()
     assert (incident.status, incident.closing_note) == (IncidentStatus.CLOSED, "safe")
-    kinds = await IncidentEvent.filter(incident_id=incident.id).order_by("id").values_list(
-        "kind", flat=True
+    kinds = (
+        await IncidentEvent.filter(incident_id=incident.id)
+        .order_by("id")
+        .values_list("kind", flat=True)
     )
     assert [k for k in kinds if k not in ("alerted", "delivered")] == [
-        "opened", "position", "acknowledged", "message", "message", "closed",
+        "opened",
+        "position",
+        "acknowledged",
+        "message",
+        "message",
+        "closed",
     ]
 
 
 async def test_sos_by_sms_opens_the_incident_and_forged_ones_are_refused(
-    sandbox: SandboxServer, database_url: str, clock: ManualClock,
+    sandbox: SandboxServer,
+    database_url: str,
+    clock: ManualClock,
     gateway: tuple[Gateway, str],
 ) -> None:
-    """"SOS" by SMS from Amina's phone opens her incident with her last position and alerts
+    """ "SOS" by SMS from Amina's phone opens her incident with her last position and alerts
     tier 1; a wrong secret and an unknown number are refused and open nothing."""
-    settings = outpost_settings(sandbox, database_url, sms_url=gateway[1],
-                                sms_inbound_secret="gw-shared-secret")
+    settings = outpost_settings(
+        sandbox, database_url, sms_url=gateway[1], sms_inbound_secret="gw-shared-secret"
+    )
     app = Outpost(settings, clock=clock, ticking=False)
     await app.start()
     try:
         await _world(clock.now().date())
         amina = await Person.get(telegram_id=REPORTER)
-        await CheckIn.create(person=amina, station_id=amina.station_id, at=clock.now(),
-                             local_date=clock.now().date(), lat=6.4301, lon=3.4202)
+        await CheckIn.create(
+            person=amina,
+            station_id=amina.station_id,
+            at=clock.now(),
+            local_date=clock.now().date(),
+            lat=6.4301,
+            lon=3.4202,
+        )
         clock.advance(minutes=40)
         chats = _people(sandbox)
         url = app.web_url + "/sms/inbound"
         good = {"X-Outpost-Secret": "gw-shared-secret"}
         async with aiohttp.ClientSession() as http:
-            async with http.post(url, json={"from": "+2348010000001", "text": "SOS"},
-                                 headers={"X-Outpost-Secret": "guess"}) as forged:
+            async with http.post(
+                url,
+                json={"from": "+2348010000001", "text": "SOS"},
+                headers={"X-Outpost-Secret": "guess"},
+            ) as forged:
                 assert forged.status == 401
-            async with http.post(url, json={"from": "+15550000000", "text": "SOS"},
-                                 headers=good) as stranger:
+            async with http.post(
+                url, json={"from": "+15550000000", "text": "SOS"}, headers=good
+            ) as stranger:
                 assert stranger.status == 403
             assert not await Incident.exists()
-            async with http.post(url, data={"From": "+234 801 000 0001", "Body": "sos"},
-                                 headers=good) as opened:
+            async with http.post(
+                url, data={"From": "+234 801 000 0001", "Body": "sos"}, headers=good
+            ) as opened:
                 assert opened.status == 200
                 assert (await opened.json())["status"] == "opened"
         card = await chats[HQ].wait_for_message()
@@ -496,8 +550,8 @@ async def test_sos_by_sms_opens_the_incident_and_forged_ones_are_refused(
         assert (incident.lat, incident.lon) == (6.4301, 3.4202)
         opened_event = await IncidentEvent.get(incident_id=incident.id, kind="opened")
         assert opened_event.data["source"] == "sms"
-        await eventually(lambda: _async_true(
-            any(sent["to"] == "+2348010000001" for sent in gateway[0].sent)
-        ))
+        await eventually(
+            lambda: _async_true(any(sent["to"] == "+2348010000001" for sent in gateway[0].sent))
+        )
     finally:
         await app.stop()

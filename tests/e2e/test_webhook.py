@@ -27,8 +27,12 @@ async def _webhook_outpost(
 ) -> Outpost:
     port = free_port()
     settings = outpost_settings(
-        sandbox, database_url, webhook=True, web_port=port,
-        public_url=f"http://127.0.0.1:{port}", webhook_secret=SECRET,
+        sandbox,
+        database_url,
+        webhook=True,
+        web_port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        webhook_secret=SECRET,
     )
     app = Outpost(settings, clock=clock, ticking=False)
     await app.start()
@@ -37,22 +41,38 @@ async def _webhook_outpost(
 
 async def _staff(telegram_id: int) -> None:
     station = await Station.create(
-        code="LOS", name="Lagos station", country="NG", lat=LAGOS[0], lon=LAGOS[1],
-        radius_m=300, timezone="Africa/Lagos", checkin_opens=time(8),
-        checkin_closes=time(9, 30), workday_ends=time(17),
+        code="LOS",
+        name="Lagos station",
+        country="NG",
+        lat=LAGOS[0],
+        lon=LAGOS[1],
+        radius_m=300,
+        timezone="Africa/Lagos",
+        checkin_opens=time(8),
+        checkin_closes=time(9, 30),
+        workday_ends=time(17),
     )
-    person = await Person.create(telegram_id=telegram_id, name="Amina", language="en",
-                                 station=station, created_at=datetime(2025, 12, 1, tzinfo=UTC))
+    person = await Person.create(
+        telegram_id=telegram_id,
+        name="Amina",
+        language="en",
+        station=station,
+        created_at=datetime(2025, 12, 1, tzinfo=UTC),
+    )
     await PersonRole.create(person=person, role=Role.STAFF)
 
 
 def _pin(update_id: int, user_id: int, clock: ManualClock) -> dict[str, Any]:
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": int(clock.now().timestamp()),
-        "chat": {"id": user_id, "type": "private", "first_name": "Amina"},
-        "from": {"id": user_id, "is_bot": False, "first_name": "Amina"},
-        "location": {"latitude": 6.4285, "longitude": 3.4219, "horizontal_accuracy": 10},
-    }}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(clock.now().timestamp()),
+            "chat": {"id": user_id, "type": "private", "first_name": "Amina"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "Amina"},
+            "location": {"latitude": 6.4285, "longitude": 3.4219, "horizontal_accuracy": 10},
+        },
+    }
 
 
 async def test_two_pins_sent_at_once_make_one_first_check_in(
@@ -72,8 +92,9 @@ async def test_two_pins_sent_at_once_make_one_first_check_in(
                 async with http.post(url, json=update, headers=headers) as response:
                     return response.status
 
-            statuses = await asyncio.gather(post(_pin(9001, 3101, clock)),
-                                            post(_pin(9002, 3101, clock)))
+            statuses = await asyncio.gather(
+                post(_pin(9001, 3101, clock)), post(_pin(9002, 3101, clock))
+            )
         assert statuses == [200, 200]
         first = await amina.wait_for_message()
         second = await amina.wait_for_message()

@@ -26,8 +26,11 @@ KIND = "fault"
 async def record(deadline: Deadline, clock: Clock) -> datetime | None:
     """Write the firing; every 50th is slower than the lease, to race the other process."""
     await AuditLog.create(
-        at=clock.now(), action="deadline.fired", object_kind="deadline",
-        object_id=deadline.id, data={"pid": os.getpid()},
+        at=clock.now(),
+        action="deadline.fired",
+        object_kind="deadline",
+        object_id=deadline.id,
+        data={"pid": os.getpid()},
     )
     await asyncio.sleep(0.5 if deadline.id % 50 == 0 else 0.002)
     return None
@@ -39,8 +42,12 @@ async def main(url: str, lease: float) -> None:
     handlers = DeadlineHandlers()
     handlers.register(KIND, record)
     engine = DeadlineEngine(
-        handlers, clock=SystemClock(), poll_interval=0.05, lease=timedelta(seconds=lease),
-        batch=50, concurrency=4,
+        handlers,
+        clock=SystemClock(),
+        poll_interval=0.05,
+        lease=timedelta(seconds=lease),
+        batch=50,
+        concurrency=4,
     )
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)

@@ -25,8 +25,10 @@ COUNT = 1000
 async def _thousand_due(clock: Clock) -> None:
     now = clock.now()
     await Deadline.bulk_create(
-        [Deadline(kind=KIND, key=str(n), due_at=now - timedelta(seconds=n % 7))
-         for n in range(COUNT)],
+        [
+            Deadline(kind=KIND, key=str(n), due_at=now - timedelta(seconds=n % 7))
+            for n in range(COUNT)
+        ],
         batch_size=500,
     )
 
@@ -58,9 +60,15 @@ async def test_two_processes_on_postgresql(db: str, tmp_path: Path) -> None:
     for name in ("one", "two"):
         log = (tmp_path / f"{name}.log").open("ab")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.faults.deadline_worker", db,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            sys.executable,
+            "-m",
+            "tests.faults.deadline_worker",
+            db,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
         log.close()
         processes.append(process)
@@ -92,8 +100,14 @@ async def test_two_engines_in_one_process(db: str) -> None:
     def engine() -> DeadlineEngine:
         handlers = DeadlineHandlers()
         handlers.register(KIND, record)
-        return DeadlineEngine(handlers, clock=clock, lease=timedelta(seconds=30), batch=50,
-                              concurrency=4, retry=RetryPolicy(max_attempts=1))
+        return DeadlineEngine(
+            handlers,
+            clock=clock,
+            lease=timedelta(seconds=30),
+            batch=50,
+            concurrency=4,
+            retry=RetryPolicy(max_attempts=1),
+        )
 
     first, second = engine(), engine()
     fired = await asyncio.gather(first.run_due(), second.run_due())

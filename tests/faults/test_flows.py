@@ -50,16 +50,27 @@ async def spawn(db: str, sandbox: SandboxServer, tmp_path: Path) -> AsyncIterato
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {
-            **os.environ, "PYTHONPATH": str(ROOT), "OUTPOST_TELEGRAM_TOKEN": TOKEN,
-            "OUTPOST_TELEGRAM_API_URL": sandbox.url, "OUTPOST_DATABASE_URL": db,
-            "OUTPOST_WEB_HOST": "127.0.0.1", "OUTPOST_WEB_PORT": str(port),
-            "OUTPOST_WEBHOOK": "1", "OUTPOST_PUBLIC_URL": url,
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "OUTPOST_TELEGRAM_TOKEN": TOKEN,
+            "OUTPOST_TELEGRAM_API_URL": sandbox.url,
+            "OUTPOST_DATABASE_URL": db,
+            "OUTPOST_WEB_HOST": "127.0.0.1",
+            "OUTPOST_WEB_PORT": str(port),
+            "OUTPOST_WEBHOOK": "1",
+            "OUTPOST_PUBLIC_URL": url,
             "OUTPOST_WEBHOOK_SECRET": SECRET,
         }
         log = (tmp_path / f"{name}.log").open("ab")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=ROOT, env=env,
-            stdout=log, stderr=log,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
         )
         log.close()
         started.append(process)

@@ -42,19 +42,30 @@ SENDERS: dict[str, tuple[int, Role | None, str | None, bool]] = {
 
 
 async def _organisation() -> None:
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4281,
-                                   lon=3.4219, timezone="Africa/Lagos")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4281, lon=3.4219, timezone="Africa/Lagos"
+    )
     for name, (telegram_id, role, step, active) in SENDERS.items():
         if name == "stranger":
             continue
-        person = await Person.create(telegram_id=telegram_id, name=name, station=station,
-                                     registration_step=step, active=active)
+        person = await Person.create(
+            telegram_id=telegram_id,
+            name=name,
+            station=station,
+            registration_step=step,
+            active=active,
+        )
         if role is not None:
             await PersonRole.create(person=person, role=role)
     staff = await Person.get(telegram_id=SENDERS["staff"][0])
     # Real objects to point real-looking buttons at.
-    await LeaveRequest.create(person=staff, station=station, start_date=date(2026, 1, 8),
-                              end_date=date(2026, 1, 9), reason="family")
+    await LeaveRequest.create(
+        person=staff,
+        station=station,
+        start_date=date(2026, 1, 8),
+        end_date=date(2026, 1, 9),
+        reason="family",
+    )
 
 
 @pytest_asyncio.fixture
@@ -72,8 +83,9 @@ async def harness(db: str, clock: ManualClock) -> AsyncIterator[HostileHarness]:
     publisher = menu_publisher(application)
     await publisher.start()
     try:
-        people = {name: server.add_person(tid, name.title(), "en")
-                  for name, (tid, *_) in SENDERS.items()}
+        people = {
+            name: server.add_person(tid, name.title(), "en") for name, (tid, *_) in SENDERS.items()
+        }
         for person in people.values():
             # Something from the bot in each chat, for crafted buttons to hang on.
             await application.bot.send_message(person.id, "hello")
@@ -89,8 +101,11 @@ async def harness(db: str, clock: ManualClock) -> AsyncIterator[HostileHarness]:
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 @given(act=acts(list(SENDERS)))
 async def test_hostile_updates_leave_no_traceback_and_no_button_spinning(
@@ -106,9 +121,17 @@ async def test_hostile_updates_leave_no_traceback_and_no_button_spinning(
 
 @pytest.mark.parametrize(
     ("sender", "data"),
-    [("head", f"lv1:a:{2**63}"), ("head", "leave:ok:1"), ("head", "duty:d:2026-13-45"),
-     ("head", "dd1:20261345"), ("head", ""), ("staff", "zz9:1"), ("stranger", "ci1"),
-     ("registering", "lv1:a:1"), ("hq", f"ro1:{2**64}")],
+    [
+        ("head", f"lv1:a:{2**63}"),
+        ("head", "leave:ok:1"),
+        ("head", "duty:d:2026-13-45"),
+        ("head", "dd1:20261345"),
+        ("head", ""),
+        ("staff", "zz9:1"),
+        ("stranger", "ci1"),
+        ("registering", "lv1:a:1"),
+        ("hq", f"ro1:{2**64}"),
+    ],
 )
 async def test_known_attacks_are_answered_with_a_reason(
     harness: HostileHarness, sender: str, data: str

@@ -34,14 +34,17 @@ async def unpaced_outpost(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Outpost]:
     """Outpost by polling, its outbox not pacing (the sandbox's limits are off too): this is
-    about the inbox; pacing per chat is the outbox's, tested in tests/delivery."""
+    about the inbox; pacing per chat is the outbox's, tested in tests/bot/delivery."""
     sandbox.sandbox.limits.enabled = False
     configured = Settings.delivery_config
 
     def unpaced(settings: Settings) -> DeliveryConfig:
         return configured(settings).model_copy(
-            update={"rate": RateConfig(per_second=100_000, per_chat_per_second=1000,
-                                       per_chat_burst=1000)}
+            update={
+                "rate": RateConfig(
+                    per_second=100_000, per_chat_per_second=1000, per_chat_burst=1000
+                )
+            }
         )
 
     monkeypatch.setattr(Settings, "delivery_config", unpaced)
@@ -54,7 +57,8 @@ async def unpaced_outpost(
 
 
 async def test_others_are_answered_within_a_second_during_a_flood(
-    unpaced_outpost: Outpost, sandbox: SandboxServer  # noqa: F811
+    unpaced_outpost: Outpost,
+    sandbox: SandboxServer,  # noqa: F811
 ) -> None:
     """The flooder's updates are stored first; the others' go behind them in Telegram's queue
     and in the inbox, and are answered at once all the same."""

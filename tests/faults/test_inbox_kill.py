@@ -71,8 +71,14 @@ class OutpostProcess:
         """Start it and wait until it takes updates."""
         with self.log.open("a") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "run",
-                cwd=ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=log,
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "run",
+                cwd=ROOT,
+                env=self.env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
             )
         assert self.process.stdout is not None
         async with asyncio.timeout(START_SECONDS):
@@ -100,8 +106,12 @@ async def sandbox_url() -> AsyncIterator[str]:
     with sandbox_process({TOKEN: BOT}, "--no-limits") as url:
         async with aiohttp.ClientSession() as http:
             for user_id in PEOPLE:
-                await _api(http, "POST", f"{url}/sandbox/api/people",
-                           {"user_id": user_id, "first_name": f"P{user_id}"})
+                await _api(
+                    http,
+                    "POST",
+                    f"{url}/sandbox/api/people",
+                    {"user_id": user_id, "first_name": f"P{user_id}"},
+                )
         yield url
 
 

@@ -78,16 +78,21 @@ async def test_the_database_refuses_a_second_first_checkin(db: str, clock: Manua
     station = await make_station()
     person = await make_person(1, station)
     values: dict[str, Any] = {
-        "person_id": person.id, "station_id": station.id, "at": clock.now(),
-        "local_date": date(2026, 1, 5), "lat": LAGOS[0], "lon": LAGOS[1],
+        "person_id": person.id,
+        "station_id": station.id,
+        "at": clock.now(),
+        "local_date": date(2026, 1, 5),
+        "lat": LAGOS[0],
+        "lon": LAGOS[1],
     }
     await CheckIn.create(kind=CheckInKind.IN, first_of_day=True, **values)
     with pytest.raises(IntegrityError):
         await CheckIn.create(kind=CheckInKind.IN, first_of_day=True, **values)
     await CheckIn.create(kind=CheckInKind.OUT, **values)
     await CheckIn.create(kind=CheckInKind.OUT, **values)
-    await CheckIn.create(kind=CheckInKind.IN, first_of_day=True,
-                         **{**values, "local_date": date(2026, 1, 6)})
+    await CheckIn.create(
+        kind=CheckInKind.IN, first_of_day=True, **{**values, "local_date": date(2026, 1, 6)}
+    )
     assert await CheckIn.filter(person_id=person.id).count() == 4
 
 
@@ -96,8 +101,13 @@ async def test_ten_deciders_at_once_decide_once(db: str, clock: ManualClock) -> 
     station = await make_station()
     staff = await make_person(1, station)
     heads = [await make_person(100 + n, station, Role.HEAD) for n in range(DECIDERS)]
-    leave = await request_leave(actor=await actor_of(staff), start=date(2026, 1, 8),
-                                end=date(2026, 1, 9), reason="family", clock=clock)
+    leave = await request_leave(
+        actor=await actor_of(staff),
+        start=date(2026, 1, 8),
+        end=date(2026, 1, 9),
+        reason="family",
+        clock=clock,
+    )
     actors = [await actor_of(head) for head in heads]
     outcomes = await asyncio.gather(
         *(
@@ -128,8 +138,12 @@ async def test_ten_outing_requests_at_once_open_one(db: str, clock: ManualClock)
     back = clock.now() + timedelta(hours=2)
     results = await asyncio.gather(
         *(
-            open_outing(person_id=person.id, station_id=station.id, destination=f"Site {n}",
-                        expected_return_at=back)
+            open_outing(
+                person_id=person.id,
+                station_id=station.id,
+                destination=f"Site {n}",
+                expected_return_at=back,
+            )
             for n in range(TAPS)
         )
     )
@@ -138,16 +152,19 @@ async def test_ten_outing_requests_at_once_open_one(db: str, clock: ManualClock)
     assert [created for _, created in results].count(True) == 1
     first = results[0][0]
     closes = await asyncio.gather(
-        *(close_outing(first.id, status=OutingStatus.RETURNED, at=clock.now())
-          for _ in range(TAPS))
+        *(
+            close_outing(first.id, status=OutingStatus.RETURNED, at=clock.now())
+            for _ in range(TAPS)
+        )
     )
     assert closes.count(True) == 1
     await first.refresh_from_db()
     assert first.status == OutingStatus.RETURNED
     assert first.returned_at == clock.now()
     assert first.open_marker is None
-    after, created = await open_outing(person_id=person.id, destination="Market",
-                                       expected_return_at=back)
+    after, created = await open_outing(
+        person_id=person.id, destination="Market", expected_return_at=back
+    )
     assert created
     assert after.id != first.id
 
@@ -158,13 +175,15 @@ async def test_ten_sos_presses_at_once_open_one_incident(db: str, clock: ManualC
     person = await make_person(1, station)
     other = await make_person(2, station)
     presses = [
-        open_sos(person_id=person.id, opened_at=clock.now(), station_id=station.id,
-                 idempotency_key=f"sos:{n}")
+        open_sos(
+            person_id=person.id,
+            opened_at=clock.now(),
+            station_id=station.id,
+            idempotency_key=f"sos:{n}",
+        )
         for n in range(TAPS)
     ]
-    results = await asyncio.gather(
-        *presses, open_sos(person_id=other.id, opened_at=clock.now())
-    )
+    results = await asyncio.gather(*presses, open_sos(person_id=other.id, opened_at=clock.now()))
     mine, theirs = results[:TAPS], results[TAPS]
     assert await Incident.filter(reported_by_id=person.id).count() == 1
     assert len({incident.id for incident, _ in mine}) == 1

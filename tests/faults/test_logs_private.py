@@ -27,8 +27,17 @@ TEXT = "meet me behind the generator shed at nine"
 
 def _secrets_in(message: str) -> list[str]:
     secrets = [
-        PHONE, PHONE.lstrip("+"), "8031234567", FIRST_NAME, LAST_NAME, TEXT, "generator shed",
-        str(LATITUDE), str(LONGITUDE), "6.4287", "3.4219",
+        PHONE,
+        PHONE.lstrip("+"),
+        "8031234567",
+        FIRST_NAME,
+        LAST_NAME,
+        TEXT,
+        "generator shed",
+        str(LATITUDE),
+        str(LONGITUDE),
+        "6.4287",
+        "3.4219",
     ]
     return [secret for secret in secrets if secret in message]
 
@@ -43,14 +52,20 @@ async def test_a_session_leaves_no_personal_data_in_the_log(
     caplog.set_level(logging.DEBUG)
     clock.set(datetime(2026, 1, 5, 7, 40, tzinfo=UTC))
     await Station.create(
-        code="LOS", name="Lagos service station", country="NG", city="Lagos", lat=6.4281,
-        lon=3.4219, radius_m=300, timezone="Africa/Lagos", checkin_opens=time(8),
-        checkin_closes=time(9, 30), workday_ends=time(17),
+        code="LOS",
+        name="Lagos service station",
+        country="NG",
+        city="Lagos",
+        lat=6.4281,
+        lon=3.4219,
+        radius_m=300,
+        timezone="Africa/Lagos",
+        checkin_opens=time(8),
+        checkin_closes=time(9, 30),
+        workday_ends=time(17),
     )
     invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
-    newcomer = sandbox.add_person(
-        7102, FIRST_NAME, "en", last_name=LAST_NAME, phone_number=PHONE
-    )
+    newcomer = sandbox.add_person(7102, FIRST_NAME, "en", last_name=LAST_NAME, phone_number=PHONE)
     newcomer.send_command("start", invite.code)
     await newcomer.wait_for_message()  # welcome
     await newcomer.wait_for_message()  # the phone question

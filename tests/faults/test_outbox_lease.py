@@ -10,8 +10,8 @@ from db.enums import Channel, DeliveryStatus, Lane
 from db.models import OutboxMessage
 from services.clock import SystemClock
 from tests.auxil.senders import FakeSender
-from tests.delivery import conftest as delivery
-from tests.delivery.conftest import PeopleFactory, ServiceFactory, queue, until
+from tests.bot.delivery import conftest as delivery
+from tests.bot.delivery.conftest import PeopleFactory, ServiceFactory, queue, until
 
 # The delivery tests' fixtures (sandbox, people, worker factory), taken here rather than
 # through a conftest.py shared by every fault test.

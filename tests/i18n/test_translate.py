@@ -41,8 +41,17 @@ def test_renders_in_the_requested_language() -> None:
 
 @pytest.mark.parametrize(
     ("tag", "expected"),
-    [("zh-CN", "zh-Hans"), ("zh-hans", "zh-Hans"), ("zh", "zh-Hans"), ("en-GB", "en"),
-     ("EN", "en"), ("fr", None), ("", None), (None, None), ("%%", None)],
+    [
+        ("zh-CN", "zh-Hans"),
+        ("zh-hans", "zh-Hans"),
+        ("zh", "zh-Hans"),
+        ("en-GB", "en"),
+        ("EN", "en"),
+        ("fr", None),
+        ("", None),
+        (None, None),
+        ("%%", None),
+    ],
 )
 def test_language_tags(tag: str | None, expected: str | None) -> None:
     """Telegram's language codes map onto the catalogs."""
@@ -91,8 +100,10 @@ def _msgids_in_source() -> set[str]:
                     continue
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
                 found.update(  # msgid="..." given to a domain error
-                    str(keyword.value.value) for keyword in node.keywords
-                    if keyword.arg == "msgid" and isinstance(keyword.value, ast.Constant)
+                    str(keyword.value.value)
+                    for keyword in node.keywords
+                    if keyword.arg == "msgid"
+                    and isinstance(keyword.value, ast.Constant)
                     # A reply written out by its handler has its text and no msgid.
                     and keyword.value.value != ""
                 )
@@ -105,9 +116,12 @@ def _msgids_in_source() -> set[str]:
                     found.add(arg.value)
             for node in ast.walk(tree):
                 # msgid class attributes of domain errors
-                if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                        and getattr(node.targets[0], "id", "") == "msgid"
-                        and isinstance(node.value, ast.Constant)):
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and getattr(node.targets[0], "id", "") == "msgid"
+                    and isinstance(node.value, ast.Constant)
+                ):
                     found.add(str(node.value.value))
     return found
 
@@ -159,10 +173,17 @@ def test_days_are_written_with_their_weekday_in_the_readers_language() -> None:
     assert format_day("zh-Hans", day, year=True) == "2026年12月2日周三"
 
 
-@pytest.mark.parametrize(("language", "metres", "expected"), [
-    ("en", 96.4, "96 m"), ("en", 1500, "1.5 km"), ("en", 530_400, "530 km"),
-    ("zh-Hans", 96.4, "96米"), ("zh-Hans", 1500, "1.5公里"), ("zh-Hans", 12_345, "12.3公里"),
-])
+@pytest.mark.parametrize(
+    ("language", "metres", "expected"),
+    [
+        ("en", 96.4, "96 m"),
+        ("en", 1500, "1.5 km"),
+        ("en", 530_400, "530 km"),
+        ("zh-Hans", 96.4, "96米"),
+        ("zh-Hans", 1500, "1.5公里"),
+        ("zh-Hans", 12_345, "12.3公里"),
+    ],
+)
 def test_one_distance_formatter_in_the_readers_language(
     language: str, metres: float, expected: str
 ) -> None:
@@ -170,10 +191,17 @@ def test_one_distance_formatter_in_the_readers_language(
     assert format_distance(language, metres) == expected
 
 
-@pytest.mark.parametrize(("language", "days", "expected"), [
-    ("en", 1, "1 day"), ("en", 2, "2 days"), ("en", 1000, "1,000 days"),
-    ("zh-Hans", 1, "1 天"), ("zh-Hans", 3, "3 天"), ("fr", 1, "1 day"),
-])
+@pytest.mark.parametrize(
+    ("language", "days", "expected"),
+    [
+        ("en", 1, "1 day"),
+        ("en", 2, "2 days"),
+        ("en", 1000, "1,000 days"),
+        ("zh-Hans", 1, "1 天"),
+        ("zh-Hans", 3, "3 天"),
+        ("fr", 1, "1 day"),
+    ],
+)
 def test_counted_messages_take_the_languages_plural_forms(
     language: str, days: int, expected: str
 ) -> None:

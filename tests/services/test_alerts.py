@@ -26,7 +26,7 @@ def test_each_reader_gets_the_closest_language() -> None:
 
 
 def test_typed_points_and_impossible_circles() -> None:
-    """"lat, lon" with a comma (either width) or a space; out-of-range ones refused."""
+    """ "lat, lon" with a comma (either width) or a space; out-of-range ones refused."""
     assert parse_point("6.45, 3.40") == (6.45, 3.40)
     assert parse_point("-1.29，36.82") == (-1.29, 36.82)
     for text in ("91, 3", "6.4", "port gate"):
@@ -41,20 +41,51 @@ def test_typed_points_and_impossible_circles() -> None:
 async def _people(clock: ManualClock) -> dict[str, Person]:
     los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42)
     people = {}
-    for telegram_id, name, role in ((1, "hq", Role.HQ), (2, "staff", Role.STAFF),
-                                    (3, "mover", Role.STAFF), (4, "new", Role.STAFF)):
-        person = await Person.create(telegram_id=telegram_id, name=name, station=los,
-                                     registration_step="phone" if name == "new" else None)
+    for telegram_id, name, role in (
+        (1, "hq", Role.HQ),
+        (2, "staff", Role.STAFF),
+        (3, "mover", Role.STAFF),
+        (4, "new", Role.STAFF),
+    ):
+        person = await Person.create(
+            telegram_id=telegram_id,
+            name=name,
+            station=los,
+            registration_step="phone" if name == "new" else None,
+        )
         await PersonRole.create(person=person, role=role)
         people[name] = person
     now = clock.now()
     # The mover checked in at the station and then shared a live position 40 km away.
-    await CheckIn.create(person=people["mover"], station=los, at=now, local_date=now.date(),
-                         lat=6.43, lon=3.42, last_lat=6.70, last_lon=3.60, first_of_day=True)
-    await CheckIn.create(person=people["staff"], station=los, at=now, local_date=now.date(),
-                         lat=6.43, lon=3.42, first_of_day=True)
-    await CheckIn.create(person=people["new"], station=los, at=now, local_date=now.date(),
-                         lat=6.43, lon=3.42, first_of_day=True)
+    await CheckIn.create(
+        person=people["mover"],
+        station=los,
+        at=now,
+        local_date=now.date(),
+        lat=6.43,
+        lon=3.42,
+        last_lat=6.70,
+        last_lon=3.60,
+        first_of_day=True,
+    )
+    await CheckIn.create(
+        person=people["staff"],
+        station=los,
+        at=now,
+        local_date=now.date(),
+        lat=6.43,
+        lon=3.42,
+        first_of_day=True,
+    )
+    await CheckIn.create(
+        person=people["new"],
+        station=los,
+        at=now,
+        local_date=now.date(),
+        lat=6.43,
+        lon=3.42,
+        first_of_day=True,
+    )
     return people
 
 
@@ -72,7 +103,8 @@ async def test_area_uses_the_live_position_and_skips_people_registering(
 
 def _draft(clock: ManualClock, **extra: object) -> alerts.Draft:
     values: dict[str, object] = {
-        "severity": Severity.ADVISORY, "audience": alerts.Audience(AlertScope.STATION, ("LOS",)),
+        "severity": Severity.ADVISORY,
+        "audience": alerts.Audience(AlertScope.STATION, ("LOS",)),
         "texts": {"en": {"title": "Unrest", "body": "Stay in."}},
         "expires_at": clock.now() + timedelta(hours=1),
     }

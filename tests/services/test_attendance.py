@@ -47,25 +47,31 @@ JOINED = datetime(2025, 12, 1, tzinfo=UTC)
 
 async def _station(code: str = "LOS", **extra: Any) -> Station:
     values: dict[str, Any] = {
-        "code": code, "name": f"{code} station", "country": "NG", "lat": LAGOS[0],
-        "lon": LAGOS[1], "radius_m": 300, "timezone": "Africa/Lagos",
-        "checkin_opens": time(8, 0), "checkin_closes": time(9, 30), "workday_ends": time(17, 0),
+        "code": code,
+        "name": f"{code} station",
+        "country": "NG",
+        "lat": LAGOS[0],
+        "lon": LAGOS[1],
+        "radius_m": 300,
+        "timezone": "Africa/Lagos",
+        "checkin_opens": time(8, 0),
+        "checkin_closes": time(9, 30),
+        "workday_ends": time(17, 0),
     }
     values.update(extra)
     return await Station.create(**values)
 
 
 async def _person(tid: int, station: Station, *roles: Role, language: str = "en") -> Person:
-    person = await Person.create(telegram_id=tid, name=f"P{tid}", station=station,
-                                 language=language, created_at=JOINED)
+    person = await Person.create(
+        telegram_id=tid, name=f"P{tid}", station=station, language=language, created_at=JOINED
+    )
     for role in roles or (Role.STAFF,):
         await PersonRole.create(person=person, role=role)
     return person
 
 
-def _at(
-    clock: ManualClock, lat: float = LAGOS[0], lon: float = LAGOS[1], **kw: Any
-) -> Position:
+def _at(clock: ManualClock, lat: float = LAGOS[0], lon: float = LAGOS[1], **kw: Any) -> Position:
     return Position(lat=lat, lon=lon, sent_at=clock.now(), **kw)
 
 
@@ -102,22 +108,26 @@ async def test_forwarded_stale_and_live_required(db: str, clock: ManualClock) ->
     actor = await identify(1)
     assert actor is not None
     with pytest.raises(CheckInRefused) as forwarded:
-        await record_checkin(actor=actor, position=_at(clock, forwarded=True, live=True),
-                             clock=clock)
+        await record_checkin(
+            actor=actor, position=_at(clock, forwarded=True, live=True), clock=clock
+        )
     assert forwarded.value.msgid == "checkin.refused_forwarded"
-    old = Position(lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() - timedelta(minutes=10),
-                   live=True)
+    old = Position(
+        lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() - timedelta(minutes=10), live=True
+    )
     with pytest.raises(CheckInRefused) as stale:
         await record_checkin(actor=actor, position=old, clock=clock)
     assert stale.value.msgid == "checkin.refused_stale"
     with pytest.raises(CheckInRefused) as pin:
         await record_checkin(actor=actor, position=_at(clock), clock=clock)
     assert pin.value.msgid == "checkin.refused_live_required"
-    result = await record_checkin(actor=actor, position=_at(clock, live=True, accuracy_m=250.0),
-                                  clock=clock, message_id=77)
+    result = await record_checkin(
+        actor=actor, position=_at(clock, live=True, accuracy_m=250.0), clock=clock, message_id=77
+    )
     assert result.poor_accuracy
-    moved = await update_live_position(actor=actor, message_id=77,
-                                       position=_at(clock, 6.4300, 3.4219, live=True), clock=clock)
+    moved = await update_live_position(
+        actor=actor, message_id=77, position=_at(clock, 6.4300, 3.4219, live=True), clock=clock
+    )
     assert moved is None  # the same day: no new check-in
     row = await CheckIn.get(id=result.checkin.id)
     # The check-in keeps where it was made and its verdict; the live track is beside it.
@@ -157,9 +167,7 @@ async def test_head_told_of_a_check_in_outside_when_the_station_asks(
     await record_checkin(actor=actor, position=_at(clock), clock=clock)
     await record_checkin(actor=actor, position=_at(clock), clock=clock)
     told = await OutboxMessage.filter(recipient_id=head.id).order_by("id")
-    assert [m.msgid for m in told] == [
-        "checkin.head_outside_geofence", "checkin.head_corrected"
-    ]
+    assert [m.msgid for m in told] == ["checkin.head_outside_geofence", "checkin.head_corrected"]
     assert row.lane == Lane.ESCALATION
     # The distance is written for the head, in the head's language (one formatter).
     assert row.params["distance"] == "8公里"
@@ -172,8 +180,13 @@ async def test_station_day_reminder_then_digest(db: str, clock: ManualClock) -> 
     await _person(2, station)
     on_leave = await _person(3, station)
     head = await _person(9, station, Role.HEAD)
-    await LeaveRequest.create(person=on_leave, station=station, start_date=date(2026, 1, 5),
-                              end_date=date(2026, 1, 6), status=RequestStatus.APPROVED)
+    await LeaveRequest.create(
+        person=on_leave,
+        station=station,
+        start_date=date(2026, 1, 5),
+        end_date=date(2026, 1, 6),
+        status=RequestStatus.APPROVED,
+    )
     clock.set(datetime(2026, 1, 5, 6, 30, tzinfo=UTC))  # 07:30 Lagos: too early
     assert (await run_station_day(station, clock=clock)).reminders == 0
     clock.set(datetime(2026, 1, 5, 7, 1, tzinfo=UTC))  # 08:01
@@ -204,10 +217,14 @@ async def test_weekends_holidays_and_outings_are_not_missed(db: str, clock: Manu
     await Holiday.create(station=station, date=date(2026, 1, 12), name="Holiday")
     clock.set(datetime(2026, 1, 12, 9, 0, tzinfo=UTC))
     assert (await run_station_day(station, clock=clock)).missed == 0
-    await Outing.create(person=walker, station=station, destination="Customer",
-                        status=OutingStatus.OUT,
-                        leaves_at=datetime(2026, 1, 13, 6, 0, tzinfo=UTC),
-                        expected_return_at=datetime(2026, 1, 13, 12, 0, tzinfo=UTC))
+    await Outing.create(
+        person=walker,
+        station=station,
+        destination="Customer",
+        status=OutingStatus.OUT,
+        leaves_at=datetime(2026, 1, 13, 6, 0, tzinfo=UTC),
+        expected_return_at=datetime(2026, 1, 13, 12, 0, tzinfo=UTC),
+    )
     clock.set(datetime(2026, 1, 13, 9, 0, tzinfo=UTC))
     assert (await run_station_day(station, clock=clock)).missed == 0
 
@@ -215,8 +232,15 @@ async def test_weekends_holidays_and_outings_are_not_missed(db: str, clock: Manu
 async def test_two_stations_keep_their_own_days(db: str, clock: ManualClock) -> None:
     """At 23:30 UTC it is already tomorrow's window in Jakarta, still last night in Lagos."""
     lagos = await _station("LOS")
-    jakarta = await _station("JKT", lat=-6.2088, lon=106.8456, timezone="Asia/Jakarta",
-                             country="ID", checkin_opens=time(6, 0), checkin_closes=time(7, 0))
+    jakarta = await _station(
+        "JKT",
+        lat=-6.2088,
+        lon=106.8456,
+        timezone="Asia/Jakarta",
+        country="ID",
+        checkin_opens=time(6, 0),
+        checkin_closes=time(7, 0),
+    )
     await _person(1, lagos)
     await _person(2, jakarta)
     await _person(8, lagos, Role.HEAD)
@@ -241,33 +265,40 @@ async def test_a_live_location_checks_in_again_on_the_next_day_and_not_after_wor
     actor = await identify(1)
     assert actor is not None
     clock.set(datetime(2026, 1, 5, 7, 10, tzinfo=UTC))  # Monday 08:10 in Lagos
-    first = await record_checkin(actor=actor, position=_at(clock, live=True), clock=clock,
-                                 message_id=5)
+    first = await record_checkin(
+        actor=actor, position=_at(clock, live=True), clock=clock, message_id=5
+    )
     clock.set(datetime(2026, 1, 5, 16, 30, tzinfo=UTC))  # 17:30: after work
     far = _at(clock, 6.60, 3.40, live=True)
     assert await update_live_position(actor=actor, message_id=5, position=far, clock=clock) is None
     assert (await CheckIn.get(id=first.checkin.id)).last_lat is None
     clock.set(datetime(2026, 1, 6, 6, 30, tzinfo=UTC))  # Tuesday 07:30: window not open yet
     early = _at(clock, live=True)
-    assert await update_live_position(actor=actor, message_id=5, position=early,
-                                      clock=clock) is None
+    assert (
+        await update_live_position(actor=actor, message_id=5, position=early, clock=clock) is None
+    )
     assert await CheckIn.all().count() == 1
     clock.set(datetime(2026, 1, 6, 7, 5, tzinfo=UTC))  # 08:05
-    stale = Position(lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() - timedelta(minutes=10),
-                     live=True)
-    assert await update_live_position(actor=actor, message_id=5, position=stale,
-                                      clock=clock) is None
-    second = await update_live_position(actor=actor, message_id=5,
-                                        position=_at(clock, live=True), clock=clock)
+    stale = Position(
+        lat=LAGOS[0], lon=LAGOS[1], sent_at=clock.now() - timedelta(minutes=10), live=True
+    )
+    assert (
+        await update_live_position(actor=actor, message_id=5, position=stale, clock=clock) is None
+    )
+    second = await update_live_position(
+        actor=actor, message_id=5, position=_at(clock, live=True), clock=clock
+    )
     assert second is not None
     assert not second.repeated
     assert (second.checkin.local_date, second.kind, second.checkin.live) == (
-        date(2026, 1, 6), CheckInKind.IN, True
+        date(2026, 1, 6),
+        CheckInKind.IN,
+        True,
     )
     clock.advance(minutes=5)
-    moved = await update_live_position(actor=actor, message_id=5,
-                                       position=_at(clock, 6.4290, 3.4219, live=True),
-                                       clock=clock)
+    moved = await update_live_position(
+        actor=actor, message_id=5, position=_at(clock, 6.4290, 3.4219, live=True), clock=clock
+    )
     assert moved is None
     assert (await CheckIn.get(id=second.checkin.id)).last_lat == 6.4290
     assert await CheckIn.all().count() == 2
@@ -280,16 +311,32 @@ async def test_outings_excuse_only_the_window_they_cover(db: str, clock: ManualC
     await _person(9, station, Role.HEAD)
     waiting, evening, back_early = [await _person(n, station) for n in (1, 2, 3)]
     day = datetime(2026, 1, 5, tzinfo=UTC)  # Lagos is UTC+1
-    await Outing.create(person=waiting, station=station, destination="Port",
-                        status=OutingStatus.APPROVED, decided_at=day.replace(hour=6),
-                        expected_return_at=day.replace(hour=12))
-    await Outing.create(person=evening, station=station, destination="Dinner",
-                        status=OutingStatus.APPROVED, leaves_at=day.replace(hour=17),
-                        decided_at=day.replace(hour=6), expected_return_at=day.replace(hour=18))
-    await Outing.create(person=back_early, station=station, destination="Bank",
-                        status=OutingStatus.RETURNED, leaves_at=day.replace(hour=5),
-                        returned_at=day.replace(hour=6, minute=30),
-                        expected_return_at=day.replace(hour=12))
+    await Outing.create(
+        person=waiting,
+        station=station,
+        destination="Port",
+        status=OutingStatus.APPROVED,
+        decided_at=day.replace(hour=6),
+        expected_return_at=day.replace(hour=12),
+    )
+    await Outing.create(
+        person=evening,
+        station=station,
+        destination="Dinner",
+        status=OutingStatus.APPROVED,
+        leaves_at=day.replace(hour=17),
+        decided_at=day.replace(hour=6),
+        expected_return_at=day.replace(hour=18),
+    )
+    await Outing.create(
+        person=back_early,
+        station=station,
+        destination="Bank",
+        status=OutingStatus.RETURNED,
+        leaves_at=day.replace(hour=5),
+        returned_at=day.replace(hour=6, minute=30),
+        expected_return_at=day.replace(hour=12),
+    )
     clock.set(day.replace(hour=8, minute=31))  # 09:31 in Lagos
     await run_station_day(station, clock=clock)
     (digest,) = await OutboxMessage.filter(msgid="attendance.missed_digest")
@@ -374,8 +421,13 @@ async def test_the_station_day_deadline_fires_each_event_and_follows_an_import(
     handlers.register(STATION_DAY, handle_station_day)
 
     async def fire() -> list[str]:
-        fired = await fire_due(handlers=handlers, clock=clock, token="t",
-                               lease=timedelta(minutes=1), retry=RetryPolicy())
+        fired = await fire_due(
+            handlers=handlers,
+            clock=clock,
+            token="t",
+            lease=timedelta(minutes=1),
+            retry=RetryPolicy(),
+        )
         return [f.outcome for f in fired]
 
     clock.set(datetime(2026, 1, 5, 7, 0, tzinfo=UTC))  # Monday 08:00
@@ -388,9 +440,7 @@ async def test_the_station_day_deadline_fires_each_event_and_follows_an_import(
     await Station.filter(id=station.id).update(checkin_opens=time(8, 30), checkin_closes=time(10))
     await reschedule_station(station.id, clock=clock)
     assert await fire() == ["rescheduled"]
-    assert (await Deadline.get(kind=STATION_DAY)).due_at == datetime(
-        2026, 1, 5, 7, 30, tzinfo=UTC
-    )
+    assert (await Deadline.get(kind=STATION_DAY)).due_at == datetime(2026, 1, 5, 7, 30, tzinfo=UTC)
     await Station.filter(id=station.id).update(active=False)
     clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
     assert await fire() == ["done"]
@@ -414,8 +464,7 @@ async def test_a_first_check_in_outside_is_corrected_from_inside_in_time(
     assert not first.inside_geofence
     await record_checkin(actor=bola, position=_at(clock, 6.53, 3.42), clock=clock)
     clock.advance(timedelta(minutes=10))
-    outside_again = await record_checkin(actor=amina, position=_at(clock, 6.52, 3.42),
-                                         clock=clock)
+    outside_again = await record_checkin(actor=amina, position=_at(clock, 6.52, 3.42), clock=clock)
     assert outside_again.repeated
     assert not outside_again.inside_geofence
     assert outside_again.checkin.id == first.checkin.id
@@ -469,9 +518,11 @@ async def test_the_window_closes_on_its_second_and_before_it_is_early(
     for tid in (1, 2, 3):
         await _person(tid, station)
     results = []
-    for tid, moment in ((1, datetime(2026, 1, 5, 8, 30, 0, tzinfo=UTC)),
-                        (2, datetime(2026, 1, 5, 8, 30, 1, tzinfo=UTC)),
-                        (3, datetime(2026, 1, 5, 6, 59, 59, tzinfo=UTC))):
+    for tid, moment in (
+        (1, datetime(2026, 1, 5, 8, 30, 0, tzinfo=UTC)),
+        (2, datetime(2026, 1, 5, 8, 30, 1, tzinfo=UTC)),
+        (3, datetime(2026, 1, 5, 6, 59, 59, tzinfo=UTC)),
+    ):
         clock.set(moment)
         actor = await identify(tid)
         assert actor is not None
@@ -482,9 +533,7 @@ async def test_the_window_closes_on_its_second_and_before_it_is_early(
     assert await missing_checkins(station, date(2026, 1, 5)) == []
 
 
-async def test_a_position_dated_ahead_of_the_clock_is_refused(
-    db: str, clock: ManualClock
-) -> None:
+async def test_a_position_dated_ahead_of_the_clock_is_refused(db: str, clock: ManualClock) -> None:
     """Up to a minute of drift passes; more is refused with its own reason."""
     station = await _station()
     await _person(1, station)
@@ -506,19 +555,33 @@ async def test_today_at_a_station_marks_everyone(db: str, clock: ManualClock) ->
     registering = await _person(5, station)
     registering.registration_step = "phone"
     await registering.save()
-    await LeaveRequest.create(person=away, station=station, start_date=date(2026, 1, 5),
-                              end_date=date(2026, 1, 5), status=RequestStatus.APPROVED)
-    await Outing.create(person=out, station=station, destination="Port",
-                        status=OutingStatus.OUT, leaves_at=datetime(2026, 1, 5, 6, tzinfo=UTC),
-                        expected_return_at=datetime(2026, 1, 5, 12, tzinfo=UTC))
+    await LeaveRequest.create(
+        person=away,
+        station=station,
+        start_date=date(2026, 1, 5),
+        end_date=date(2026, 1, 5),
+        status=RequestStatus.APPROVED,
+    )
+    await Outing.create(
+        person=out,
+        station=station,
+        destination="Port",
+        status=OutingStatus.OUT,
+        leaves_at=datetime(2026, 1, 5, 6, tzinfo=UTC),
+        expected_return_at=datetime(2026, 1, 5, 12, tzinfo=UTC),
+    )
     clock.set(datetime(2026, 1, 5, 7, 30, tzinfo=UTC))
     actor = await identify(1)
     assert actor is not None
     await record_checkin(actor=actor, position=_at(clock), clock=clock)
     view = await station_today_view(station, clock=clock)
     marks = {row.person.id: row.mark for row in view.rows}
-    assert marks == {present.id: DayMark.IN, away.id: DayMark.LEAVE, out.id: DayMark.OUTING,
-                     absent.id: DayMark.WAITING}
+    assert marks == {
+        present.id: DayMark.IN,
+        away.id: DayMark.LEAVE,
+        out.id: DayMark.OUTING,
+        absent.id: DayMark.WAITING,
+    }
     assert view.working_day
     assert not view.window_closed
     clock.set(datetime(2026, 1, 5, 8, 31, tzinfo=UTC))

@@ -40,20 +40,37 @@ from services.people import Actor
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def _checkin(person: Person, station: Station, day: date, hour: int, minute: int = 0,
-                   inside: bool = True) -> None:
+async def _checkin(
+    person: Person, station: Station, day: date, hour: int, minute: int = 0, inside: bool = True
+) -> None:
     # Lagos is UTC+1: local 08:00 is 07:00 UTC.
     at = datetime(day.year, day.month, day.day, hour - 1, minute, tzinfo=UTC)
-    await CheckIn.create(person=person, station=station, kind=CheckInKind.IN, at=at,
-                         local_date=day, lat=6.4, lon=3.4, inside_geofence=inside)
+    await CheckIn.create(
+        person=person,
+        station=station,
+        kind=CheckInKind.IN,
+        at=at,
+        local_date=day,
+        lat=6.4,
+        lon=3.4,
+        inside_geofence=inside,
+    )
 
 
 async def test_sheet_numbers_match_the_data(db: str, clock: ManualClock) -> None:
     """November 2026 at Lagos: 21 working days minus one holiday, counted per person."""
-    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                               timezone="Africa/Lagos", checkin_closes=time(9, 30))
-    acc = await Station.create(code="ACC", name="Accra", country="GH", lat=5.6, lon=-0.2,
-                               timezone="Africa/Accra")
+    los = await Station.create(
+        code="LOS",
+        name="Lagos",
+        country="NG",
+        lat=6.4,
+        lon=3.4,
+        timezone="Africa/Lagos",
+        checkin_closes=time(9, 30),
+    )
+    acc = await Station.create(
+        code="ACC", name="Accra", country="GH", lat=5.6, lon=-0.2, timezone="Africa/Accra"
+    )
     wang = await Person.create(telegram_id=1, name="Wang", station=los, created_at=LONG_AGO)
     amina = await Person.create(telegram_id=2, name="Amina", station=los, created_at=LONG_AGO)
     kofi = await Person.create(telegram_id=3, name="Kofi", station=acc, created_at=LONG_AGO)
@@ -67,8 +84,13 @@ async def test_sheet_numbers_match_the_data(db: str, clock: ManualClock) -> None
     await _checkin(wang, los, date(2026, 11, 4), 10, 15)
     await _checkin(wang, los, date(2026, 11, 5), 8, inside=False)
     # Amina: on approved leave 9-13 November, present on the 3rd, a check-in on the holiday.
-    await LeaveRequest.create(person=amina, station=los, start_date=date(2026, 11, 9),
-                              end_date=date(2026, 11, 13), status=RequestStatus.APPROVED)
+    await LeaveRequest.create(
+        person=amina,
+        station=los,
+        start_date=date(2026, 11, 9),
+        end_date=date(2026, 11, 13),
+        status=RequestStatus.APPROVED,
+    )
     await _checkin(amina, los, date(2026, 11, 3), 8)
     # The month is read on 16 November at 12:00 Lagos time: 16 November counts, 17 not yet.
     clock.set(datetime(2026, 11, 16, 11, 0, tzinfo=UTC))
@@ -91,8 +113,9 @@ async def test_sheet_numbers_match_the_data(db: str, clock: ManualClock) -> None
 
 async def test_sheet_in_chinese(db: str, clock: ManualClock) -> None:
     """Headers follow the reader's language."""
-    await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                         timezone="Africa/Lagos")
+    await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     data = await attendance_workbook(date(2026, 1, 1), clock=clock, language="zh-Hans")
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames[0] == "汇总"
@@ -108,10 +131,12 @@ def test_which_month_a_day_reports() -> None:
     assert month_reported_on(date(2026, 1, 2)) == date(2025, 12, 1)
 
 
-async def _staff(name: str, telegram_id: int, station: Station, joined: datetime,
-                       **values: Any) -> Person:
-    person = await Person.create(telegram_id=telegram_id, name=name, station=station,
-                                 created_at=joined, **values)
+async def _staff(
+    name: str, telegram_id: int, station: Station, joined: datetime, **values: Any
+) -> Person:
+    person = await Person.create(
+        telegram_id=telegram_id, name=name, station=station, created_at=joined, **values
+    )
     await PersonRole.create(person=person, role=Role.STAFF)
     return person
 
@@ -129,8 +154,9 @@ def _counts(row: tuple[object, ...]) -> tuple[int, ...]:
 
 async def test_counted_from_the_local_day_they_joined(db: str, clock: ManualClock) -> None:
     """Joined on 20 November, Lagos time: expected from that day, not from the 1st."""
-    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                               timezone="Africa/Lagos")
+    los = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     # 23:30 UTC on the 19th is 00:30 on Friday the 20th in Lagos (UTC+1).
     await _staff("Tunde", 1, los, datetime(2026, 11, 19, 23, 30, tzinfo=UTC))
     await _staff("Later", 2, los, datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
@@ -152,12 +178,30 @@ async def test_counted_until_the_local_day_they_left(db: str, clock: ManualClock
     """Deactivated on Tuesday 10 November at 20:00 in Honolulu (06:00 UTC on the 11th), after
     that day's window closed: expected up to that Tuesday (not the UTC Wednesday), and still
     listed for November. Someone gone since October is not listed."""
-    hnl = await Station.create(code="HNL", name="Honolulu", country="US", lat=21.3,
-                               lon=-157.9, timezone="Pacific/Honolulu")
-    await _staff("Keola", 1, hnl, LONG_AGO, active=False,
-                       deactivated_at=datetime(2026, 11, 11, 6, 0, tzinfo=UTC))
-    await _staff("Gone", 2, hnl, LONG_AGO, active=False,
-                       deactivated_at=datetime(2026, 10, 20, 6, 0, tzinfo=UTC))
+    hnl = await Station.create(
+        code="HNL",
+        name="Honolulu",
+        country="US",
+        lat=21.3,
+        lon=-157.9,
+        timezone="Pacific/Honolulu",
+    )
+    await _staff(
+        "Keola",
+        1,
+        hnl,
+        LONG_AGO,
+        active=False,
+        deactivated_at=datetime(2026, 11, 11, 6, 0, tzinfo=UTC),
+    )
+    await _staff(
+        "Gone",
+        2,
+        hnl,
+        LONG_AGO,
+        active=False,
+        deactivated_at=datetime(2026, 10, 20, 6, 0, tzinfo=UTC),
+    )
     clock.set(datetime(2026, 12, 2, 0, 0, tzinfo=UTC))
     rows = _rows(await attendance_workbook(date(2026, 11, 1), clock=clock), "HNL")
     # Mon 2 to Fri 6, Mon 9 and Tue 10.
@@ -169,8 +213,9 @@ async def test_people_still_registering_count_in_neither_sheet_nor_digest(
 ) -> None:
     """One rule for both: staff who have not finished registering are not counted, in the
     month's sheet as in the day's missed check-in digest."""
-    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                               timezone="Africa/Lagos")
+    los = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     await _staff("Done", 1, los, LONG_AGO)
     await _staff("Halfway", 2, los, LONG_AGO, registration_step="phone")
     head = await Person.create(telegram_id=3, name="Head", station=los, created_at=LONG_AGO)
@@ -189,23 +234,47 @@ async def test_people_still_registering_count_in_neither_sheet_nor_digest(
 
 async def test_outing_days_have_their_own_column(db: str, clock: ManualClock) -> None:
     """A day excused by an approved outing is counted as such: a row adds up to its days."""
-    los = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                               timezone="Africa/Lagos", checkin_closes=time(9, 30))
+    los = await Station.create(
+        code="LOS",
+        name="Lagos",
+        country="NG",
+        lat=6.4,
+        lon=3.4,
+        timezone="Africa/Lagos",
+        checkin_closes=time(9, 30),
+    )
     ada = await _staff("Ada", 1, los, LONG_AGO)
     # Out from Tuesday 07:00 to Wednesday 18:00 (Lagos): both days excused.
-    await Outing.create(person=ada, station=los, destination="Abuja",
-                        status=OutingStatus.RETURNED,
-                        leaves_at=datetime(2026, 11, 3, 6, 0, tzinfo=UTC),
-                        expected_return_at=datetime(2026, 11, 4, 17, 0, tzinfo=UTC))
-    await LeaveRequest.create(person=ada, station=los, start_date=date(2026, 11, 5),
-                              end_date=date(2026, 11, 5), status=RequestStatus.APPROVED)
+    await Outing.create(
+        person=ada,
+        station=los,
+        destination="Abuja",
+        status=OutingStatus.RETURNED,
+        leaves_at=datetime(2026, 11, 3, 6, 0, tzinfo=UTC),
+        expected_return_at=datetime(2026, 11, 4, 17, 0, tzinfo=UTC),
+    )
+    await LeaveRequest.create(
+        person=ada,
+        station=los,
+        start_date=date(2026, 11, 5),
+        end_date=date(2026, 11, 5),
+        status=RequestStatus.APPROVED,
+    )
     await _checkin(ada, los, date(2026, 11, 2), 8)
     clock.set(datetime(2026, 11, 6, 12, 0, tzinfo=UTC))  # Friday 13:00 in Lagos
     data = await attendance_workbook(date(2026, 11, 1), clock=clock, language="en")
     book = load_workbook(io.BytesIO(data))
     header = next(book["LOS"].iter_rows(max_row=1, values_only=True))
-    assert header == ("Name", "Working days", "Present", "Late", "Missed", "On leave",
-                      "On outing", "Outside geofence")
+    assert header == (
+        "Name",
+        "Working days",
+        "Present",
+        "Late",
+        "Missed",
+        "On leave",
+        "On outing",
+        "Outside geofence",
+    )
     expected, present, _late, missed, on_leave, on_outing, _outside = _counts(
         _rows(data, "LOS")["Ada"]
     )
@@ -217,8 +286,9 @@ async def test_outing_days_have_their_own_column(db: str, clock: ManualClock) ->
 
 async def test_monthly_send_catches_up_after_its_day(db: str, clock: ManualClock) -> None:
     """Down all of the 26th: the sheet goes on the 27th, once; never before the 26th."""
-    await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                         timezone="Africa/Lagos")
+    await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     hq = await Person.create(telegram_id=9, name="HQ")
     await PersonRole.create(person=hq, role=Role.HQ)
     clock.set(datetime(2026, 11, 25, 23, 0, tzinfo=UTC))
@@ -235,8 +305,9 @@ async def test_monthly_send_catches_up_after_its_day(db: str, clock: ManualClock
 
 async def test_late_send_covers_the_month_of_its_day(db: str, clock: ManualClock) -> None:
     """Set to the 2nd (last month's sheet), a send caught up on the 17th is still last month's."""
-    await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                         timezone="Africa/Lagos")
+    await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     hq = await Person.create(telegram_id=9, name="HQ")
     await PersonRole.create(person=hq, role=Role.HQ)
     clock.set(datetime(2026, 12, 17, 10, 0, tzinfo=UTC))
@@ -247,8 +318,9 @@ async def test_late_send_covers_the_month_of_its_day(db: str, clock: ManualClock
 
 async def test_month_now_is_the_readers_station_month(db: str, clock: ManualClock) -> None:
     """At 07:30 on 1 December in Beijing it is still November in UTC: the sheet is December's."""
-    pek = await Station.create(code="PEK", name="Beijing", country="CN", lat=39.9, lon=116.4,
-                               timezone="Asia/Shanghai")
+    pek = await Station.create(
+        code="PEK", name="Beijing", country="CN", lat=39.9, lon=116.4, timezone="Asia/Shanghai"
+    )
     head = await Person.create(telegram_id=1, name="Head", station=pek)
     hq = await Person.create(telegram_id=2, name="HQ")
     clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
@@ -306,16 +378,22 @@ async def test_the_monthly_sheet_deadline_sends_once_and_comes_back(
     db: str, clock: ManualClock
 ) -> None:
     """Scheduled at start-up, fired: nothing before the 26th, the sheet on it, then hourly."""
-    await Station.create(code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4,
-                         timezone="Africa/Lagos")
+    await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.4, lon=3.4, timezone="Africa/Lagos"
+    )
     hq = await Person.create(telegram_id=9, name="HQ")
     await PersonRole.create(person=hq, role=Role.HQ)
     handlers = DeadlineHandlers()
     handlers.register(MONTHLY_SHEET, handle_monthly_sheet)
 
     async def fire() -> list[str]:
-        fired = await fire_due(handlers=handlers, clock=clock, token="t",
-                               lease=timedelta(minutes=1), retry=RetryPolicy())
+        fired = await fire_due(
+            handlers=handlers,
+            clock=clock,
+            token="t",
+            lease=timedelta(minutes=1),
+            retry=RetryPolicy(),
+        )
         return [f.outcome for f in fired]
 
     clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))

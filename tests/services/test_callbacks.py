@@ -64,10 +64,16 @@ def test_the_layout_is_short_and_versioned() -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [LeaveVerdict(0, approve=True), LeaveVerdict(2**63, approve=True), StationRoster(-1),
-     StationRoster(MAX_ID + 1),
-     DutyPick(date(2026, 1, 5), 2**64), LanguagePick("x" * 17), LanguagePick("en:us"),
-     LanguagePick("")],
+    [
+        LeaveVerdict(0, approve=True),
+        LeaveVerdict(2**63, approve=True),
+        StationRoster(-1),
+        StationRoster(MAX_ID + 1),
+        DutyPick(date(2026, 1, 5), 2**64),
+        LanguagePick("x" * 17),
+        LanguagePick("en:us"),
+        LanguagePick(""),
+    ],
 )
 def test_out_of_range_fields_are_refused_when_built(payload: Button) -> None:
     """A button that could not be read back is a bug found where it is made."""
@@ -87,13 +93,42 @@ def test_data_over_64_bytes_is_refused_when_built() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [None, "", "leave:ok:12", "duty:d:2026-13-45", "duty:s:2026-01-05:7", "checkin:ask",
-     "lang:en", "roster:3", "lv1", "lv1:a", "lv1:x:12", "lv1:a:12:1", "lv1:a:0", "lv1:a:012",
-     f"lv1:a:{2**63}", f"lv1:a:{2**31}", "lv1:a:-5", "lv1:a:1e3", "lv1:a:１２",
-     "dd1:20261345", "dd1:2026-01-05",
-     "dd1:20260229", f"ds1:20260105:{2**63}", "ci1:", "ci1:x", "lg1:", "lg1:en us",
-     "ro1:3:4", "ro1:99999999999999999999", "sh1:20260105", "sh1:", "LV1:a:12", "x" * 65,
-     "lv1:a:1" + "1" * 60],
+    [
+        None,
+        "",
+        "leave:ok:12",
+        "duty:d:2026-13-45",
+        "duty:s:2026-01-05:7",
+        "checkin:ask",
+        "lang:en",
+        "roster:3",
+        "lv1",
+        "lv1:a",
+        "lv1:x:12",
+        "lv1:a:12:1",
+        "lv1:a:0",
+        "lv1:a:012",
+        f"lv1:a:{2**63}",
+        f"lv1:a:{2**31}",
+        "lv1:a:-5",
+        "lv1:a:1e3",
+        "lv1:a:１２",
+        "dd1:20261345",
+        "dd1:2026-01-05",
+        "dd1:20260229",
+        f"ds1:20260105:{2**63}",
+        "ci1:",
+        "ci1:x",
+        "lg1:",
+        "lg1:en us",
+        "ro1:3:4",
+        "ro1:99999999999999999999",
+        "sh1:20260105",
+        "sh1:",
+        "LV1:a:12",
+        "x" * 65,
+        "lv1:a:1" + "1" * 60,
+    ],
 )
 def test_anything_the_codec_did_not_build_is_malformed(data: str | None) -> None:
     """Old layouts, unknown prefixes, ids out of range, impossible dates, empty: refused."""

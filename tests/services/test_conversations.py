@@ -59,15 +59,19 @@ async def amina(db: str) -> Actor:
 
 
 async def _open(actor: Actor, clock: ManualClock) -> Turn:
-    return await start_flow(LEAVE_FLOW, telegram_id=STAFF, person=actor.person, actor=actor,
-                            clock=clock)
+    return await start_flow(
+        LEAVE_FLOW, telegram_id=STAFF, person=actor.person, actor=actor, clock=clock
+    )
 
 
 async def _press(turn: Turn, value: str, actor: Actor, clock: ManualClock) -> Turn:
     assert turn.conversation_id is not None
     assert turn.version is not None
     return await take_answer(
-        STAFF, Answer(AnswerKind.CHOICE, text=value), actor=actor, clock=clock,
+        STAFF,
+        Answer(AnswerKind.CHOICE, text=value),
+        actor=actor,
+        clock=clock,
         press=FlowPress(turn.conversation_id, turn.version, value),
     )
 
@@ -102,18 +106,24 @@ async def test_leave_flow_from_buttons_to_a_filed_request(
     assert turn.prompt is not None
     assert turn.prompt.text.msgid == "leave.flow.summary"
     assert turn.prompt.text.params == {
-        "start": "Tue, Jan 6, 2026", "end": "Wed, Jan 7, 2026", "days": "2 days",
+        "start": "Tue, Jan 6, 2026",
+        "end": "Wed, Jan 7, 2026",
+        "days": "2 days",
         "reason": "family visit",
     }
     turn = await _press(turn, "send", amina, clock)
     assert turn.kind == TurnKind.DONE
     assert turn.text is not None
     assert (turn.text.msgid, turn.text.params) == (
-        "leave.filed", {"dates": "Tue, Jan 6, 2026 to Wed, Jan 7, 2026"}
+        "leave.filed",
+        {"dates": "Tue, Jan 6, 2026 to Wed, Jan 7, 2026"},
     )
     leave = await LeaveRequest.get()
     assert (leave.start_date, leave.end_date, leave.reason, leave.status) == (
-        date(2026, 1, 6), date(2026, 1, 7), "family visit", RequestStatus.PENDING
+        date(2026, 1, 6),
+        date(2026, 1, 7),
+        "family visit",
+        RequestStatus.PENDING,
     )
     assert not await Conversation.exists()
 
@@ -135,8 +145,9 @@ async def test_bad_answers_are_asked_again_with_the_reason(
         assert (turn.reason.msgid, dict(turn.reason.params)) == (msgid, params)
         assert turn.prompt is not None
         assert turn.prompt.text.msgid == "leave.flow.ask_start"
-    photo = await take_answer(STAFF, Answer(AnswerKind.PHOTO, file_id="x"), actor=amina,
-                              clock=clock)
+    photo = await take_answer(
+        STAFF, Answer(AnswerKind.PHOTO, file_id="x"), actor=amina, clock=clock
+    )
     sticker = await take_answer(STAFF, Answer(AnswerKind.OTHER), actor=amina, clock=clock)
     assert sticker.reason == Text("flow.expects.choice")
     assert photo.reason is not None
@@ -155,11 +166,14 @@ async def test_bad_answers_are_asked_again_with_the_reason(
     assert turn.kind == TurnKind.REASK
     assert turn.reason is not None
     assert (turn.reason.msgid, dict(turn.reason.params)) == (
-        "leave.reason_too_long", {"limit": 1000, "length": 1001}
+        "leave.reason_too_long",
+        {"limit": 1000, "length": 1001},
     )
     row = await Conversation.get()
     assert (row.step, row.answers["start"], row.answers["end"]) == (
-        "reason", "2026-01-10", "2026-01-12"
+        "reason",
+        "2026-01-10",
+        "2026-01-12",
     )
     assert "reason" not in row.answers
 
@@ -168,9 +182,13 @@ async def test_overlapping_leave_is_refused_at_the_last_day(
     amina: Actor, clock: ManualClock
 ) -> None:
     """Days already asked for are refused when the last day makes them overlap."""
-    await LeaveRequest.create(person_id=amina.person.id, station_id=amina.person.station_id,
-                              start_date=date(2026, 1, 7), end_date=date(2026, 1, 8),
-                              reason="earlier")
+    await LeaveRequest.create(
+        person_id=amina.person.id,
+        station_id=amina.person.station_id,
+        start_date=date(2026, 1, 7),
+        end_date=date(2026, 1, 8),
+        reason="earlier",
+    )
     turn = await _press(await _open(amina, clock), "d1", amina, clock)
     turn = await _press(turn, "e2", amina, clock)
     assert turn.reason is not None
@@ -180,10 +198,8 @@ async def test_overlapping_leave_is_refused_at_the_last_day(
     assert turn.prompt.text.msgid == "leave.flow.ask_reason"
 
 
-async def test_other_date_and_back_walk_the_steps_taken(
-    amina: Actor, clock: ManualClock
-) -> None:
-    """"Other date" asks for a typed day; Back returns to each question actually asked."""
+async def test_other_date_and_back_walk_the_steps_taken(amina: Actor, clock: ManualClock) -> None:
+    """ "Other date" asks for a typed day; Back returns to each question actually asked."""
     turn = await _press(await _open(amina, clock), "other", amina, clock)
     assert turn.prompt is not None
     assert turn.prompt.text.msgid == "leave.flow.type_start"
@@ -242,7 +258,8 @@ async def test_cancel_says_what_was_dropped(amina: Actor, clock: ManualClock) ->
     assert dropped.kind == TurnKind.CANCELLED
     assert dropped.text is not None
     assert (dropped.text.msgid, dropped.text.params) == (
-        "leave.flow.dropped_dates", {"start": "2026-01-06", "end": "2026-01-08"}
+        "leave.flow.dropped_dates",
+        {"start": "2026-01-06", "end": "2026-01-08"},
     )
     assert not await Conversation.exists()
     assert not await LeaveRequest.exists()
@@ -261,7 +278,8 @@ async def test_an_expired_flow_tells_the_person_when_they_next_write(
     assert late.kind == TurnKind.EXPIRED
     assert late.text is not None
     assert (late.text.msgid, late.text.params) == (
-        "leave.flow.expired_start", {"start": "2026-01-06", "minutes": 30}
+        "leave.flow.expired_start",
+        {"start": "2026-01-06", "minutes": 30},
     )
     assert not await Conversation.exists()
 
@@ -277,7 +295,9 @@ async def test_expire_flows_drops_them_and_queues_one_message_each(
     assert await expire_flows(clock) == 0
     told = await OutboxMessage.get()
     assert (fk_id(told, "recipient"), told.msgid, told.params) == (
-        amina.person.id, "leave.flow.expired_start", {"start": "2026-01-05", "minutes": 30}
+        amina.person.id,
+        "leave.flow.expired_start",
+        {"start": "2026-01-05", "minutes": 30},
     )
     assert not await Conversation.exists()
 
@@ -307,9 +327,7 @@ async def test_starting_a_flow_again_replaces_the_one_under_way(
         ("", None),
     ],
 )
-def test_flow_button_data_round_trip_and_refusals(
-    data: str, expected: FlowPress | None
-) -> None:
+def test_flow_button_data_round_trip_and_refusals(data: str, expected: FlowPress | None) -> None:
     """One builder and one parser; anything malformed parses to None."""
     assert parse_flow_button(data) == expected
     if expected is not None:
@@ -339,8 +357,13 @@ async def _take_place(state: FlowState, answer: Answer) -> Finished:
 SNAPSHOT = Flow(
     name="snapshot",
     steps=(
-        Step("photo", _ask_photo, _take_photo,
-             accepts=frozenset({AnswerKind.PHOTO, AnswerKind.DOCUMENT}), skippable=True),
+        Step(
+            "photo",
+            _ask_photo,
+            _take_photo,
+            accepts=frozenset({AnswerKind.PHOTO, AnswerKind.DOCUMENT}),
+            skippable=True,
+        ),
         Step("place", _ask_place, _take_place, accepts=frozenset({AnswerKind.LOCATION})),
     ),
     dropped=lambda answers, expired: Text("flow.dropped"),
@@ -363,8 +386,9 @@ async def test_photo_and_location_answers_skip_and_a_per_flow_expiry(
 ) -> None:
     """A photo or document step, skipped once and answered once; a location step that refuses
     text and an impossible position; this flow's own 5-minute expiry."""
-    turn = await start_flow(with_snapshot, telegram_id=STAFF, person=amina.person, actor=amina,
-                            clock=clock)
+    turn = await start_flow(
+        with_snapshot, telegram_id=STAFF, person=amina.person, actor=amina, clock=clock
+    )
     turn = await _press(turn, SKIP, amina, clock)
     assert turn.prompt is not None
     assert turn.prompt.text.msgid == "flow.expects.location"
@@ -464,8 +488,14 @@ async def test_any_typed_text_at_any_step_is_taken_or_asked_again(
     answers = {"start": "2026-01-06", "end": "2026-01-07", "reason": "visit"}
     for step in LEAVE_FLOW.steps:
         for text in texts:
-            await open_flow(LEAVE_FLOW, telegram_id=STAFF, person=amina.person, clock=clock,
-                            answers=answers, step=step.name)
+            await open_flow(
+                LEAVE_FLOW,
+                telegram_id=STAFF,
+                person=amina.person,
+                clock=clock,
+                answers=answers,
+                step=step.name,
+            )
             turn = await _type(text, amina, clock)
             assert turn.kind in (TurnKind.ASK, TurnKind.REASK), (step.name, text)
             assert turn.prompt is not None
@@ -473,9 +503,12 @@ async def test_any_typed_text_at_any_step_is_taken_or_asked_again(
 
 
 @settings(max_examples=300, database=None)
-@given(st.one_of(st.text(max_size=80), st.binary(max_size=64).map(
-    lambda raw: raw.decode("utf-8", "replace")
-)))
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.binary(max_size=64).map(lambda raw: raw.decode("utf-8", "replace")),
+    )
+)
 def test_any_callback_data_parses_or_is_refused(data: str) -> None:
     """Whatever a modified client sends, the parser returns a press or None, and a press
     it returns is one the builder makes again."""
@@ -499,8 +532,14 @@ async def test_control_characters_are_dropped_from_typed_text(
     amina: Actor, clock: ManualClock
 ) -> None:
     """A NUL (which PostgreSQL cannot store) is removed; line breaks stay."""
-    await open_flow(LEAVE_FLOW, telegram_id=STAFF, person=amina.person, clock=clock,
-                    answers={"start": "2026-01-06", "end": "2026-01-06"}, step="reason")
+    await open_flow(
+        LEAVE_FLOW,
+        telegram_id=STAFF,
+        person=amina.person,
+        clock=clock,
+        answers={"start": "2026-01-06", "end": "2026-01-06"},
+        step="reason",
+    )
     turn = await _type("family\x00 visit\nby bus\x07", amina, clock)
     assert turn.prompt is not None
     assert turn.prompt.text.params["reason"] == "family visit\nby bus"

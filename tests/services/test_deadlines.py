@@ -21,8 +21,9 @@ from services.deadlines import (
 )
 
 LEASE = timedelta(minutes=2)
-RETRY = RetryPolicy(first_delay=timedelta(seconds=10), max_delay=timedelta(minutes=1),
-                    max_attempts=3)
+RETRY = RetryPolicy(
+    first_delay=timedelta(seconds=10), max_delay=timedelta(minutes=1), max_attempts=3
+)
 
 
 class Recorder:
@@ -99,7 +100,9 @@ async def test_a_recurring_deadline_reschedules_itself(db: str, clock: ManualClo
         assert [f.outcome for f in await _fire(_handlers(recorder), clock)] == ["rescheduled"]
         assert await _fire(_handlers(recorder), clock) == []
     assert [at for _, at in recorder.fired] == [
-        start, start + timedelta(minutes=30), start + timedelta(minutes=60)
+        start,
+        start + timedelta(minutes=30),
+        start + timedelta(minutes=60),
     ]
     row = await Deadline.get(key="tick")
     assert (row.status, row.due_at) == (DeadlineStatus.PENDING, start + timedelta(minutes=90))
@@ -133,7 +136,9 @@ async def test_a_raising_handler_is_retried_with_backoff_and_rolled_back(
     assert fine.fired
     row = await Deadline.get(kind="test")
     assert (row.status, row.attempts, row.last_error) == (
-        DeadlineStatus.PENDING, 1, "RuntimeError: boom"
+        DeadlineStatus.PENDING,
+        1,
+        "RuntimeError: boom",
     )
     assert row.due_at == clock.now() + timedelta(seconds=10)
     assert await Station.filter(name="k").count() == 1  # "other"'s record only
@@ -209,8 +214,9 @@ def test_one_handler_per_kind() -> None:
 
 def test_retry_policy_doubles_up_to_its_cap() -> None:
     """5 s, 10 s, 20 s ... capped; None after the last attempt."""
-    policy = RetryPolicy(first_delay=timedelta(seconds=5), max_delay=timedelta(seconds=30),
-                         max_attempts=5)
+    policy = RetryPolicy(
+        first_delay=timedelta(seconds=5), max_delay=timedelta(seconds=30), max_attempts=5
+    )
     now = datetime.fromisoformat("2026-01-05T09:00:00+00:00")
     delays = [policy.retry_at(n, now) for n in range(1, 6)]
     assert [(d - now).total_seconds() for d in delays if d] == [5, 10, 20, 30]
@@ -231,8 +237,9 @@ async def test_a_group_with_a_row_taken_meanwhile_is_redone_row_by_row(
     rows = await claim_due(now=clock.now(), token="a", lease_until=clock.now() + LEASE, limit=10)
     assert len(rows) == 3
     await cancel("test", "k2", clock=clock)
-    fired = await fire_group(rows, handlers=_handlers(recorder), clock=clock, token="a",
-                             retry=RETRY)
+    fired = await fire_group(
+        rows, handlers=_handlers(recorder), clock=clock, token="a", retry=RETRY
+    )
     assert sorted(f.outcome for f in fired) == ["done", "done", "lost"]
     assert sorted(await Station.all().values_list("name", flat=True)) == ["k1", "k3"]
     assert (await Deadline.get(key="k2")).status == DeadlineStatus.CANCELLED

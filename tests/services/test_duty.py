@@ -20,9 +20,7 @@ from tests.auxil.rows import fk_id
 ROLE_SETS = [frozenset(c) for n in range(1, 3) for c in combinations(sorted(Role), n)]
 
 
-async def test_menu_and_service_agree_on_who_keeps_the_roster(
-    db: str, clock: ManualClock
-) -> None:
+async def test_menu_and_service_agree_on_who_keeps_the_roster(db: str, clock: ManualClock) -> None:
     """For every one or two roles a person of a station may hold: /duty is in their menu (and
     its buttons pressable) exactly when the service lets them read the roster."""
     station = await make_station()
@@ -53,9 +51,7 @@ async def test_an_admin_is_not_offered_the_roster(db: str, clock: ManualClock) -
 
 
 @pytest.mark.parametrize("person_id", [0, 2**31, 2**63, 2**64 + 5])
-async def test_ids_out_of_range_are_not_found(
-    db: str, clock: ManualClock, person_id: int
-) -> None:
+async def test_ids_out_of_range_are_not_found(db: str, clock: ManualClock, person_id: int) -> None:
     """A forged button naming an id no row can have is NotFound, and the roster is unchanged."""
     station = await make_station()
     head = await actor_of(await make_person(1, station, Role.HEAD))
@@ -82,9 +78,7 @@ async def test_the_picker_offers_only_the_stations_staff_and_heads(
     assert not await DutyRoster.exists()
 
 
-async def test_reassigning_and_clearing_tell_the_one_removed(
-    db: str, clock: ManualClock
-) -> None:
+async def test_reassigning_and_clearing_tell_the_one_removed(db: str, clock: ManualClock) -> None:
     """A changes to B: both are told; clearing the day tells B; putting A on again tells A."""
     station = await make_station()
     head = await actor_of(await make_person(1, station, Role.HEAD))
@@ -93,8 +87,10 @@ async def test_reassigning_and_clearing_tell_the_one_removed(
     day = date(2026, 1, 6)
     await set_duty(actor=head, day=day, person_id=a.id, clock=clock)
     await set_duty(actor=head, day=day, person_id=b.id, clock=clock)
-    sent = [(fk_id(m, "recipient"), m.msgid, m.params["date"])
-            for m in await OutboxMessage.all().order_by("id")]
+    sent = [
+        (fk_id(m, "recipient"), m.msgid, m.params["date"])
+        for m in await OutboxMessage.all().order_by("id")
+    ]
     assert sent == [
         (a.id, "duty.assigned", "2026年1月6日周二"),
         (b.id, "duty.assigned", "Tue, Jan 6, 2026"),
@@ -110,16 +106,20 @@ async def test_reassigning_and_clearing_tell_the_one_removed(
     assert await OutboxMessage.filter(recipient_id=a.id, msgid="duty.assigned").count() == 2
 
 
-async def test_someone_on_leave_needs_the_heads_confirmation(
-    db: str, clock: ManualClock
-) -> None:
+async def test_someone_on_leave_needs_the_heads_confirmation(db: str, clock: ManualClock) -> None:
     """Approved leave that day: refused unless confirmed; pending leave does not count."""
     station = await make_station()
     head = await actor_of(await make_person(1, station, Role.HEAD))
     away = await make_person(2, station)
     day = date(2026, 1, 7)
-    await LeaveRequest.create(person=away, station=station, start_date=date(2026, 1, 6),
-                              end_date=day, reason="x", status=RequestStatus.APPROVED)
+    await LeaveRequest.create(
+        person=away,
+        station=station,
+        start_date=date(2026, 1, 6),
+        end_date=day,
+        reason="x",
+        status=RequestStatus.APPROVED,
+    )
     assert await leave_on(away.id, day) is not None
     assert await leave_on(away.id, date(2026, 1, 8)) is None
     with pytest.raises(InvalidInput) as refused:

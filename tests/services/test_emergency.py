@@ -35,7 +35,8 @@ async def test_numbers_of_the_station_country_with_a_phone_only(db: str) -> None
     assert actor is not None
     numbers = await emergency_numbers(actor)
     assert [(entry.kind, entry.phone) for entry in numbers] == [
-        (ContactKind.EMBASSY, "+23490000000"), (ContactKind.POLICE, "+2341112")
+        (ContactKind.EMBASSY, "+23490000000"),
+        (ContactKind.POLICE, "+2341112"),
     ]
     await Person.filter(telegram_id=1).update(station_id=None)
     stationless = await identify(1)

@@ -31,8 +31,16 @@ async def test_a_code_opened_twice_at_once_registers_once(db: str, clock: Manual
     await _station()
     invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
     results = await asyncio.gather(
-        *(claim_invite(code=invite.code, telegram_id=tid, name=f"P{tid}",
-                       telegram_language="en", clock=clock) for tid in (1, 2, 3)),
+        *(
+            claim_invite(
+                code=invite.code,
+                telegram_id=tid,
+                name=f"P{tid}",
+                telegram_language="en",
+                clock=clock,
+            )
+            for tid in (1, 2, 3)
+        ),
         return_exceptions=True,
     )
     assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
@@ -45,8 +53,9 @@ async def test_registration_steps(db: str, clock: ManualClock) -> None:
     """Phone (own only), then language; only then is the person registered."""
     await _station()
     invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
-    await claim_invite(code=invite.code, telegram_id=10, name="Bola", telegram_language="zh-CN",
-                       clock=clock)
+    await claim_invite(
+        code=invite.code, telegram_id=10, name="Bola", telegram_language="zh-CN", clock=clock
+    )
     assert (await access(10)).standing == Standing.REGISTERING
     assert await identify(10) is None
     with pytest.raises(Conflict):
@@ -61,8 +70,9 @@ async def test_registration_steps(db: str, clock: ManualClock) -> None:
     assert actor is not None
     assert actor.roles == {Role.STAFF}
     with pytest.raises(Conflict) as again:
-        await claim_invite(code="x", telegram_id=10, name="Bola", telegram_language=None,
-                           clock=clock)
+        await claim_invite(
+            code="x", telegram_id=10, name="Bola", telegram_language=None, clock=clock
+        )
     assert again.value.msgid == "invite.already_registered"
 
 
@@ -70,14 +80,17 @@ async def test_refusals(db: str, clock: ManualClock) -> None:
     """Unknown, expired and used codes each say why."""
     await _station()
     with pytest.raises(NotFound):
-        await claim_invite(code="nope", telegram_id=1, name="A", telegram_language=None,
-                           clock=clock)
-    invite = await create_invite(role=Role.STAFF, station_code="LOS",
-                                 expires_in=timedelta(hours=1), clock=clock)
+        await claim_invite(
+            code="nope", telegram_id=1, name="A", telegram_language=None, clock=clock
+        )
+    invite = await create_invite(
+        role=Role.STAFF, station_code="LOS", expires_in=timedelta(hours=1), clock=clock
+    )
     clock.advance(hours=1)
     with pytest.raises(InvalidInput) as expired:
-        await claim_invite(code=invite.code, telegram_id=1, name="A", telegram_language=None,
-                           clock=clock)
+        await claim_invite(
+            code=invite.code, telegram_id=1, name="A", telegram_language=None, clock=clock
+        )
     assert expired.value.msgid == "invite.expired"
     assert (await Invite.get(id=invite.id)).used_at is None
     with pytest.raises(InvalidInput):
@@ -90,8 +103,7 @@ async def test_codes_no_invitation_can_have(db: str, clock: ManualClock, code: s
     (a NUL would stop PostgreSQL); nobody is registered."""
     await _station()
     with pytest.raises(NotFound) as refused:
-        await claim_invite(code=code, telegram_id=1, name="A", telegram_language=None,
-                           clock=clock)
+        await claim_invite(code=code, telegram_id=1, name="A", telegram_language=None, clock=clock)
     assert refused.value.msgid == "invite.unknown"
     assert not await Person.exists()
 
@@ -101,8 +113,9 @@ async def test_a_code_of_64_characters_is_read(db: str, clock: ManualClock) -> N
     await _station()
     invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
     await Invite.filter(id=invite.id).update(code="Z" * 64)
-    registration = await claim_invite(code="Z" * 64, telegram_id=1, name="A",
-                                      telegram_language=None, clock=clock)
+    registration = await claim_invite(
+        code="Z" * 64, telegram_id=1, name="A", telegram_language=None, clock=clock
+    )
     assert registration.step == "phone"
 
 
@@ -134,7 +147,8 @@ async def test_require_and_roster(db: str) -> None:
         require(None, Role.STAFF)
     lines = await station_roster(head_actor, los.id)
     assert [(line.name, line.roles) for line in lines] == [
-        ("Head", (Role.HEAD,)), ("Staff", (Role.STAFF,))
+        ("Head", (Role.HEAD,)),
+        ("Staff", (Role.STAFF,)),
     ]
     with pytest.raises(NotAllowed):
         await station_roster(head_actor, nbo.id)
@@ -169,7 +183,12 @@ async def test_the_telegram_name_is_stored_without_bidi_or_control_characters(
     """A Telegram name with an override cannot reorder what a head reads."""
     await _station()
     invite = await create_invite(role=Role.STAFF, station_code="LOS", clock=clock)
-    await claim_invite(code=invite.code, telegram_id=12, name="\u202eLi Ming\u202c (HQ)\x00",
-                       telegram_language="en", clock=clock)
+    await claim_invite(
+        code=invite.code,
+        telegram_id=12,
+        name="\u202eLi Ming\u202c (HQ)\x00",
+        telegram_language="en",
+        clock=clock,
+    )
     person = await Person.get(telegram_id=12)
     assert person.name == "Li Ming (HQ)"

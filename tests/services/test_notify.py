@@ -37,30 +37,53 @@ async def test_rows_written_wake_the_worker_of_this_context(
     async def in_own_context() -> None:
         use_wakeup(wakeup)
         with caplog.at_level(logging.ERROR, logger="services.notify"):
-            await notify(recipient=person, msgid="outbox.test", lane=Lane.EMERGENCY,
-                         idempotency_key="w-1", clock=clock)
+            await notify(
+                recipient=person,
+                msgid="outbox.test",
+                lane=Lane.EMERGENCY,
+                idempotency_key="w-1",
+                clock=clock,
+            )
 
     await asyncio.create_task(in_own_context(), context=contextvars.copy_context())
     assert heard == [Lane.EMERGENCY]
     assert any("listener failed" in record.getMessage() for record in caplog.records)
     # This test's own context never set a wake-up: nobody is told.
-    await notify(recipient=person, msgid="outbox.test", lane=Lane.ROUTINE,
-                 idempotency_key="w-2", clock=clock)
+    await notify(
+        recipient=person,
+        msgid="outbox.test",
+        lane=Lane.ROUTINE,
+        idempotency_key="w-2",
+        clock=clock,
+    )
     assert heard == [Lane.EMERGENCY]
 
 
 async def test_edit_refuses_what_cannot_be_edited(db: str, clock: ManualClock) -> None:
     """An SMS, an edit of an edit and an unknown row cannot be edited."""
     person = await _person()
-    sms = await notify(recipient=person, msgid="outbox.test", lane=Lane.EMERGENCY,
-                       idempotency_key="e-sms", channel=Channel.SMS, clock=clock)
+    sms = await notify(
+        recipient=person,
+        msgid="outbox.test",
+        lane=Lane.EMERGENCY,
+        idempotency_key="e-sms",
+        channel=Channel.SMS,
+        clock=clock,
+    )
     with pytest.raises(InvalidInput):
         await edit(original=sms, msgid="outbox.test", idempotency_key="e-1", clock=clock)
-    card = await notify(recipient=person, msgid="outbox.test", lane=Lane.APPROVAL,
-                        idempotency_key="e-card", clock=clock)
+    card = await notify(
+        recipient=person,
+        msgid="outbox.test",
+        lane=Lane.APPROVAL,
+        idempotency_key="e-card",
+        clock=clock,
+    )
     changed = await edit(original=card, msgid="outbox.test", idempotency_key="e-2", clock=clock)
     assert (changed.address, changed.lane, fk_id(changed, "recipient")) == (
-        card.address, Lane.APPROVAL, person.id
+        card.address,
+        Lane.APPROVAL,
+        person.id,
     )
     with pytest.raises(InvalidInput):
         await edit(original=changed, msgid="outbox.test", idempotency_key="e-3", clock=clock)
@@ -73,19 +96,34 @@ async def test_a_location_request_button_goes_alone(db: str, clock: ManualClock)
     message carries one kind of keyboard)."""
     person = await _person()
     row = await notify(
-        recipient=person, msgid="outbox.test", lane=Lane.ROUTINE, idempotency_key="loc-1",
-        buttons=[[button("checkin.button", request_location=True)]], clock=clock,
+        recipient=person,
+        msgid="outbox.test",
+        lane=Lane.ROUTINE,
+        idempotency_key="loc-1",
+        buttons=[[button("checkin.button", request_location=True)]],
+        clock=clock,
     )
     assert row.buttons == [[{"text": "checkin.button", "request_location": True}]]
     with pytest.raises(InvalidInput, match="cannot share a message"):
         await notify(
-            recipient=person, msgid="outbox.test", lane=Lane.ROUTINE, idempotency_key="loc-2",
-            buttons=[[button("checkin.button", request_location=True),
-                      button("checkin.button", callback_data="ci1")]],
+            recipient=person,
+            msgid="outbox.test",
+            lane=Lane.ROUTINE,
+            idempotency_key="loc-2",
+            buttons=[
+                [
+                    button("checkin.button", request_location=True),
+                    button("checkin.button", callback_data="ci1"),
+                ]
+            ],
             clock=clock,
         )
     with pytest.raises(InvalidInput, match="true or absent"):
         await notify(
-            recipient=person, msgid="outbox.test", lane=Lane.ROUTINE, idempotency_key="loc-3",
-            buttons=[[{"text": "checkin.button", "request_location": "yes"}]], clock=clock,
+            recipient=person,
+            msgid="outbox.test",
+            lane=Lane.ROUTINE,
+            idempotency_key="loc-3",
+            buttons=[[{"text": "checkin.button", "request_location": "yes"}]],
+            clock=clock,
         )

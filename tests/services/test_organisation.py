@@ -59,18 +59,39 @@ def contract() -> dict[str, Any]:
 
 def richer() -> dict[str, Any]:
     data = contract()
-    data["stations"].append({
-        "code": "NBO", "name": "Nairobi office", "country": "ke", "lat": -1.2921, "lon": 36.8219,
-        "working_days": [1, 2, 3, 4, 5, 6], "checkin_opens": "08:00", "checkin_closes": "09:30",
-        "currency": "kes", "holidays": [{"date": "2026-12-12", "name": "Jamhuri Day"}],
-        "checkin_correction_min": 45,
-    })
+    data["stations"].append(
+        {
+            "code": "NBO",
+            "name": "Nairobi office",
+            "country": "ke",
+            "lat": -1.2921,
+            "lon": 36.8219,
+            "working_days": [1, 2, 3, 4, 5, 6],
+            "checkin_opens": "08:00",
+            "checkin_closes": "09:30",
+            "currency": "kes",
+            "holidays": [{"date": "2026-12-12", "name": "Jamhuri Day"}],
+            "checkin_correction_min": 45,
+        }
+    )
     data["people"] += [
-        {"telegram_id": 100003, "name": "Zhang Wei", "roles": ["head", "staff"], "station": "LOS",
-         "language": "zh-CN", "phone": "0803 123 4567", "email": "Zhang.Wei@Example.ORG"},
+        {
+            "telegram_id": 100003,
+            "name": "Zhang Wei",
+            "roles": ["head", "staff"],
+            "station": "LOS",
+            "language": "zh-CN",
+            "phone": "0803 123 4567",
+            "email": "Zhang.Wei@Example.ORG",
+        },
         {"telegram_id": 100005, "name": "Chen Jie", "roles": ["hq"], "language": "en"},
-        {"telegram_id": 100006, "name": "Otieno", "roles": ["staff"], "station": "NBO",
-         "language": "fr"},
+        {
+            "telegram_id": 100006,
+            "name": "Otieno",
+            "roles": ["staff"],
+            "station": "NBO",
+            "language": "fr",
+        },
     ]
     data["contacts"] += [
         {"country": "NG", "kind": "police", "name": "Police emergency", "phone": "112"},
@@ -133,9 +154,7 @@ async def test_import_is_idempotent_and_round_trips(db: str, clock: ManualClock)
     assert not (await import_organisation(as_json, source="e.json", clock=clock)).changed
 
 
-async def test_updates_report_changed_fields_and_sync_roles(
-    db: str, clock: ManualClock
-) -> None:
+async def test_updates_report_changed_fields_and_sync_roles(db: str, clock: ManualClock) -> None:
     """A change names the fields; the file's roles replace the held ones, with audit rows."""
     await import_organisation(richer(), source="org.yaml", clock=clock)
     data = richer()
@@ -148,9 +167,9 @@ async def test_updates_report_changed_fields_and_sync_roles(
     person = changes[("person", "100003")]
     assert person.action == "updated"
     assert set(person.fields) == {"name", "roles"}
-    assert await PersonRole.filter(person__telegram_id=100003).values_list(
-        "role", flat=True
-    ) == [Role.HEAD]
+    assert await PersonRole.filter(person__telegram_id=100003).values_list("role", flat=True) == [
+        Role.HEAD
+    ]
     revoked = await AuditLog.filter(action="role.revoked").values_list("data", flat=True)
     assert revoked == [{"role": "staff", "by": "import"}]
     assert any("radius_m: 300 -> 250" in line for line in report.lines())
@@ -204,25 +223,40 @@ _DELETE = object()
     ("path", "value", "message"),
     [
         ("people.3.station", "LOX", "org.yaml: people[3].station: no station with code LOX"),
-        ("people.0.station", _DELETE,
-         "org.yaml: people[0].station: staff and heads need a station"),
+        (
+            "people.0.station",
+            _DELETE,
+            "org.yaml: people[0].station: staff and heads need a station",
+        ),
         ("stations.0.country", "XX", "org.yaml: stations[0].country: not an ISO 3166-1 alpha-2"),
         ("stations.0.country", "NGA", "org.yaml: stations[0].country: not an ISO 3166-1 alpha-2"),
         ("stations.0.lat", 91, "org.yaml: stations[0].lat: lat 91.0 is outside -90..90"),
         ("stations.1.lon", -181.5, "org.yaml: stations[1].lon: lon -181.5 is outside -180..180"),
         ("stations.0.radius_m", 0, "org.yaml: stations[0].radius_m: must be a number of metres"),
-        ("stations.0.timezone", "Africa/Atlantis",
-         "org.yaml: stations[0].timezone: unknown time zone 'Africa/Atlantis'"),
+        (
+            "stations.0.timezone",
+            "Africa/Atlantis",
+            "org.yaml: stations[0].timezone: unknown time zone 'Africa/Atlantis'",
+        ),
         ("stations.1.checkin_opens", "25:00", "org.yaml: stations[1].checkin_opens: not a time"),
-        ("stations.1.checkin_correction_min", -5,
-         "org.yaml: stations[1].checkin_correction_min: minutes from 0 (no correction) to 240"),
-        ("stations.0.checkin_closes", "07:00",
-         "org.yaml: stations[0].checkin_closes: must be later than checkin_opens (08:00"),
+        (
+            "stations.1.checkin_correction_min",
+            -5,
+            "org.yaml: stations[1].checkin_correction_min: minutes from 0 (no correction) to 240",
+        ),
+        (
+            "stations.0.checkin_closes",
+            "07:00",
+            "org.yaml: stations[0].checkin_closes: must be later than checkin_opens (08:00",
+        ),
         ("people.0.roles", ["staff", "boss"], "org.yaml: people[0].roles: unknown role 'boss'"),
         ("people.0.roles", [], "org.yaml: people[0].roles: a list of staff"),
         ("people.0.language", "xx-Nope", "org.yaml: people[0].language: unknown language tag"),
-        ("people.2.phone", "0803 123 4567",
-         "org.yaml: people[2].phone: '0803 123 4567' has no country code"),
+        (
+            "people.2.phone",
+            "0803 123 4567",
+            "org.yaml: people[2].phone: '0803 123 4567' has no country code",
+        ),
         ("people.0.phone", "+234 12", "org.yaml: people[0].phone: not a possible phone number"),
         ("people.1.email", "not-an-address", "org.yaml: people[1].email: not an e-mail address"),
         ("people.0.telegram_id", "abc", "org.yaml: people[0].telegram_id: must be a positive"),
@@ -272,8 +306,17 @@ async def test_duplicates_in_one_file_are_refused(db: str) -> None:
 async def test_people_may_name_a_station_already_stored(db: str) -> None:
     """A later file may add people to a station imported earlier."""
     await import_organisation(contract(), source="org.yaml")
-    later = {"people": [{"telegram_id": 7, "name": "New", "roles": ["staff"], "station": "LOS",
-                         "phone": "0803 123 4567"}]}
+    later = {
+        "people": [
+            {
+                "telegram_id": 7,
+                "name": "New",
+                "roles": ["staff"],
+                "station": "LOS",
+                "phone": "0803 123 4567",
+            }
+        ]
+    }
     await import_organisation(later, source="later.yaml")
     assert (await Person.get(telegram_id=7)).phone == "+2348031234567"
 
@@ -321,8 +364,9 @@ def test_a_yaml_syntax_error_names_the_file_line_and_column(tmp_path: Path) -> N
     from services.organisation import load_file
 
     broken = tmp_path / "org.yaml"
-    broken.write_text("stations:\n  - code: LOS\n    name: Lagos\n   city: Lagos\n",
-                      encoding="utf-8")
+    broken.write_text(
+        "stations:\n  - code: LOS\n    name: Lagos\n   city: Lagos\n", encoding="utf-8"
+    )
     with pytest.raises(OrganisationFileError) as caught:
         load_file(broken)
     [line] = caught.value.errors

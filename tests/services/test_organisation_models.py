@@ -25,8 +25,10 @@ def errors_of(data: Mapping[Any, Any], stored: dict[str, str] | None = None) -> 
     return []
 
 
-@pytest.mark.parametrize(("given", "stored"), [("USD", "USD"), ("NGN", "NGN"), ("CNY", "CNY"),
-                                               ("kes", "KES"), (" eur ", "EUR")])
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("USD", "USD"), ("NGN", "NGN"), ("CNY", "CNY"), ("kes", "KES"), (" eur ", "EUR")],
+)
 def test_iso_4217_currencies_are_accepted(given: str, stored: str) -> None:
     """A code ISO 4217 lists passes, upper-cased."""
     data = contract()
@@ -49,10 +51,20 @@ def test_a_currency_iso_4217_does_not_list_is_refused(given: Any) -> None:
 def test_every_bad_field_of_an_entry_is_listed_unknown_fields_first() -> None:
     """One entry with several mistakes reports each, in the order of the file's fields."""
     data = richer()
-    data["stations"][1].update({
-        "lat": "north", "zone": "EAT", "checkin_opens": "10:00", "working_days": [1, 8],
-        "holidays": ["2026-01-01", 5, {"date": "2026-13-01"}, {"date": "2026-01-02", "day": 1}],
-    })
+    data["stations"][1].update(
+        {
+            "lat": "north",
+            "zone": "EAT",
+            "checkin_opens": "10:00",
+            "working_days": [1, 8],
+            "holidays": [
+                "2026-01-01",
+                5,
+                {"date": "2026-13-01"},
+                {"date": "2026-01-02", "day": 1},
+            ],
+        }
+    )
     assert errors_of(data) == [
         "org.yaml: stations[1].zone: unknown field (allowed: checkin_closes, "
         "checkin_correction_min, checkin_opens, city, "
@@ -88,8 +100,13 @@ def test_required_fields_left_out_say_what_is_missing() -> None:
 def test_the_file_shape_is_checked() -> None:
     """Unknown sections, a section that is not a list, an entry that is not a mapping, and a key
     YAML read as true (`yes:`) are each named."""
-    data = {"stations": {"code": "LOS"}, "people": ["Wang Lei"], "places": [], 1: None,
-            "contacts": [{"country": "NG", "kind": "police", "name": "Police", True: "x"}]}
+    data = {
+        "stations": {"code": "LOS"},
+        "people": ["Wang Lei"],
+        "places": [],
+        1: None,
+        "contacts": [{"country": "NG", "kind": "police", "name": "Police", True: "x"}],
+    }
     assert errors_of(data) == [
         "org.yaml: 1: unknown section (expected stations, people, contacts)",
         "org.yaml: places: unknown section (expected stations, people, contacts)",
@@ -137,31 +154,57 @@ def test_contact_coordinates_come_both_or_neither() -> None:
 
 def test_people_may_name_stored_stations_and_their_country_reads_phones() -> None:
     """A station only in the database places people and reads their local numbers."""
-    data = {"people": [{"telegram_id": 7, "name": "Li", "roles": ["head"], "station": "PEK",
-                        "phone": "010 6512 3456"}]}
+    data = {
+        "people": [
+            {
+                "telegram_id": 7,
+                "name": "Li",
+                "roles": ["head"],
+                "station": "PEK",
+                "phone": "010 6512 3456",
+            }
+        ]
+    }
     [person] = validate(data, source="org.yaml", stored_stations={"PEK": "CN"}).people
     assert (person.station, person.values["phone"], person.roles) == (
-        "PEK", "+861065123456", frozenset({Role.HEAD})
+        "PEK",
+        "+861065123456",
+        frozenset({Role.HEAD}),
     )
-    assert errors_of({"people": [{**data["people"][0], "roles": ["head", "boss", "chief"]}]},
-                     stored={"PEK": "CN"}) == [
-        f"org.yaml: people[0].roles: unknown roles 'boss', 'chief' ({ROLES})"
-    ]
+    assert errors_of(
+        {"people": [{**data["people"][0], "roles": ["head", "boss", "chief"]}]},
+        stored={"PEK": "CN"},
+    ) == [f"org.yaml: people[0].roles: unknown roles 'boss', 'chief' ({ROLES})"]
 
 
 def test_an_entry_writes_only_what_it_gives() -> None:
     """Fields left out are not written (they keep what is stored); the zone comes from the
     coordinates when not given; a contact's short number stays as dialled."""
     data = {
-        "stations": [{"code": "NBO", "name": "Nairobi", "country": "KE", "lat": -1.29,
-                      "lon": 36.82, "checkin_opens": 450, "holidays": ["2026-12-12"]}],
+        "stations": [
+            {
+                "code": "NBO",
+                "name": "Nairobi",
+                "country": "KE",
+                "lat": -1.29,
+                "lon": 36.82,
+                "checkin_opens": 450,
+                "holidays": ["2026-12-12"],
+            }
+        ],
         "people": [{"telegram_id": 5, "name": " Chen Jie ", "roles": ["hq"]}],
         "contacts": [{"country": "KE", "kind": "police", "name": "Police", "phone": 999}],
     }
     valid = validate(data, source="org.yaml", stored_stations={})
     station, person, contact = valid.stations[0], valid.people[0], valid.contacts[0]
-    assert station.values == {"name": "Nairobi", "country": "KE", "lat": -1.29, "lon": 36.82,
-                              "timezone": "Africa/Nairobi", "checkin_opens": time(7, 30)}
+    assert station.values == {
+        "name": "Nairobi",
+        "country": "KE",
+        "lat": -1.29,
+        "lon": 36.82,
+        "timezone": "Africa/Nairobi",
+        "checkin_opens": time(7, 30),
+    }
     assert station.holiday_names == {date(2026, 12, 12): ""}
     assert (person.values, person.station_given) == ({"name": "Chen Jie"}, False)
     assert (contact.kind, contact.values) == (ContactKind.POLICE, {"phone": "999"})
@@ -171,9 +214,18 @@ def test_an_entry_writes_only_what_it_gives() -> None:
 def test_names_in_the_file_are_cleaned_of_control_and_bidi_characters() -> None:
     """A name that would reorder a card (an RLO, isolates, marks) is stored plain; one that is
     nothing but such characters is refused as empty."""
-    data = {"people": [{"telegram_id": 7, "name": "\u202eLi\u2066 Ming\u2069\u200f\n(HQ)\x07",
-                        "roles": ["head"], "station": "PEK"}]}
+    data = {
+        "people": [
+            {
+                "telegram_id": 7,
+                "name": "\u202eLi\u2066 Ming\u2069\u200f\n(HQ)\x07",
+                "roles": ["head"],
+                "station": "PEK",
+            }
+        ]
+    }
     [person] = validate(data, source="org.yaml", stored_stations={"PEK": "CN"}).people
     assert person.name == "Li Ming (HQ)"
-    assert errors_of({"people": [{**data["people"][0], "name": "\u202a\u202c"}]},
-                     stored={"PEK": "CN"}) == ["org.yaml: people[0].name: must not be empty"]
+    assert errors_of(
+        {"people": [{**data["people"][0], "name": "\u202a\u202c"}]}, stored={"PEK": "CN"}
+    ) == ["org.yaml: people[0].name: must not be empty"]

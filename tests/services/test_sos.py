@@ -24,15 +24,28 @@ from services.people import Actor, identify
 
 
 async def _people() -> dict[str, Person]:
-    station = await Station.create(code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42,
-                                   timezone="Africa/Lagos")
-    await Contact.create(country="NG", kind=ContactKind.EMBASSY, name="Embassy",
-                         email="consular@embassy.example.org", phone="+2349000000001")
+    station = await Station.create(
+        code="LOS", name="Lagos", country="NG", lat=6.43, lon=3.42, timezone="Africa/Lagos"
+    )
+    await Contact.create(
+        country="NG",
+        kind=ContactKind.EMBASSY,
+        name="Embassy",
+        email="consular@embassy.example.org",
+        phone="+2349000000001",
+    )
     people = {}
-    for telegram_id, key, role in ((1, "amina", Role.STAFF), (2, "head", Role.HEAD),
-                                   (3, "safety", Role.SAFETY), (4, "bola", Role.STAFF)):
-        person = await Person.create(telegram_id=telegram_id, name=key.title(),
-                                     station=station if role != Role.SAFETY else None)
+    for telegram_id, key, role in (
+        (1, "amina", Role.STAFF),
+        (2, "head", Role.HEAD),
+        (3, "safety", Role.SAFETY),
+        (4, "bola", Role.STAFF),
+    ):
+        person = await Person.create(
+            telegram_id=telegram_id,
+            name=key.title(),
+            station=station if role != Role.SAFETY else None,
+        )
         await PersonRole.create(person=person, role=role)
         people[key] = person
     return people
@@ -49,10 +62,20 @@ async def test_an_overdue_outing_opens_one_incident_and_alerts_tier_one(
 ) -> None:
     """open_incident for another kind: deduplicated by its key, tier 1 alerted, tier 2 due."""
     people = await _people()
-    first = await sos.open_incident(people["amina"], IncidentKind.OVERDUE, clock=clock,
-                                    idempotency_key="overdue:7", outing_id=7)
-    again = await sos.open_incident(people["amina"], IncidentKind.OVERDUE, clock=clock,
-                                    idempotency_key="overdue:7", outing_id=7)
+    first = await sos.open_incident(
+        people["amina"],
+        IncidentKind.OVERDUE,
+        clock=clock,
+        idempotency_key="overdue:7",
+        outing_id=7,
+    )
+    again = await sos.open_incident(
+        people["amina"],
+        IncidentKind.OVERDUE,
+        clock=clock,
+        idempotency_key="overdue:7",
+        outing_id=7,
+    )
     assert (first.new, again.new) == (True, False)
     assert again.incident.id == first.incident.id
     cards = await OutboxMessage.filter(msgid=sos.CARD).values_list("recipient_id", flat=True)
@@ -72,12 +95,12 @@ async def test_kidnapping_tells_the_embassy_at_once_and_only_once(
     )
     assert sorted(embassy) == [Channel.EMAIL, Channel.SMS]
     safety = await _actor(people["safety"])
-    assert not await sos.notify_embassy(actor=safety, incident_id=raised.incident.id,
-                                        clock=clock)
+    assert not await sos.notify_embassy(actor=safety, incident_id=raised.incident.id, clock=clock)
     assert await OutboxMessage.filter(msgid="sos.embassy_brief").count() == 2
     with pytest.raises(NotAllowed):
-        await sos.notify_embassy(actor=await _actor(people["bola"]),
-                                 incident_id=raised.incident.id, clock=clock)
+        await sos.notify_embassy(
+            actor=await _actor(people["bola"]), incident_id=raised.incident.id, clock=clock
+        )
 
 
 async def test_two_responders_pressing_at_once_take_it_once(db: str, clock: ManualClock) -> None:
@@ -86,8 +109,9 @@ async def test_two_responders_pressing_at_once_take_it_once(db: str, clock: Manu
     raised = await sos.raise_sos(actor=await _actor(people["amina"]), clock=clock)
     head, safety = await _actor(people["head"]), await _actor(people["safety"])
     with pytest.raises(NotAllowed):
-        await sos.take(actor=await _actor(people["bola"]), incident_id=raised.incident.id,
-                       clock=clock)
+        await sos.take(
+            actor=await _actor(people["bola"]), incident_id=raised.incident.id, clock=clock
+        )
     results = await asyncio.gather(
         sos.take(actor=head, incident_id=raised.incident.id, clock=clock),
         sos.take(actor=safety, incident_id=raised.incident.id, clock=clock),

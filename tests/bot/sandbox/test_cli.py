@@ -13,7 +13,7 @@ from bot.sandbox import DEMO_TOKEN
 
 from .tinybot import HttpClient
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def test_separate_process_serves_the_bot_api() -> None:

@@ -23,7 +23,7 @@ from tests.conftest import on_postgres
 
 from .conftest import TOKEN, PeopleFactory, ServiceFactory, queue, until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 Spawn = Callable[..., Awaitable[asyncio.subprocess.Process]]
 
@@ -87,7 +87,11 @@ async def test_killed_worker_is_replaced_and_every_message_goes_once(
     ids = [person.telegram_id for person in recipients]
     for person in recipients:
         await queue(
-            person, f"crash-{person.id}", lane=Lane.BROADCAST, name="crash", clock=SystemClock(),
+            person,
+            f"crash-{person.id}",
+            lane=Lane.BROADCAST,
+            name="crash",
+            clock=SystemClock(),
         )
     first = await spawn("first", "--per-second", "20", "--lease", "30", "--poll", "0.05")
 
@@ -125,9 +129,10 @@ async def test_killed_worker_is_replaced_and_every_message_goes_once(
         return sent == len(ids) - len(orphaned)
 
     await until(unclaimed_sent)
-    assert await claim_due(
-        now=clock.now(), token="probe:1", lease_until=max(leases), limit=len(ids)
-    ) == []
+    assert (
+        await claim_due(now=clock.now(), token="probe:1", lease_until=max(leases), limit=len(ids))
+        == []
+    )
     assert {row.id for row in await OutboxMessage.filter(status=DeliveryStatus.SENDING)} == {
         row.id for row in orphaned
     }
@@ -155,7 +160,11 @@ async def test_two_workers_on_postgresql_send_each_message_once(
     ]
     for person in recipients:
         await queue(
-            person, f"two-{person.id}", lane=Lane.BROADCAST, name="two", clock=SystemClock(),
+            person,
+            f"two-{person.id}",
+            lane=Lane.BROADCAST,
+            name="two",
+            clock=SystemClock(),
         )
 
     async def all_sent() -> bool:

@@ -28,12 +28,26 @@ async def test_a_cancelled_escalation_is_never_sent(
     """Cancelled before a worker saw it: the outing's escalations stay unsent, others go."""
     head, other = await people(2)
     steps = [
-        await queue(head, f"outing-7-step-{n}", lane=Lane.ESCALATION, name=str(n), clock=clock,
-                    source_kind="outing", source_id=7)
+        await queue(
+            head,
+            f"outing-7-step-{n}",
+            lane=Lane.ESCALATION,
+            name=str(n),
+            clock=clock,
+            source_kind="outing",
+            source_id=7,
+        )
         for n in range(3)
     ]
-    unrelated = await queue(other, "outing-8-step-0", lane=Lane.ESCALATION, name="x",
-                            clock=clock, source_kind="outing", source_id=8)
+    unrelated = await queue(
+        other,
+        "outing-8-step-0",
+        lane=Lane.ESCALATION,
+        name="x",
+        clock=clock,
+        source_kind="outing",
+        source_id=8,
+    )
     assert await cancel("outing", 7, clock=clock, reason="back safe") == 3
     await make_service()
     await until(lambda: _all_settled(unrelated.id))
@@ -54,8 +68,15 @@ async def test_a_claimed_escalation_cancelled_before_its_send_is_not_sent(
     gate = asyncio.Event()
     telegram = FakeSender(paced=True, gate=gate)
     ahead = await queue(first, "sos-1", lane=Lane.EMERGENCY, name="a", clock=clock)
-    step = await queue(head, "outing-9-step-1", lane=Lane.ESCALATION, name="b", clock=clock,
-                       source_kind="outing", source_id=9)
+    step = await queue(
+        head,
+        "outing-9-step-1",
+        lane=Lane.ESCALATION,
+        name="b",
+        clock=clock,
+        source_kind="outing",
+        source_id=9,
+    )
     service = await make_service(
         senders={Channel.TELEGRAM: telegram}, worker=WorkerConfig(max_in_flight=1)
     )
@@ -77,10 +98,12 @@ async def test_cancel_by_key_prefix_leaves_the_other_steps(
 ) -> None:
     """One step of a source can be cancelled on its own."""
     (head,) = await people(1)
-    first = await queue(head, "outing-3/remind", name="a", clock=clock,
-                        source_kind="outing", source_id=3)
-    second = await queue(head, "outing-3/escalate", name="b", clock=clock,
-                         source_kind="outing", source_id=3)
+    first = await queue(
+        head, "outing-3/remind", name="a", clock=clock, source_kind="outing", source_id=3
+    )
+    second = await queue(
+        head, "outing-3/escalate", name="b", clock=clock, source_kind="outing", source_id=3
+    )
     assert await cancel("outing", 3, clock=clock, key_prefix="outing-3/remind") == 1
     assert await _status(first) == DeliveryStatus.CANCELLED
     assert await _status(second) == DeliveryStatus.PENDING
@@ -92,7 +115,12 @@ async def test_a_sent_message_is_edited_and_loses_its_buttons(
     """editMessageText on the original chat and message; an edit that changes nothing is done."""
     (person,) = await people(1)
     original = await queue(
-        person, "card", name="card", clock=clock, source_kind="leave", source_id=5,
+        person,
+        "card",
+        name="card",
+        clock=clock,
+        source_kind="leave",
+        source_id=5,
         buttons=[[button("outbox.button.open", callback_data="open:1")]],
     )
     service = await make_service()
@@ -100,8 +128,13 @@ async def test_a_sent_message_is_edited_and_loses_its_buttons(
     chat = server.sandbox.person(person.telegram_id)
     (message,) = chat.messages
     assert message.button_texts == ["Open"]
-    changed = await edit(original=original, msgid="outbox.test", params={"name": "done"},
-                         idempotency_key="card-edit", clock=clock)
+    changed = await edit(
+        original=original,
+        msgid="outbox.test",
+        params={"name": "done"},
+        idempotency_key="card-edit",
+        clock=clock,
+    )
     assert (changed.action, changed.edit_of_id) == ("edit", original.id)
     assert (changed.source_kind, changed.source_id) == ("leave", 5)
     service.wake()
@@ -109,8 +142,13 @@ async def test_a_sent_message_is_edited_and_loses_its_buttons(
     assert message.raw_text == "Test message for done."
     assert message.button_texts == []
     # Telegram answers "message is not modified": the message already reads so.
-    again = await edit(original=original.id, msgid="outbox.test", params={"name": "done"},
-                       idempotency_key="card-edit-again", clock=clock)
+    again = await edit(
+        original=original.id,
+        msgid="outbox.test",
+        params={"name": "done"},
+        idempotency_key="card-edit-again",
+        clock=clock,
+    )
     service.wake()
     await until(lambda: _all_settled(again.id))
     assert await _status(again) == DeliveryStatus.SENT
@@ -124,8 +162,13 @@ async def test_an_edit_waits_for_its_original(
     """Queued before the original went out, the edit is applied after it, never instead."""
     (person,) = await people(1)
     original = await queue(person, "slow-card", name="first", clock=clock)
-    changed = await edit(original=original, msgid="outbox.test", params={"name": "second"},
-                         idempotency_key="slow-card-edit", clock=clock)
+    changed = await edit(
+        original=original,
+        msgid="outbox.test",
+        params={"name": "second"},
+        idempotency_key="slow-card-edit",
+        clock=clock,
+    )
     service = await make_service()
     await until(lambda: _all_settled(original.id))
     clock.advance(seconds=2)
@@ -146,8 +189,13 @@ async def test_an_edit_of_a_failed_message_is_dropped(
 
     telegram = FakeSender(answer=refuse)
     original = await queue(person, "lost-card", name="a", clock=clock)
-    changed = await edit(original=original, msgid="outbox.test", params={"name": "b"},
-                         idempotency_key="lost-card-edit", clock=clock)
+    changed = await edit(
+        original=original,
+        msgid="outbox.test",
+        params={"name": "b"},
+        idempotency_key="lost-card-edit",
+        clock=clock,
+    )
     await make_service(senders={Channel.TELEGRAM: telegram}, worker=FAST_WORKER)
 
     async def dropped() -> bool:
@@ -170,8 +218,13 @@ async def test_the_caption_of_a_sent_document_is_edited(
     await until(lambda: _all_settled(original.id))
     (message,) = server.sandbox.person(person.telegram_id).messages
     assert message.raw_text == "Test message for sheet."
-    changed = await edit(original=original, msgid="outbox.test", params={"name": "new sheet"},
-                         idempotency_key="sheet-card-edit", clock=clock)
+    changed = await edit(
+        original=original,
+        msgid="outbox.test",
+        params={"name": "new sheet"},
+        idempotency_key="sheet-card-edit",
+        clock=clock,
+    )
     service.wake()
     await until(lambda: _all_settled(changed.id))
     assert await _status(changed) == DeliveryStatus.SENT

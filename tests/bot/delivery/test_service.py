@@ -61,8 +61,13 @@ async def test_emergency_overtakes_a_running_broadcast(
     recipients = await people(41)
     broadcast = [
         await queue(
-            person, f"broadcast-{person.id}", lane=Lane.BROADCAST, name="b", source_kind="alert",
-            source_id=1, clock=clock,
+            person,
+            f"broadcast-{person.id}",
+            lane=Lane.BROADCAST,
+            name="b",
+            source_kind="alert",
+            source_id=1,
+            clock=clock,
         )
         for person in recipients[:40]
     ]
@@ -78,8 +83,13 @@ async def test_emergency_overtakes_a_running_broadcast(
     await until(burst_sent)
     assert len(sender.order) == 2
     sos = await queue(
-        recipients[40], "sos-1", lane=Lane.EMERGENCY, name="sos", source_kind="incident",
-        source_id=7, clock=clock,
+        recipients[40],
+        "sos-1",
+        lane=Lane.EMERGENCY,
+        name="sos",
+        source_kind="incident",
+        source_id=7,
+        clock=clock,
     )
 
     async def sos_claimed() -> bool:
@@ -147,7 +157,12 @@ async def test_gives_up_after_max_attempts(
     (person,) = await people(1)
     server.sandbox.faults.add("server_error", methods=["sendMessage"], status=500)
     row = await queue(
-        person, "give-up", name="r", clock=clock, source_kind="reminder", source_id=3,
+        person,
+        "give-up",
+        name="r",
+        clock=clock,
+        source_kind="reminder",
+        source_id=3,
     )
     service = await make_service(retry=RetryConfig(max_attempts=2, backoff_base_seconds=1))
     await until(lambda: DeliveryAttempt.filter(message_id=row.id).exists())
@@ -170,8 +185,13 @@ async def test_blocked_bot_is_final_and_reported(
     server.sandbox.person(blocked.telegram_id).block_bot()
     rows = [
         await queue(
-            person, f"sos-9-{person.id}", lane=Lane.EMERGENCY, name="a", clock=clock,
-            source_kind="incident", source_id=9,
+            person,
+            f"sos-9-{person.id}",
+            lane=Lane.EMERGENCY,
+            name="a",
+            clock=clock,
+            source_kind="incident",
+            source_id=9,
         )
         for person in (blocked, reachable)
     ]
@@ -219,7 +239,10 @@ async def test_rendered_in_the_recipients_language_at_send_time(
     (switching,) = await people(1, "en")
     rows = [
         await queue(
-            chinese, "lang-1", name="王", clock=clock,
+            chinese,
+            "lang-1",
+            name="王",
+            clock=clock,
             buttons=[[button("outbox.button.open", callback_data="open:1")]],
         ),
         await queue(switching, "lang-2", name="Li", clock=clock),
@@ -272,10 +295,7 @@ async def test_stop_hands_back_claimed_rows(
 ) -> None:
     """Rows a stopping worker held but did not send are pending again, claim cleared."""
     (person,) = await people(1)
-    rows = [
-        await queue(person, f"stop-{n}", name=str(n), clock=clock)
-        for n in range(6)
-    ]
+    rows = [await queue(person, f"stop-{n}", name=str(n), clock=clock) for n in range(6)]
     # One per chat and a frozen clock: after the burst of 3 the rest wait in the worker.
     service = await make_service(rate=RateConfig(per_second=1000, per_chat_burst=3))
 

@@ -61,8 +61,15 @@ async def test_an_emergency_falls_back_to_sms_when_the_bot_is_blocked(
     server.sandbox.person(person.telegram_id).block_bot()
     sms = FakeSender(Channel.SMS)
     heard = Heard()
-    first = await queue(person, "sos-1", lane=Lane.EMERGENCY, name="SOS", clock=clock,
-                        source_kind="incident", source_id=1)
+    first = await queue(
+        person,
+        "sos-1",
+        lane=Lane.EMERGENCY,
+        name="SOS",
+        clock=clock,
+        source_kind="incident",
+        source_id=1,
+    )
     await make_service(senders={Channel.SMS: sms}, hooks=heard.hooks("incident"))
     await until(lambda: _all_final("incident", 1, 2))
     server.sandbox.acknowledge("blocked")
@@ -91,8 +98,15 @@ async def test_a_person_known_to_block_the_bot_gets_the_next_channel_at_once(
     await person.save(update_fields=["bot_blocked_at"])
     telegram = FakeSender(paced=True)
     sms = FakeSender(Channel.SMS)
-    first = await queue(person, "sos-2", lane=Lane.EMERGENCY, name="SOS", clock=clock,
-                        source_kind="incident", source_id=2)
+    first = await queue(
+        person,
+        "sos-2",
+        lane=Lane.EMERGENCY,
+        name="SOS",
+        clock=clock,
+        source_kind="incident",
+        source_id=2,
+    )
     await make_service(senders={Channel.TELEGRAM: telegram, Channel.SMS: sms})
     await until(lambda: _all_final("incident", 2, 2))
     assert telegram.messages == []
@@ -116,8 +130,15 @@ async def test_every_channel_failed_is_told_and_reported(
 
     sms = FakeSender(Channel.SMS, answer=refuse)
     heard = Heard()
-    await queue(person, "sos-3", lane=Lane.EMERGENCY, name="SOS", clock=clock,
-                source_kind="incident", source_id=3)
+    await queue(
+        person,
+        "sos-3",
+        lane=Lane.EMERGENCY,
+        name="SOS",
+        clock=clock,
+        source_kind="incident",
+        source_id=3,
+    )
     await make_service(
         senders={Channel.SMS: sms},
         hooks=heard.hooks("incident"),
@@ -146,8 +167,15 @@ async def test_other_lanes_keep_failing_on_telegram(
     server.sandbox.person(person.telegram_id).block_bot()
     sms = FakeSender(Channel.SMS)
     heard = Heard()
-    await queue(person, "remind-4", lane=Lane.ROUTINE, name="r", clock=clock,
-                source_kind="reminder", source_id=4)
+    await queue(
+        person,
+        "remind-4",
+        lane=Lane.ROUTINE,
+        name="r",
+        clock=clock,
+        source_kind="reminder",
+        source_id=4,
+    )
     await make_service(senders={Channel.SMS: sms}, hooks=heard.hooks("reminder"))
     await until(lambda: _all_final("reminder", 4, 1))
     server.sandbox.acknowledge("blocked")
@@ -164,8 +192,15 @@ async def test_a_blocked_person_without_another_address_is_still_tried_on_telegr
     await person.save(update_fields=["bot_blocked_at"])
     telegram = FakeSender(paced=True)
     sms = FakeSender(Channel.SMS)
-    row = await queue(person, "sos-5", lane=Lane.EMERGENCY, name="SOS", clock=clock,
-                      source_kind="incident", source_id=5)
+    row = await queue(
+        person,
+        "sos-5",
+        lane=Lane.EMERGENCY,
+        name="SOS",
+        clock=clock,
+        source_kind="incident",
+        source_id=5,
+    )
     await make_service(senders={Channel.TELEGRAM: telegram, Channel.SMS: sms})
     await until(lambda: _all_final("incident", 5, 1))
     assert [message.message_id for message in telegram.messages] == [row.id]

@@ -23,7 +23,7 @@ from .tinybot import TOKEN, polling_bot
 
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 800}
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs/screenshots/sandbox-chat-390.png"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[3] / "docs/screenshots/sandbox-chat-390.png"
 SHEET = b"PK\x03\x04 a small attendance sheet"
 
 pytestmark = pytest.mark.browser
@@ -83,7 +83,11 @@ async def small_tap_targets(page: Any) -> list[str]:
 
 
 async def test_phone_chat_fits_refuses_bad_locations_and_offers_documents(
-    server: SandboxServer, bot_account: BotAccount, alice: Person, bob: Person, browser: Any,
+    server: SandboxServer,
+    bot_account: BotAccount,
+    alice: Person,
+    bob: Person,
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     async with polling_bot(server, TOKEN) as application:
@@ -98,8 +102,10 @@ async def test_phone_chat_fits_refuses_bad_locations_and_offers_documents(
         await expect(pane.locator(".messages li.bot").first).to_contain_text("Welcome to Outpost!")
         await expect(pane.locator(".empty")).to_be_hidden()
 
-        for selector in (".pane.active .composer .send",
-                         ".pane.active .composer input[name=text]"):
+        for selector in (
+            ".pane.active .composer .send",
+            ".pane.active .composer input[name=text]",
+        ):
             await assert_on_screen(page, selector)
         await assert_fits_the_width(page)
         assert await small_tap_targets(page) == []
@@ -141,7 +147,9 @@ async def test_phone_chat_fits_refuses_bad_locations_and_offers_documents(
 
         # A document shows its name and downloads under it.
         await application.bot.send_document(
-            alice.id, document=SHEET, filename="attendance-2026-11.xlsx",
+            alice.id,
+            document=SHEET,
+            filename="attendance-2026-11.xlsx",
             caption="November's attendance sheet",
         )
         card = pane.locator(".messages li.bot .document").last
@@ -165,12 +173,19 @@ async def test_phone_chat_fits_refuses_bad_locations_and_offers_documents(
             shutil.copy(shot, DOCS_SCREENSHOT)
 
         # Long words and a crowded keyboard wrap inside the bubble instead of widening the page.
-        crowded = InlineKeyboardMarkup([[
-            InlineKeyboardButton(f"2026-12-0{day} Wednesday afternoon", callback_data=str(day))
-            for day in range(1, 5)
-        ]])
+        crowded = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        f"2026-12-0{day} Wednesday afternoon", callback_data=str(day)
+                    )
+                    for day in range(1, 5)
+                ]
+            ]
+        )
         await application.bot.send_message(
-            alice.id, "https://example.org/" + "a-very-long-path-segment" * 8,
+            alice.id,
+            "https://example.org/" + "a-very-long-path-segment" * 8,
             reply_markup=crowded,
         )
         await expect(pane.locator(".messages li.bot .inline-keyboard button")).to_have_count(5)
@@ -188,7 +203,11 @@ async def test_phone_chat_fits_refuses_bad_locations_and_offers_documents(
 
 
 async def test_plus_opens_another_person_one_at_a_time_on_a_phone_side_by_side_when_wide(
-    server: SandboxServer, bot_account: BotAccount, alice: Person, bob: Person, browser: Any,
+    server: SandboxServer,
+    bot_account: BotAccount,
+    alice: Person,
+    bob: Person,
+    browser: Any,
     tmp_path: Path,
 ) -> None:
     async with polling_bot(server, TOKEN):
@@ -247,9 +266,15 @@ async def test_mini_app_opens_in_the_chat_and_closes(
         page = await browser.new_page(viewport=PHONE)
         await page.goto(server.chat_url(alice))
         app_url = f"{server.url}/static/chat.css"
-        await application.bot.send_message(alice.id, "Plan your day", reply_markup=(
-            InlineKeyboardMarkup([[InlineKeyboardButton("Open app", web_app=WebAppInfo(app_url))]])
-        ))
+        await application.bot.send_message(
+            alice.id,
+            "Plan your day",
+            reply_markup=(
+                InlineKeyboardMarkup(
+                    [[InlineKeyboardButton("Open app", web_app=WebAppInfo(app_url))]]
+                )
+            ),
+        )
         pane = page.locator(".pane.active")
         await pane.get_by_role("button", name="Open app ⧉").click()
         frame = pane.locator(".webapp-box iframe")

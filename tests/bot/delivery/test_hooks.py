@@ -25,9 +25,14 @@ async def test_an_alert_delivery_notes_when_it_reached_its_person(
     recipients = await people(3)
     alert = await Alert.create(scope=AlertScope.ALL, title="Unrest downtown")
     rows = await notify_many(
-        recipients=recipients, msgid="outbox.test", params={"name": "all"},
-        lane=Lane.BROADCAST, idempotency_key=f"alert-{alert.id}", source_kind="alert",
-        source_id=alert.id, clock=clock,
+        recipients=recipients,
+        msgid="outbox.test",
+        params={"name": "all"},
+        lane=Lane.BROADCAST,
+        idempotency_key=f"alert-{alert.id}",
+        source_kind="alert",
+        source_id=alert.id,
+        clock=clock,
     )
     assert [fk_id(row, "recipient") for row in rows] == [person.id for person in recipients]
     for person, row in zip(recipients, rows, strict=True):
@@ -62,8 +67,14 @@ async def test_a_failing_hook_is_logged_and_the_outcome_kept(
     hooks.on("duty", delivered=broken)
     hooks.on("duty", delivered=noted)
     rows = await notify_many(
-        recipients=recipients, msgid="outbox.test", params={"name": "d"}, lane=Lane.ROUTINE,
-        idempotency_key="duty-1", source_kind="duty", source_id=1, clock=clock,
+        recipients=recipients,
+        msgid="outbox.test",
+        params={"name": "d"},
+        lane=Lane.ROUTINE,
+        idempotency_key="duty-1",
+        source_kind="duty",
+        source_id=1,
+        clock=clock,
     )
     with caplog.at_level(logging.ERROR, logger="bot.delivery.hooks"):
         service = await make_service(hooks=hooks)
@@ -88,12 +99,19 @@ async def test_notify_many_returns_the_first_rows_for_known_keys(
     """A second broadcast with the same key writes nothing and returns the same rows."""
     recipients = await people(3)
     first = await notify_many(
-        recipients=recipients, msgid="outbox.test", lane=Lane.BROADCAST,
-        idempotency_key="b-1", clock=clock, chunk=2,
+        recipients=recipients,
+        msgid="outbox.test",
+        lane=Lane.BROADCAST,
+        idempotency_key="b-1",
+        clock=clock,
+        chunk=2,
     )
     again = await notify_many(
-        recipients=recipients, msgid="outbox.test", lane=Lane.BROADCAST,
-        idempotency_key="b-1", clock=clock,
+        recipients=recipients,
+        msgid="outbox.test",
+        lane=Lane.BROADCAST,
+        idempotency_key="b-1",
+        clock=clock,
     )
     assert [row.id for row in again] == [row.id for row in first]
     assert len({row.id for row in first}) == 3

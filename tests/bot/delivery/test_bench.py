@@ -11,7 +11,7 @@ from bench.delivery import TOKEN
 from bot.sandbox import SandboxServer
 from bot.sandbox.limits import FloodLimits
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def test_benchmark_runs_on_a_tiny_size(tmp_path: Path) -> None:

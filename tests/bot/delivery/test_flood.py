@@ -37,10 +37,7 @@ async def test_429_holds_only_that_chat(
         await queue(busy, f"busy-{n}", lane=Lane.EMERGENCY, name=str(n), clock=clock)
         for n in range(2)
     ]
-    rest = [
-        await queue(person, f"other-{person.id}", name="o", clock=clock)
-        for person in others
-    ]
+    rest = [await queue(person, f"other-{person.id}", name="o", clock=clock) for person in others]
     service = await make_service(worker=WorkerConfig(max_in_flight=1, poll_seconds=0.05))
     await until(lambda: _all_settled(first[0].id, *(row.id for row in rest)))
     held = await OutboxMessage.get(id=first[1].id)
@@ -65,9 +62,7 @@ async def test_one_message_at_a_time_per_chat_in_the_order_written(
     """Replies to one chat go one after the other by id; other chats are sent meanwhile."""
     talker, *others = await people(4)
     telegram = FakeSender(paced=True, latency=0.02)
-    replies = [
-        await queue(talker, f"reply-{n}", name=str(n), clock=clock) for n in range(6)
-    ]
+    replies = [await queue(talker, f"reply-{n}", name=str(n), clock=clock) for n in range(6)]
     rest = [await queue(person, f"o-{person.id}", name="o", clock=clock) for person in others]
     await make_service(senders={Channel.TELEGRAM: telegram})
     await until(lambda: _all_settled(*(row.id for row in [*replies, *rest])))

@@ -129,12 +129,15 @@ async def test_burst_and_reply_stats(server: SandboxServer, bot_account: BotAcco
     for user_id in (7001, 7002, 7003):
         server.add_person(user_id, f"P{user_id}", "en")
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{server.url}/sandbox/api/burst",
-                             json={"user_ids": [7001, 7002, 7003], "text": "hi"}) as resp:
+        async with http.post(
+            f"{server.url}/sandbox/api/burst", json={"user_ids": [7001, 7002, 7003], "text": "hi"}
+        ) as resp:
             assert (await resp.json()) == {"sent": 3}
         assert len(bot_account.updates) == 3
-        async with http.post(f"{server.url}/bot{bot_account.token}/sendMessage",
-                             json={"chat_id": 7001, "text": "answer"}) as resp:
+        async with http.post(
+            f"{server.url}/bot{bot_account.token}/sendMessage",
+            json={"chat_id": 7001, "text": "answer"},
+        ) as resp:
             assert resp.status == 200
         async with http.delete(f"{server.url}/sandbox/api/stats") as resp:
             stats = await resp.json()

@@ -80,10 +80,16 @@ async def test_email_is_sent_and_refusal_is_final(
     )
     rows = [
         await queue(
-            address, f"mail-{address}", lane=Lane.ESCALATION, name="使馆", channel=Channel.EMAIL,
+            address,
+            f"mail-{address}",
+            lane=Lane.ESCALATION,
+            name="使馆",
+            channel=Channel.EMAIL,
             language="zh-Hans",
             buttons=[[button("outbox.button.open", url="https://outpost.example.org/i/1")]],
-            source_kind="incident", source_id=11, clock=clock,
+            source_kind="incident",
+            source_id=11,
+            clock=clock,
         )
         for address in ("consular@example.org", "nobody@example.org")
     ]
@@ -150,7 +156,11 @@ async def test_sms_json_gateway_with_bearer_token_and_retry(
     handler, url = gateway
     config = SmsConfig(url=f"{url}/send", style="json", token=SecretStr("s3cret"))
     row = await queue(
-        "+2348000000001", "sms-1", lane=Lane.EMERGENCY, name="Ade", channel=Channel.SMS,
+        "+2348000000001",
+        "sms-1",
+        lane=Lane.EMERGENCY,
+        name="Ade",
+        channel=Channel.SMS,
         clock=clock,
     )
     service = await make_service(senders={Channel.SMS: SmsSender(config)})
@@ -189,7 +199,11 @@ async def test_twilio_style_sms_and_voice_with_basic_auth(
     )
     rows = [
         await queue(
-            "+2348000000002", f"tw-{channel}", lane=Lane.EMERGENCY, name="<Ade>", channel=channel,
+            "+2348000000002",
+            f"tw-{channel}",
+            lane=Lane.EMERGENCY,
+            name="<Ade>",
+            channel=channel,
             clock=clock,
         )
         for channel in (Channel.SMS, Channel.VOICE)
